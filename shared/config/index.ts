@@ -1,0 +1,4 @@
+export { baseEnvShape } from './base-env.ts';
+export { envBool, envEnum, envInt, envList, envOptionalString, envString, envUrl } from './env-fields.ts';
+export { ConfigError, loadConfig, loadConfigOrExit } from './load-config.ts';
+export { runtimeEnv } from './runtime-env.ts';

@@ -1,0 +1,54 @@
+import { Hono } from 'hono';
+import type { Database } from '../db/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ServiceMetrics } from '../observability/metrics.ts';
+import type { AppEnv } from './app-env.ts';
+import { maxBody } from './body-limit.ts';
+import { errorHandler, notFoundHandler } from './error-handlers.ts';
+import { mountOperationalRoutes, type OperationalRoutesOptions } from './operational-routes.ts';
+import { requestContext } from './request-context.ts';
+
+export interface CreateServiceOptions {
+  name: string;
+  db: Database;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Anything with `states()`: the breaker registry from shared/resilience. */
+  breakers?: { states(): Record<string, string> };
+  /** Default body limit for every route (413 past it); routes may set a smaller or larger one. */
+  bodyLimitBytes?: number;
+  /** Routes that set their own limit (e.g. uploads, webhooks) and skip the default one. */
+  bodyLimitExempt?: string[];
+  beforeScrape?: OperationalRoutesOptions['beforeScrape'];
+  readinessChecks?: OperationalRoutesOptions['readinessChecks'];
+}
+
+/**
+ * A Hono app with everything a service of ours shares: request ids and access logs, metrics,
+ * a body limit, problem+json for every error, /health, /ready and /metrics. Add routes to it.
+ *
+ * @example
+ * const app = createService({ name: 'voice-bridge', db, logger, metrics, breakers });
+ * app.post('/calls/outbound', requireBearer(key), handler);
+ */
+export function createService(options: CreateServiceOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(requestContext({ logger: options.logger, metrics: options.metrics }));
+  const defaultLimit = maxBody(options.bodyLimitBytes ?? 1024 * 1024);
+  const exempt = new Set(options.bodyLimitExempt ?? []);
+  app.use(async function defaultBodyLimit(c, next) {
+    if (exempt.has(c.req.path)) return next();
+    return defaultLimit(c, next);
+  });
+  app.notFound(notFoundHandler);
+  app.onError(errorHandler);
+  mountOperationalRoutes(app, {
+    name: options.name,
+    db: options.db,
+    metrics: options.metrics,
+    breakerStates: options.breakers ? () => options.breakers!.states() : undefined,
+    beforeScrape: options.beforeScrape,
+    readinessChecks: options.readinessChecks,
+  });
+  return app;
+}

@@ -1,0 +1,54 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** One offending input: `field` is a dotted path such as `body.to` or `query.hub.mode`. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export interface ProblemInit {
+  status: ContentfulStatusCode;
+  title: string;
+  detail?: string;
+  /** A URI reference naming the problem type; defaults to about:blank as RFC 9457 says. */
+  type?: string;
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+  /** Extension members (e.g. `retryAfter`) merged into the body. */
+  extensions?: Record<string, unknown>;
+}
+
+/** Thrown anywhere in a request; the app's error handler renders it as application/problem+json. */
+export class ProblemError extends Error {
+  readonly problem: ProblemInit;
+  constructor(problem: ProblemInit) {
+    super(problem.detail ?? problem.title);
+    this.name = 'ProblemError';
+    this.problem = problem;
+  }
+}
+
+/**
+ * The one way this project answers an error (RFC 9457).
+ *
+ * @example
+ * return problem(c, { status: 404, title: 'Not Found', detail: `no call ${id}` });
+ */
+export function problem(c: Context, init: ProblemInit): Response {
+  const requestId = c.get('requestId' as never) as string | undefined;
+  const body: Record<string, unknown> = {
+    type: init.type ?? 'about:blank',
+    title: init.title,
+    status: init.status,
+    ...(init.detail ? { detail: init.detail } : {}),
+    ...(init.errors ? { errors: init.errors } : {}),
+    ...(init.extensions ?? {}),
+    instance: c.req.path,
+    ...(requestId ? { requestId } : {}),
+  };
+  return new Response(JSON.stringify(body), {
+    status: init.status,
+    headers: { 'content-type': 'application/problem+json', ...(init.headers ?? {}) },
+  });
+}

@@ -1,0 +1,42 @@
+import type { MiddlewareHandler } from 'hono';
+import type { Logger } from '../observability/logger.ts';
+import type { ServiceMetrics } from '../observability/metrics.ts';
+import type { AppEnv } from './app-env.ts';
+
+// A caller's id is echoed only when it looks like an id: it lands in logs and headers.
+const ACCEPTABLE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export interface RequestContextOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+}
+
+/**
+ * Accepts or generates `X-Request-Id`, echoes it, binds it to a per-request logger, and records
+ * the request duration by route template (never the raw path: ids would explode the label set).
+ *
+ * @example
+ * app.use(requestContext({ logger, metrics }));
+ */
+export function requestContext(options: RequestContextOptions): MiddlewareHandler<AppEnv> {
+  return async function requestContextMiddleware(c, next) {
+    const started = performance.now();
+    const offered = c.req.header('x-request-id');
+    const requestId = offered && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : crypto.randomUUID();
+    const logger = options.logger.child({ requestId });
+    c.set('requestId', requestId);
+    c.set('logger', logger);
+    await next();
+    c.header('X-Request-Id', requestId);
+    const seconds = (performance.now() - started) / 1000;
+    const route = c.req.routePath === '/*' && c.res.status === 404 ? 'unmatched' : c.req.routePath;
+    options.metrics.httpDuration.observe(
+      { method: c.req.method, route, status: String(c.res.status) },
+      seconds,
+    );
+    logger.debug(
+      { method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) },
+      'request',
+    );
+  };
+}

@@ -1,0 +1,2 @@
+export { createLogger, type Logger, type LoggerOptions, maskPhone, REDACT_PATHS } from './logger.ts';
+export { createMetrics, type MetricsOptions, type ServiceMetrics } from './metrics.ts';

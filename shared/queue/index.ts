@@ -1,0 +1,10 @@
+export { PermanentJobError } from './permanent-job-error.ts';
+export {
+  jobIdFor,
+  type Queue,
+  type QueueJob,
+  type QueueSettings,
+  type StartQueueOptions,
+  startQueue,
+  type WorkOptions,
+} from './queue.ts';

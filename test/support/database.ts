@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { type Database, fromPglite, fromPostgresJs, migrate, openPglite } from '../../shared/db/index.ts';
+
+/**
+ * A migrated database of its own for one test file: in-memory PGlite by default, or a fresh schema
+ * on the server named by DATABASE_URL (CI), so files running in parallel never see each other's rows.
+ * `close()` drops the schema.
+ */
+export async function createTestDatabase(): Promise<Database> {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    const db = fromPglite(await openPglite());
+    await migrate(db);
+    return db;
+  }
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = fromPostgresJs({ url, max: 1 });
+  await admin.query(`create schema ${schema}`);
+  await admin.close();
+  const db = fromPostgresJs({ url, schema, max: 5 });
+  await migrate(db);
+  const close = db.close;
+  return {
+    ...db,
+    close: async () => {
+      await close();
+      const cleanup = fromPostgresJs({ url, max: 1 });
+      await cleanup.query(`drop schema if exists ${schema} cascade`).catch(() => {});
+      await cleanup.query(`drop schema if exists ${schema}_boss cascade`).catch(() => {});
+      await cleanup.close();
+    },
+  };
+}
