@@ -51,10 +51,14 @@ export async function serveNode(
     closing ??= (async () => {
       const graceMs = options.graceMs ?? 10_000;
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive sockets become idle as their last response ends; close them as they do
+      // rather than waiting out the keep-alive timeout.
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const cut = setTimeout(() => server.closeAllConnections(), graceMs);
       cut.unref();
       await drained;
+      clearInterval(sweep);
       clearTimeout(cut);
       await options.onClose?.();
     })();

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Database } from '../../../../shared/db/index.ts';
+import {
+  createService,
+  ProblemError,
+  readJsonBody,
+  requireBearer,
+  serveNode,
+} from '../../../../shared/http/index.ts';
+import { createLogger } from '../../../../shared/observability/logger.ts';
+import { createMetrics } from '../../../../shared/observability/metrics.ts';
+import { createTestDatabase } from '../../../support/database.ts';
+import { listen, type TestServer } from '../../../support/http.ts';
+
+const logger = createLogger({ service: 'kit-test', level: 'silent' });
+
+describe('createService over a real socket', () => {
+  let db: Database;
+  let server: TestServer;
+  let databaseDown = false;
+  const metrics = createMetrics({ service: 'kit-test' });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const flakyDb: Database = {
+      ...db,
+      ping: async () => {
+        if (databaseDown) throw new Error('connection refused');
+        await db.ping();
+      },
+    };
+    const app = createService({
+      name: 'kit-test',
+      db: flakyDb,
+      logger,
+      metrics,
+      bodyLimitBytes: 1024,
+      breakers: { states: () => ({ graph: 'closed' }) },
+    });
+    app.post('/echo', requireBearer('s3cret'), async (c) => {
+      const body = await readJsonBody(
+        c,
+        z.object({ to: z.string().regex(/^\+\d{8,15}$/), n: z.number().int() }),
+      );
+      return c.json(body, 201);
+    });
+    app.get('/boom', () => {
+      throw new Error('secret internal detail');
+    });
+    app.get('/teapot', () => {
+      throw new ProblemError({ status: 418, title: 'Teapot', detail: 'short and stout' });
+    });
+    server = await listen(app);
+  });
+  afterAll(async () => {
+    await server.close();
+    await db.close();
+  });
+
+  it('answers /health with exactly the documented shape plus breakers', async () => {
+    const res = await fetch(`${server.url}/health`);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(Object.keys(body).sort()).toEqual(['breakers', 'service', 'status', 'timestamp', 'uptime']);
+    expect(body).toMatchObject({ status: 'ok', service: 'kit-test', breakers: { graph: 'closed' } });
+    expect(typeof body.uptime).toBe('number');
+    expect(new Date(body.timestamp).toISOString()).toBe(body.timestamp);
+  });
+
+  it('answers /ready 200 while the database answers and 503 problem+json when it does not', async () => {
+    expect((await fetch(`${server.url}/ready`)).status).toBe(200);
+    databaseDown = true;
+    try {
+      const res = await fetch(`${server.url}/ready`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect((await res.json()).errors[0].field).toBe('database');
+    } finally {
+      databaseDown = false;
+    }
+  });
+
+  it('echoes a caller X-Request-Id and generates one otherwise', async () => {
+    const echoed = await fetch(`${server.url}/health`, { headers: { 'x-request-id': 'abc-123' } });
+    expect(echoed.headers.get('x-request-id')).toBe('abc-123');
+    const generated = await fetch(`${server.url}/health`, {
+      headers: { 'x-request-id': 'bad id with spaces' },
+    });
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('turns validation failures into 400 problem+json naming each field', async () => {
+    const res = await fetch(`${server.url}/echo`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer s3cret', 'content-type': 'application/json' },
+      body: JSON.stringify({ to: '12', n: 1.5 }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    const body = await res.json();
+    expect(body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['body.n', 'body.to']);
+  });
+
+  it('rejects malformed JSON with 400 and a missing or wrong bearer with 401', async () => {
+    const malformed = await fetch(`${server.url}/echo`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer s3cret' },
+      body: '{"to":',
+    });
+    expect(malformed.status).toBe(400);
+    expect((await malformed.json()).errors[0].field).toBe('body');
+    for (const authorization of [undefined, 'Bearer nope', 's3cret']) {
+      const res = await fetch(`${server.url}/echo`, {
+        method: 'POST',
+        headers: authorization ? { authorization } : {},
+        body: '{}',
+      });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+    }
+  });
+
+  it('answers 413 problem+json past the body limit', async () => {
+    const res = await fetch(`${server.url}/echo`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer s3cret' },
+      body: 'x'.repeat(4096),
+    });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('answers unknown routes with 404 JSON and thrown errors with 500 problem+json without internals', async () => {
+    const missing = await fetch(`${server.url}/nope`);
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).title).toBe('Not Found');
+    const boom = await fetch(`${server.url}/boom`, { headers: { 'x-request-id': 'req-500' } });
+    expect(boom.status).toBe(500);
+    const text = await boom.text();
+    expect(text).not.toContain('secret internal detail');
+    expect(text).not.toMatch(/at .*\.ts:\d+/);
+    expect(JSON.parse(text).requestId).toBe('req-500');
+    const teapot = await fetch(`${server.url}/teapot`);
+    expect(teapot.status).toBe(418);
+    expect((await teapot.json()).detail).toBe('short and stout');
+  });
+
+  it('exports request durations by route template on /metrics', async () => {
+    await fetch(`${server.url}/health`);
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{[^}]*route="\/health"[^}]*status="200"[^}]*\} \d+/,
+    );
+  });
+});
+
+describe('serveNode graceful shutdown', () => {
+  it('finishes an in-flight request, refuses new ones, then runs onClose', async () => {
+    const db = await createTestDatabase();
+    const app = createService({ name: 'drain', db, logger, metrics: createMetrics({ service: 'drain' }) });
+    app.get('/slow', async (c) => {
+      await new Promise((r) => setTimeout(r, 300));
+      return c.json({ done: true });
+    });
+    let closed = false;
+    const running = await serveNode(app, {
+      port: 0,
+      hostname: '127.0.0.1',
+      logger,
+      graceMs: 2000,
+      onClose: async () => {
+        closed = true;
+        await db.close();
+      },
+    });
+    const inFlight = fetch(`${running.url}/slow`);
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = running.close();
+    await expect(fetch(`${running.url}/health`)).rejects.toThrow();
+    const res = await inFlight;
+    expect(await res.json()).toEqual({ done: true });
+    await closing;
+    expect(closed).toBe(true);
+  });
+});
