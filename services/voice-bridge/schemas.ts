@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { CALL_STATUSES } from './call-status-machine.ts';
+
+// ---------------------------------------------------------------------------------------------------
+// Our API
+// ---------------------------------------------------------------------------------------------------
+
+const e164 = z.e164({ error: 'must be an E.164 phone number, e.g. +14155550100' });
+
+export const OutboundCallRequest = z.strictObject({
+  to: e164,
+  from: e164.optional(),
+  agent: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be 1-64 letters, digits, dot, dash or underscore' })
+    .optional(),
+  metadata: z
+    .record(z.string(), z.unknown())
+    .refine((value) => JSON.stringify(value).length <= 4096, {
+      error: 'must serialise to at most 4096 bytes',
+    })
+    .optional(),
+});
+export type OutboundCallRequest = z.infer<typeof OutboundCallRequest>;
+
+export const OutboundCallHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' })
+    .optional(),
+});
+
+export const CallIdParams = z.object({ id: z.uuid({ error: 'must be a call id (UUID)' }) });
+
+export const MediaStreamParams = z.object({ callId: z.uuid({ error: 'must be a call id (UUID)' }) });
+
+/** `?callId=` on the webhook URLs we give Twilio for our own outbound calls. */
+export const WebhookQuery = z.object({ callId: z.uuid().optional() });
+
+// ---------------------------------------------------------------------------------------------------
+// Twilio webhooks (form-encoded; unknown fields kept, Twilio adds them freely)
+// ---------------------------------------------------------------------------------------------------
+
+const CallSid = z.string().regex(/^CA[0-9a-fA-F]{32}$/, { error: 'must be a Twilio CallSid (CA + 32 hex)' });
+const optionalInt = z.coerce.number().int().min(0).optional();
+
+export const TwilioStatusCallback = z.looseObject({
+  CallSid,
+  AccountSid: z.string().optional(),
+  CallStatus: z.enum(CALL_STATUSES),
+  SequenceNumber: optionalInt,
+  /** RFC 2822, e.g. `Mon, 16 Aug 2010 03:45:01 +0000`. */
+  Timestamp: z.string().optional(),
+  CallDuration: optionalInt,
+  From: z.string().optional(),
+  To: z.string().optional(),
+  Direction: z.string().optional(),
+});
+export type TwilioStatusCallback = z.infer<typeof TwilioStatusCallback>;
+
+export const TwilioVoiceWebhook = z.looseObject({
+  CallSid,
+  AccountSid: z.string().optional(),
+  CallStatus: z.enum(CALL_STATUSES).optional(),
+  From: z.string().default(''),
+  To: z.string().default(''),
+  Direction: z.string().optional(),
+});
+export type TwilioVoiceWebhook = z.infer<typeof TwilioVoiceWebhook>;
+
+// ---------------------------------------------------------------------------------------------------
+// Twilio Media Streams messages (Twilio → us)
+// ---------------------------------------------------------------------------------------------------
+
+export const MediaStreamMessage = z.discriminatedUnion('event', [
+  z.looseObject({
+    event: z.literal('connected'),
+    protocol: z.string().optional(),
+    version: z.string().optional(),
+  }),
+  z.looseObject({
+    event: z.literal('start'),
+    streamSid: z.string(),
+    start: z.looseObject({
+      streamSid: z.string(),
+      callSid: z.string(),
+      accountSid: z.string().optional(),
+      tracks: z.array(z.string()).optional(),
+      customParameters: z.record(z.string(), z.string()).default({}),
+      mediaFormat: z
+        .looseObject({ encoding: z.string(), sampleRate: z.number(), channels: z.number() })
+        .optional(),
+    }),
+  }),
+  z.looseObject({
+    event: z.literal('media'),
+    streamSid: z.string().optional(),
+    media: z.looseObject({
+      track: z.string().optional(),
+      chunk: z.string().optional(),
+      timestamp: z.string().optional(),
+      payload: z.string(),
+    }),
+  }),
+  z.looseObject({
+    event: z.literal('mark'),
+    streamSid: z.string().optional(),
+    mark: z.object({ name: z.string() }),
+  }),
+  z.looseObject({
+    event: z.literal('dtmf'),
+    streamSid: z.string().optional(),
+    dtmf: z.looseObject({ digit: z.string(), track: z.string().optional() }),
+  }),
+  z.looseObject({ event: z.literal('stop'), streamSid: z.string().optional() }),
+]);
+export type MediaStreamMessage = z.infer<typeof MediaStreamMessage>;
+
+// ---------------------------------------------------------------------------------------------------
+// Realtime voice agent events (agent → us), OpenAI-Realtime style; only the fields we act on
+// ---------------------------------------------------------------------------------------------------
+
+export const AgentServerEvent = z.discriminatedUnion('type', [
+  z.looseObject({ type: z.literal('response.audio.delta'), delta: z.string() }),
+  // The GA Realtime API renamed the audio events; accept both spellings.
+  z.looseObject({ type: z.literal('response.output_audio.delta'), delta: z.string() }),
+  z.looseObject({ type: z.literal('input_audio_buffer.speech_started') }),
+  z.looseObject({ type: z.literal('input_audio_buffer.speech_stopped') }),
+  z.looseObject({ type: z.literal('response.audio.done') }),
+  z.looseObject({ type: z.literal('response.output_audio.done') }),
+  z.looseObject({
+    type: z.literal('conversation.item.input_audio_transcription.completed'),
+    transcript: z.string(),
+  }),
+  z.looseObject({ type: z.literal('response.audio_transcript.done'), transcript: z.string() }),
+  z.looseObject({ type: z.literal('response.output_audio_transcript.done'), transcript: z.string() }),
+  z.looseObject({
+    type: z.literal('error'),
+    error: z.looseObject({ message: z.string().optional(), code: z.string().nullish() }).optional(),
+  }),
+]);
+export type AgentServerEvent = z.infer<typeof AgentServerEvent>;

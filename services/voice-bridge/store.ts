@@ -1,0 +1,372 @@
+import type { Sql } from '../../shared/db/index.ts';
+import { type CallStatus, callStatusMachine } from './call-status-machine.ts';
+
+export type CallDirection = 'outbound' | 'inbound';
+
+export interface CallRecord {
+  id: string;
+  direction: CallDirection;
+  to: string;
+  from: string;
+  agent: string | null;
+  metadata: Record<string, unknown>;
+  status: CallStatus;
+  providerCallSid: string | null;
+  failureReason: string | null;
+  durationSeconds: number | null;
+  answeredAt: Date | null;
+  endedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CallEvent {
+  source: 'provider' | 'service';
+  type: string;
+  sequenceNumber: number | null;
+  occurredAt: Date;
+  callDuration: number | null;
+  detail: Record<string, unknown>;
+}
+
+export interface TranscriptTurn {
+  role: 'caller' | 'agent';
+  text: string;
+  at: Date;
+}
+
+export interface NewOutboundCall {
+  id: string;
+  to: string;
+  from: string;
+  agent?: string;
+  metadata?: Record<string, unknown>;
+  idempotencyKey?: string;
+  requestHash?: string;
+}
+
+export interface StatusEventInput {
+  callSid: string;
+  /** Our call id when Twilio echoes it back in the callback URL (calls we placed). */
+  callId?: string;
+  status: CallStatus;
+  /** -1 when Twilio sent none, so a retried callback still dedupes on CallSid + status. */
+  sequenceNumber: number;
+  occurredAt: Date;
+  callDuration?: number;
+  detail: Record<string, unknown>;
+}
+
+export interface StatusEventResult {
+  /** false: a retry of an event already stored. */
+  stored: boolean;
+  /** The call it belongs to, when we know the CallSid. */
+  callId: string | null;
+  /** The call's status after this event (unchanged when the event was late or a duplicate). */
+  callStatus: CallStatus | null;
+}
+
+interface CallRow {
+  id: string;
+  direction: CallDirection;
+  to_number: string;
+  from_number: string;
+  agent: string | null;
+  metadata: Record<string, unknown> | string;
+  status: CallStatus;
+  provider_call_sid: string | null;
+  failure_reason: string | null;
+  duration_seconds: number | null;
+  answered_at: Date | null;
+  ended_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  request_hash?: string | null;
+}
+
+const CALL_COLUMNS = `id, direction, to_number, from_number, agent, metadata, status, provider_call_sid,
+  failure_reason, duration_seconds, answered_at, ended_at, created_at, updated_at`;
+
+const asJson = (value: unknown): Record<string, unknown> =>
+  (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, unknown>;
+
+function toCall(row: CallRow): CallRecord {
+  return {
+    id: row.id,
+    direction: row.direction,
+    to: row.to_number,
+    from: row.from_number,
+    agent: row.agent,
+    metadata: asJson(row.metadata),
+    status: row.status,
+    providerCallSid: row.provider_call_sid,
+    failureReason: row.failure_reason,
+    durationSeconds: row.duration_seconds,
+    answeredAt: row.answered_at,
+    endedAt: row.ended_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const TERMINAL_RANK = 4;
+
+// One statement per status callback: the event insert (deduped by the partial unique index) and the
+// call's monotonic update happen together, and the update only runs when the event is new. Concurrent
+// callbacks for one call serialize on the call's row lock, and Postgres re-evaluates `status_rank`
+// on the row it finally locks, so the highest rank always wins whatever the arrival order.
+const statusEventSql = (target: string) => `
+  with target as (select id from voice_calls where ${target}),
+  ins as (
+    insert into voice_call_events
+      (call_id, provider_call_sid, source, type, sequence_number, occurred_at, call_duration, detail)
+    select (select id from target), $2, 'provider', $3, $4, $5::timestamptz, $6, $7::jsonb
+    on conflict (provider_call_sid, sequence_number, type) where source = 'provider' do nothing
+    returning call_id
+  ),
+  upd as (
+    update voice_calls c set
+      status = case when c.status_rank < $8 then $3 else c.status end,
+      status_rank = greatest(c.status_rank, $8),
+      provider_call_sid = coalesce(c.provider_call_sid, $2),
+      answered_at = case when $3 = 'in-progress' then coalesce(c.answered_at, $5::timestamptz) else c.answered_at end,
+      ended_at = case when $8 = ${TERMINAL_RANK} then coalesce(c.ended_at, $5::timestamptz) else c.ended_at end,
+      duration_seconds = coalesce($6, c.duration_seconds),
+      updated_at = now()
+    from ins where c.id = ins.call_id
+    returning c.id, c.status
+  )
+  select (select count(*) from ins)::int as inserted,
+         coalesce((select id from upd), (select id from target)) as call_id,
+         (select status from upd) as status`;
+
+const STATUS_EVENT_BY_ID = statusEventSql('id = $1::uuid');
+const STATUS_EVENT_BY_SID = statusEventSql('provider_call_sid = $2 and $1::uuid is null');
+
+/**
+ * Every statement the voice bridge runs. Takes the kit's `Sql`, so a transaction's `tx` works too.
+ *
+ * @example
+ * const store = createVoiceStore(db);
+ * const call = await store.getCall(id);
+ */
+export function createVoiceStore(db: Sql) {
+  const serviceEvent = async (callId: string, type: string, detail: Record<string, unknown> = {}) => {
+    await db.query(
+      `insert into voice_call_events (call_id, provider_call_sid, source, type, detail)
+       select id, provider_call_sid, 'service', $2, $3::jsonb from voice_calls where id = $1`,
+      [callId, type, JSON.stringify(detail)],
+    );
+  };
+
+  return {
+    /**
+     * Stores a new outbound call as `queued` with its `created` event, atomically. With an
+     * Idempotency-Key already used, stores nothing and returns the first call (`created: false`).
+     */
+    async createOutboundCall(
+      input: NewOutboundCall,
+    ): Promise<{ call: CallRecord; created: boolean; requestHash: string | null }> {
+      const rows = await db.query<CallRow>(
+        `with call as (
+           insert into voice_calls
+             (id, direction, to_number, from_number, agent, metadata, idempotency_key, request_hash)
+           values ($1, 'outbound', $2, $3, $4, $5::jsonb, $6, $7)
+           on conflict (idempotency_key) do nothing
+           returning ${CALL_COLUMNS}, request_hash
+         ),
+         created as (
+           insert into voice_call_events (call_id, source, type, detail)
+           select id, 'service', 'created', $8::jsonb from call
+         )
+         select * from call`,
+        [
+          input.id,
+          input.to,
+          input.from,
+          input.agent ?? null,
+          JSON.stringify(input.metadata ?? {}),
+          input.idempotencyKey ?? null,
+          input.requestHash ?? null,
+          JSON.stringify({ agent: input.agent ?? null }),
+        ],
+      );
+      if (rows[0]) return { call: toCall(rows[0]), created: true, requestHash: rows[0].request_hash ?? null };
+      const existing = await db.query<CallRow>(
+        `select ${CALL_COLUMNS}, request_hash from voice_calls where idempotency_key = $1`,
+        [input.idempotencyKey],
+      );
+      if (!existing[0]) throw new Error('idempotent insert returned no row and no existing call');
+      return { call: toCall(existing[0]), created: false, requestHash: existing[0].request_hash ?? null };
+    },
+
+    /** The provider accepted the call: remember its CallSid. */
+    async markProviderAccepted(callId: string, callSid: string, providerStatus: string): Promise<CallRecord> {
+      const rows = await db.query<CallRow>(
+        `with upd as (
+           update voice_calls set provider_call_sid = coalesce(provider_call_sid, $2), updated_at = now()
+           where id = $1 returning ${CALL_COLUMNS}
+         ),
+         ev as (
+           insert into voice_call_events (call_id, provider_call_sid, source, type, detail)
+           select id, $2, 'service', 'provider_accepted', $3::jsonb from upd
+         )
+         select * from upd`,
+        [callId, callSid, JSON.stringify({ providerStatus })],
+      );
+      return toCall(rows[0]);
+    },
+
+    /** Placing the call failed: it is `failed` for good, with the reason (no silent retry later). */
+    async markPlacementFailed(
+      callId: string,
+      reason: string,
+      detail: Record<string, unknown>,
+    ): Promise<CallRecord> {
+      const rows = await db.query<CallRow>(
+        `with upd as (
+           update voice_calls set
+             status = case when status_rank < ${TERMINAL_RANK} then 'failed' else status end,
+             status_rank = ${TERMINAL_RANK},
+             failure_reason = coalesce(failure_reason, $2),
+             ended_at = coalesce(ended_at, now()),
+             updated_at = now()
+           where id = $1 returning ${CALL_COLUMNS}
+         ),
+         ev as (
+           insert into voice_call_events (call_id, source, type, detail)
+           select id, 'service', 'provider_failed', $3::jsonb from upd
+         )
+         select * from upd`,
+        [callId, reason, JSON.stringify({ reason, ...detail })],
+      );
+      return toCall(rows[0]);
+    },
+
+    /** One status callback, stored once, moving the call forward only. See {@link statusEventSql}. */
+    async recordStatusEvent(input: StatusEventInput): Promise<StatusEventResult> {
+      const rows = await db.query<{ inserted: number; call_id: string | null; status: CallStatus | null }>(
+        input.callId ? STATUS_EVENT_BY_ID : STATUS_EVENT_BY_SID,
+        [
+          input.callId ?? null,
+          input.callSid,
+          input.status,
+          input.sequenceNumber,
+          input.occurredAt.toISOString(),
+          input.callDuration ?? null,
+          JSON.stringify(input.detail),
+          callStatusMachine.rank(input.status),
+        ],
+      );
+      const row = rows[0];
+      return { stored: row.inserted === 1, callId: row.call_id, callStatus: row.status };
+    },
+
+    /**
+     * The call an answer webhook is about: ours by id (Twilio may answer before we stored its CallSid),
+     * else by CallSid; an unknown CallSid is an inbound call, created here (race-free on the CallSid)
+     * and given the callbacks that arrived before it.
+     */
+    async resolveAnsweredCall(input: {
+      callId?: string;
+      callSid: string;
+      to: string;
+      from: string;
+      status?: CallStatus;
+      newId: string;
+    }): Promise<{ call: CallRecord; created: boolean } | null> {
+      if (input.callId) {
+        const rows = await db.query<CallRow>(
+          `update voice_calls set provider_call_sid = coalesce(provider_call_sid, $2), updated_at = now()
+           where id = $1 returning ${CALL_COLUMNS}`,
+          [input.callId, input.callSid],
+        );
+        return rows[0] ? { call: toCall(rows[0]), created: false } : null;
+      }
+      const status = input.status ?? 'ringing';
+      const rows = await db.query<CallRow & { inserted: boolean }>(
+        `insert into voice_calls (id, direction, to_number, from_number, provider_call_sid, status, status_rank)
+         values ($1, 'inbound', $2, $3, $4, $5, $6)
+         on conflict (provider_call_sid) do update set updated_at = now()
+         returning ${CALL_COLUMNS}, (xmax = 0) as inserted`,
+        [input.newId, input.to, input.from, input.callSid, status, callStatusMachine.rank(status)],
+      );
+      const row = rows[0];
+      if (row.inserted) {
+        await db.query(
+          `update voice_call_events set call_id = $1 where provider_call_sid = $2 and call_id is null`,
+          [row.id, input.callSid],
+        );
+        await serviceEvent(row.id, 'inbound_created', {});
+      }
+      return { call: toCall(row), created: row.inserted };
+    },
+
+    async getCall(id: string): Promise<CallRecord | null> {
+      const rows = await db.query<CallRow>(`select ${CALL_COLUMNS} from voice_calls where id = $1`, [id]);
+      return rows[0] ? toCall(rows[0]) : null;
+    },
+
+    /**
+     * Oldest first. Twilio's timestamps have one-second resolution, so within a second the provider's
+     * SequenceNumber orders its callbacks, after our own events of that second.
+     */
+    async listEvents(callId: string): Promise<CallEvent[]> {
+      const rows = await db.query<{
+        source: 'provider' | 'service';
+        type: string;
+        sequence_number: number | null;
+        occurred_at: Date;
+        call_duration: number | null;
+        detail: Record<string, unknown> | string;
+      }>(
+        `select source, type, sequence_number, occurred_at, call_duration, detail
+         from voice_call_events where call_id = $1
+         order by date_trunc('second', occurred_at), sequence_number nulls first, id`,
+        [callId],
+      );
+      return rows.map((r) => ({
+        source: r.source,
+        type: r.type,
+        sequenceNumber: r.sequence_number,
+        occurredAt: r.occurred_at,
+        callDuration: r.call_duration,
+        detail: asJson(r.detail),
+      }));
+    },
+
+    async listTranscript(callId: string): Promise<TranscriptTurn[]> {
+      const rows = await db.query<{ role: 'caller' | 'agent'; text: string; created_at: Date }>(
+        'select role, text, created_at from voice_transcript_turns where call_id = $1 order by id',
+        [callId],
+      );
+      return rows.map((r) => ({ role: r.role, text: r.text, at: r.created_at }));
+    },
+
+    async addTranscriptTurn(callId: string, role: 'caller' | 'agent', text: string): Promise<void> {
+      await db.query('insert into voice_transcript_turns (call_id, role, text) values ($1, $2, $3)', [
+        callId,
+        role,
+        text,
+      ]);
+    },
+
+    /** The caller got the fallback instead of the agent: keep why, once. */
+    async recordAgentFailure(callId: string, reason: string): Promise<void> {
+      await db.query(
+        `with upd as (
+           update voice_calls set failure_reason = coalesce(failure_reason, $2), updated_at = now()
+           where id = $1 returning id
+         )
+         insert into voice_call_events (call_id, source, type, detail)
+         select id, 'service', 'agent_unavailable', $3::jsonb from upd`,
+        [callId, reason, JSON.stringify({ reason })],
+      );
+    },
+
+    /** A service-side event on a call (stream started/stopped, dtmf, …). */
+    recordServiceEvent: serviceEvent,
+  };
+}
+
+export type VoiceStore = ReturnType<typeof createVoiceStore>;

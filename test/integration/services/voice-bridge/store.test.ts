@@ -1,0 +1,166 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallStatus } from '../../../../services/voice-bridge/call-status-machine.ts';
+import { createVoiceStore, type VoiceStore } from '../../../../services/voice-bridge/store.ts';
+import type { Database } from '../../../../shared/db/index.ts';
+import { createTestDatabase } from '../../../support/database.ts';
+
+const callSid = () => `CA${randomBytes(16).toString('hex')}`;
+
+let db: Database;
+let store: VoiceStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  store = createVoiceStore(db);
+});
+afterAll(() => db.close());
+
+async function placedCall(): Promise<{ id: string; sid: string }> {
+  const id = randomUUID();
+  const sid = callSid();
+  await store.createOutboundCall({ id, to: '+14155550100', from: '+14155550199' });
+  await store.markProviderAccepted(id, sid, 'queued');
+  return { id, sid };
+}
+
+const event = (sid: string, status: CallStatus, sequenceNumber: number, extra: { callId?: string } = {}) => ({
+  callSid: sid,
+  status,
+  sequenceNumber,
+  occurredAt: new Date(Date.now() - 10_000 + sequenceNumber * 1000),
+  callDuration: status === 'completed' ? 42 : undefined,
+  detail: { CallStatus: status },
+  ...extra,
+});
+
+describe('voice store', () => {
+  it('stores an outbound call with its created event, once per Idempotency-Key', async () => {
+    const key = `idem-${randomUUID()}`;
+    const first = await store.createOutboundCall({
+      id: randomUUID(),
+      to: '+14155550100',
+      from: '+14155550199',
+      metadata: { order: 7 },
+      idempotencyKey: key,
+      requestHash: 'h1',
+    });
+    const again = await store.createOutboundCall({
+      id: randomUUID(),
+      to: '+14155550100',
+      from: '+14155550199',
+      idempotencyKey: key,
+      requestHash: 'h1',
+    });
+    expect(first.created).toBe(true);
+    expect(again.created).toBe(false);
+    expect(again.call.id).toBe(first.call.id);
+    expect(again.requestHash).toBe('h1');
+    expect(first.call).toMatchObject({ status: 'queued', metadata: { order: 7 }, direction: 'outbound' });
+    const events = await store.listEvents(first.call.id);
+    expect(events.map((e) => e.type)).toEqual(['created']);
+  });
+
+  it('dedupes callbacks on CallSid + SequenceNumber + status and never moves a call back', async () => {
+    const { id, sid } = await placedCall();
+    expect((await store.recordStatusEvent(event(sid, 'ringing', 1))).stored).toBe(true);
+    expect((await store.recordStatusEvent(event(sid, 'ringing', 1))).stored).toBe(false);
+    const done = await store.recordStatusEvent(event(sid, 'completed', 3));
+    expect(done).toMatchObject({ stored: true, callId: id, callStatus: 'completed' });
+    const late = await store.recordStatusEvent(event(sid, 'initiated', 0));
+    expect(late).toMatchObject({ stored: true, callId: id, callStatus: 'completed' });
+    const call = await store.getCall(id);
+    expect(call).toMatchObject({ status: 'completed', durationSeconds: 42 });
+    expect(call?.endedAt).toBeInstanceOf(Date);
+    const events = await store.listEvents(id);
+    expect(events.filter((e) => e.source === 'provider').map((e) => e.type)).toEqual([
+      'initiated',
+      'ringing',
+      'completed',
+    ]);
+  });
+
+  it('keeps callbacks for an unknown CallSid and links them when the inbound call appears', async () => {
+    const sid = callSid();
+    const orphan = await store.recordStatusEvent(event(sid, 'ringing', 0));
+    expect(orphan).toEqual({ stored: true, callId: null, callStatus: null });
+    const resolved = await store.resolveAnsweredCall({
+      callSid: sid,
+      to: '+14155550100',
+      from: '+14155550111',
+      status: 'ringing',
+      newId: randomUUID(),
+    });
+    expect(resolved?.created).toBe(true);
+    const again = await store.resolveAnsweredCall({
+      callSid: sid,
+      to: '+14155550100',
+      from: '+14155550111',
+      newId: randomUUID(),
+    });
+    expect(again).toMatchObject({ created: false, call: { id: resolved?.call.id } });
+    const events = await store.listEvents(resolved!.call.id);
+    expect(events.map((e) => e.type)).toEqual(['ringing', 'inbound_created']);
+  });
+
+  it('routes callbacks by our call id before the CallSid is stored', async () => {
+    const id = randomUUID();
+    const sid = callSid();
+    await store.createOutboundCall({ id, to: '+14155550100', from: '+14155550199' });
+    const result = await store.recordStatusEvent(event(sid, 'initiated', 0, { callId: id }));
+    expect(result).toMatchObject({ stored: true, callId: id, callStatus: 'initiated' });
+    expect((await store.getCall(id))?.providerCallSid).toBe(sid);
+  });
+
+  it('marks a failed placement terminal with its reason', async () => {
+    const id = randomUUID();
+    await store.createOutboundCall({ id, to: '+14155550100', from: '+14155550199' });
+    const failed = await store.markPlacementFailed(id, 'provider unavailable: breaker open', {
+      code: 'EOPENBREAKER',
+    });
+    expect(failed).toMatchObject({ status: 'failed', failureReason: 'provider unavailable: breaker open' });
+    expect((await store.listEvents(id)).map((e) => e.type)).toEqual(['created', 'provider_failed']);
+  });
+
+  it('applies concurrent callbacks for one call without racing', async () => {
+    const { id, sid } = await placedCall();
+    const statuses: CallStatus[] = ['initiated', 'ringing', 'in-progress', 'completed'];
+    const deliveries = statuses.flatMap((s, i) => [event(sid, s, i), event(sid, s, i), event(sid, s, i)]);
+    const results = await Promise.all(deliveries.reverse().map((e) => store.recordStatusEvent(e)));
+    expect(results.filter((r) => r.stored)).toHaveLength(4);
+    const call = await store.getCall(id);
+    expect(call).toMatchObject({ status: 'completed', durationSeconds: 42 });
+    expect(call?.answeredAt).toBeInstanceOf(Date);
+  });
+
+  it('ends at the real terminal status under shuffled, duplicated deliveries (property, on the database)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 3 }),
+        fc.constantFrom<CallStatus>('completed', 'busy', 'no-answer', 'canceled', 'failed'),
+        fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 4, maxLength: 4 }),
+        fc.integer(),
+        async (progress, terminal, copies, seed) => {
+          const path = (['initiated', 'ringing', 'in-progress'] as CallStatus[]).slice(0, progress);
+          const events = [...path, terminal].map((status, i) => ({ status, i }));
+          const deliveries = events.flatMap((e, k) => Array(copies[k]).fill(e) as typeof events);
+          // Deterministic shuffle from the seed, so a failure replays.
+          let s = seed;
+          for (let i = deliveries.length - 1; i > 0; i--) {
+            s = (s * 1103515245 + 12345) | 0;
+            const j = Math.abs(s) % (i + 1);
+            [deliveries[i], deliveries[j]] = [deliveries[j], deliveries[i]];
+          }
+          const { id, sid } = await placedCall();
+          await Promise.all(deliveries.map((d) => store.recordStatusEvent(event(sid, d.status, d.i))));
+          const call = await store.getCall(id);
+          expect(call?.status).toBe(terminal);
+          const stored = (await store.listEvents(id)).filter((e) => e.source === 'provider');
+          expect(stored).toHaveLength(events.length);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
