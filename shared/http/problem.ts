@@ -47,8 +47,9 @@ export function problem(c: Context, init: ProblemInit): Response {
     instance: c.req.path,
     ...(requestId ? { requestId } : {}),
   };
-  return new Response(JSON.stringify(body), {
-    status: init.status,
-    headers: { 'content-type': 'application/problem+json', ...(init.headers ?? {}) },
+  // Through the context, so headers set earlier in the chain (X-Request-Id, RateLimit-*) are kept.
+  return c.body(JSON.stringify(body), init.status, {
+    ...(init.headers ?? {}),
+    'content-type': 'application/problem+json',
   });
 }

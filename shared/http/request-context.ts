@@ -26,8 +26,10 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     const logger = options.logger.child({ requestId });
     c.set('requestId', requestId);
     c.set('logger', logger);
-    await next();
+    // Set before the handler runs: Hono applies it as the response is built. Setting it afterwards
+    // would make @hono/node-server materialize a full Response just to add one header.
     c.header('X-Request-Id', requestId);
+    await next();
     const seconds = (performance.now() - started) / 1000;
     const route = c.req.routePath === '/*' && c.res.status === 404 ? 'unmatched' : c.req.routePath;
     options.metrics.httpDuration.observe(
