@@ -38,29 +38,38 @@ function percentile(sorted: number[], p: number): number {
  */
 export async function measureHttp(options: MeasureHttpOptions): Promise<HttpFigures> {
   const latencies: number[] = [];
-  const instance = autocannon({
-    url: options.url,
-    connections: options.connections ?? 20,
-    duration: options.durationSeconds ?? 5,
-    requests: [
-      {
-        setupRequest: (request) => {
-          const next = options.nextRequest();
-          return {
-            ...request,
-            method: next.method ?? 'GET',
-            path: next.path,
-            headers: next.headers ?? {},
-            body: next.body,
-          };
-        },
-      },
-    ],
+  let finish: (result: autocannon.Result) => void = () => {};
+  let fail: (error: Error) => void = () => {};
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
   });
+  const instance = autocannon(
+    {
+      url: options.url,
+      connections: options.connections ?? 20,
+      duration: options.durationSeconds ?? 5,
+      requests: [
+        {
+          setupRequest: (request) => {
+            const next = options.nextRequest();
+            return {
+              ...request,
+              method: next.method ?? 'GET',
+              path: next.path,
+              headers: next.headers ?? {},
+              body: next.body,
+            };
+          },
+        },
+      ],
+    },
+    (error, result) => (error ? fail(error) : finish(result)),
+  );
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
     latencies.push(responseTime);
   });
-  const result = await instance;
+  const result = await done;
   latencies.sort((a, b) => a - b);
   const seconds = result.duration || options.durationSeconds || 1;
   const requests = result.requests.total;
