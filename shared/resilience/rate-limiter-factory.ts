@@ -29,7 +29,10 @@ export interface RateLimiterFactoryOptions {
   store: RateLimitStore;
   /** Required for `store: 'redis'`. */
   redis?: Redis;
-  /** Required for `store: 'postgres'`. */
+  /**
+   * Required for `store: 'postgres'`. The library uses named prepared statements, so connect it
+   * directly or through a session-mode pooler, not a transaction-mode one (Supavisor :6543).
+   */
   pgPool?: Pool;
   /** Prepended to every key so services sharing one Redis or table never collide; default `rl`. */
   prefix?: string;
@@ -106,6 +109,10 @@ export function createRateLimiterFactory(options: RateLimiterFactoryOptions): Ra
       )
       .then(async ({ rows }) => {
         if (!rows[0]?.enabled) await pgPool!.query(`ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`);
+      })
+      .catch((error: unknown) => {
+        rowSecurity = undefined; // let the next limiter try again
+        throw error;
       });
     return rowSecurity;
   };
