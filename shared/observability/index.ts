@@ -1,2 +1,3 @@
+export { observeBreaker } from './breaker-events.ts';
 export { createLogger, type Logger, type LoggerOptions, maskPhone, REDACT_PATHS } from './logger.ts';
 export { createMetrics, type MetricsOptions, type ServiceMetrics } from './metrics.ts';

@@ -12,6 +12,11 @@ export {
 export { clientIp, normalizeIp, UNKNOWN_CLIENT_IP } from './client-ip.ts';
 export { DependencyError, type DependencyErrorInit, isCallerError } from './dependency-error.ts';
 export {
+  type ConfiguredLimiters,
+  createLimitersFromConfig,
+  type LimiterStoreConfig,
+} from './limiter-store-from-config.ts';
+export {
   type RateLimitKey,
   type RateLimitOptions,
   type RateLimitPolicy,

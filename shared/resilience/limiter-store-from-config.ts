@@ -29,7 +29,12 @@ export interface ConfiguredLimiters {
 export function createLimitersFromConfig(config: LimiterStoreConfig, logger: Logger): ConfiguredLimiters {
   if (config.RATE_LIMIT_STORE === 'redis') {
     if (!config.REDIS_URL) throw new Error('RATE_LIMIT_STORE=redis needs REDIS_URL');
-    const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const redis = new Redis(config.REDIS_URL, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      // A Redis that accepts but stalls must not stall requests: fail over to the insurance limiter.
+      commandTimeout: 500,
+    });
     redis.on('error', (error) =>
       logger.warn({ err: error.message }, 'rate-limit redis error; insurance limiter in use'),
     );
