@@ -159,6 +159,16 @@ export function createVoiceStore(db: Sql) {
     );
   };
 
+  const findByIdempotencyKey = async (
+    key: string,
+  ): Promise<{ call: CallRecord; requestHash: string | null } | null> => {
+    const rows = await db.query<CallRow>(
+      `select ${CALL_COLUMNS}, request_hash from voice_calls where idempotency_key = $1`,
+      [key],
+    );
+    return rows[0] ? { call: toCall(rows[0]), requestHash: rows[0].request_hash ?? null } : null;
+  };
+
   return {
     /**
      * Stores a new outbound call as `queued` with its `created` event, atomically. With an
@@ -192,13 +202,12 @@ export function createVoiceStore(db: Sql) {
         ],
       );
       if (rows[0]) return { call: toCall(rows[0]), created: true, requestHash: rows[0].request_hash ?? null };
-      const existing = await db.query<CallRow>(
-        `select ${CALL_COLUMNS}, request_hash from voice_calls where idempotency_key = $1`,
-        [input.idempotencyKey],
-      );
-      if (!existing[0]) throw new Error('idempotent insert returned no row and no existing call');
-      return { call: toCall(existing[0]), created: false, requestHash: existing[0].request_hash ?? null };
+      const existing = await findByIdempotencyKey(input.idempotencyKey ?? '');
+      if (!existing) throw new Error('idempotent insert returned no row and no existing call');
+      return { ...existing, created: false };
     },
+
+    findByIdempotencyKey,
 
     /** The provider accepted the call: remember its CallSid. */
     async markProviderAccepted(callId: string, callSid: string, providerStatus: string): Promise<CallRecord> {

@@ -1,0 +1,183 @@
+import type { Hono } from 'hono';
+import type { UpgradeWebSocket } from 'hono/ws';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Database } from '../../shared/db/index.ts';
+import { createService } from '../../shared/http/index.ts';
+import type { Logger, ServiceMetrics } from '../../shared/observability/index.ts';
+import type {
+  BreakerOptions,
+  BreakerRegistry,
+  LimiterPolicy,
+  RateLimitPolicy,
+} from '../../shared/resilience/index.ts';
+import { type AgentSocketFactory, globalAgentSocketFactory, openAgentSession } from './agent-session.ts';
+import type { VoiceConfig } from './config.ts';
+import { createStreamRegistry, type StreamRegistry } from './media-bridge.ts';
+import { mountMediaStream } from './routes/media-stream.ts';
+import { mountOutboundCalls } from './routes/outbound-calls.ts';
+import { mountProviderWebhooks } from './routes/provider-webhooks.ts';
+import type { VoiceEnv } from './routes/twilio-webhook-auth.ts';
+import { createVoiceStore } from './store.ts';
+import { type CreateCallInput, createTwilioClient } from './twilio-client.ts';
+
+export const SERVICE_NAME = 'voice-bridge';
+export const TWILIO_BREAKER = 'twilio-calls';
+export const AGENT_BREAKER = 'voice-agent';
+
+/** What the app needs to know, independent of where it came from (env on Node or Deno, or a test). */
+export interface VoiceAppConfig {
+  apiKey: string;
+  /** The base URL Twilio reaches us at; webhook and stream URLs are built from it and verified against it. */
+  publicUrl: string;
+  twilio: { apiUrl: string; accountSid: string; authToken: string; fromNumber: string };
+  agent: { url: string; apiKey?: string; connectTimeoutMs: number };
+  fallbackMessage: string;
+  rateLimits: {
+    outbound: { points: number; durationSeconds: number };
+    destination: { points: number; durationSeconds: number };
+  };
+  trustProxy?: string;
+  bodyLimitBytes?: number;
+  /** Per-dependency breaker defaults; `BREAKER_TWILIO_CALLS_*` / `BREAKER_VOICE_AGENT_*` env still win. */
+  breakers?: { twilio?: BreakerOptions; agent?: BreakerOptions };
+}
+
+export function voiceAppConfig(config: VoiceConfig): VoiceAppConfig {
+  return {
+    apiKey: config.VOICE_API_KEY,
+    publicUrl: config.VOICE_PUBLIC_URL,
+    twilio: config.twilio,
+    agent: {
+      url: config.VOICE_AGENT_URL,
+      apiKey: config.VOICE_AGENT_API_KEY,
+      connectTimeoutMs: config.VOICE_AGENT_CONNECT_TIMEOUT_MS,
+    },
+    fallbackMessage: config.VOICE_FALLBACK_MESSAGE,
+    rateLimits: {
+      outbound: {
+        points: config.VOICE_OUTBOUND_RATE_POINTS,
+        durationSeconds: config.VOICE_OUTBOUND_RATE_DURATION_S,
+      },
+      destination: {
+        points: config.VOICE_DESTINATION_RATE_POINTS,
+        durationSeconds: config.VOICE_DESTINATION_RATE_DURATION_S,
+      },
+    },
+    trustProxy: config.TRUST_PROXY,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+  };
+}
+
+export interface VoiceAppDeps {
+  config: VoiceAppConfig;
+  db: Database;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  breakers: BreakerRegistry;
+  /** `createRateLimiterFactory(...)` from shared/resilience. */
+  limiterFor: (policy: LimiterPolicy) => RateLimiterAbstract;
+  /** `@hono/node-ws`'s on Node, `hono/deno`'s on Deno: the same app serves both. */
+  upgradeWebSocket: UpgradeWebSocket<unknown>;
+  /** For the Twilio REST call; defaults to the global fetch. */
+  fetch?: typeof fetch;
+  /** Opens the socket to the voice agent; defaults to the global WebSocket. */
+  createAgentSocket?: AgentSocketFactory;
+  /** Live media streams; pass one to close them on shutdown or to watch for leaks. */
+  streams?: StreamRegistry;
+  clock?: () => Date;
+  newId?: () => string;
+}
+
+/**
+ * The voice bridge as a Hono app: outbound calls, Twilio webhooks and the Media Streams bridge to the
+ * AI voice agent. No I/O happens here; everything it talks to arrives in `deps`.
+ *
+ * @example
+ * const app = createApp({ config: voiceAppConfig(config), db, logger, metrics, breakers, limiterFor, upgradeWebSocket });
+ */
+export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
+  const { config, metrics, breakers } = deps;
+  const store = createVoiceStore(deps.db);
+  const clock = deps.clock ?? (() => new Date());
+  const newId = deps.newId ?? (() => crypto.randomUUID());
+  const streams = deps.streams ?? createStreamRegistry();
+
+  const twilio = createTwilioClient({ ...config.twilio, fetch: deps.fetch });
+  const twilioBreaker = breakers.create(
+    TWILIO_BREAKER,
+    (input: CreateCallInput) => twilio.createCall(input),
+    { timeout: 5000, ...config.breakers?.twilio },
+  );
+  const createSocket = deps.createAgentSocket ?? globalAgentSocketFactory;
+  const agentBreaker = breakers.create(
+    AGENT_BREAKER,
+    (signal: AbortSignal, agent: string | null) =>
+      openAgentSession({ ...config.agent, agent, createSocket, signal }),
+    // The session's own connect timeout fires first, so the breaker never abandons a socket mid-connect.
+    { timeout: config.agent.connectTimeoutMs + 1000, ...config.breakers?.agent },
+  );
+  // opossum keeps its resolved options (env overrides included) on the instance; its typings omit them.
+  const resetTimeoutMs =
+    (twilioBreaker as unknown as { options: { resetTimeout?: number } }).options.resetTimeout ?? 30_000;
+
+  const app = createService({
+    name: SERVICE_NAME,
+    db: deps.db,
+    logger: deps.logger,
+    metrics,
+    breakers,
+    bodyLimitBytes: config.bodyLimitBytes,
+  }) as unknown as Hono<VoiceEnv>;
+
+  const outboundPolicy: RateLimitPolicy = {
+    name: 'voice-outbound',
+    points: config.rateLimits.outbound.points,
+    duration: config.rateLimits.outbound.durationSeconds,
+    key: 'apiKey',
+  };
+  const destinationPolicy: LimiterPolicy = {
+    name: 'voice-destination',
+    points: config.rateLimits.destination.points,
+    duration: config.rateLimits.destination.durationSeconds,
+  };
+
+  mountOutboundCalls(app, {
+    store,
+    apiKey: config.apiKey,
+    publicUrl: config.publicUrl,
+    fromNumber: config.twilio.fromNumber,
+    placeCall: (input) => twilioBreaker.fire(input),
+    retryAfterSeconds: Math.max(1, Math.ceil(resetTimeoutMs / 1000)),
+    endpointLimit: { policy: outboundPolicy, limiter: deps.limiterFor(outboundPolicy) },
+    destinationLimit: { name: destinationPolicy.name, limiter: deps.limiterFor(destinationPolicy) },
+    metrics,
+    trustProxy: config.trustProxy,
+    newId,
+  });
+
+  mountProviderWebhooks(app, {
+    store,
+    authToken: config.twilio.authToken,
+    publicUrl: config.publicUrl,
+    metrics,
+    fallbackMessage: config.fallbackMessage,
+    agentUnavailable: () => agentBreaker.opened,
+    clock,
+    newId,
+  });
+
+  mountMediaStream(app, {
+    store,
+    authToken: config.twilio.authToken,
+    publicUrl: config.publicUrl,
+    metrics,
+    upgradeWebSocket: deps.upgradeWebSocket,
+    streams,
+    bridge: {
+      logger: deps.logger,
+      connectAgent: (signal, agent) => agentBreaker.fire(signal, agent),
+    },
+  });
+
+  return app;
+}

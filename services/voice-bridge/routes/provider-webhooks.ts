@@ -1,0 +1,108 @@
+import type { Context, Hono } from 'hono';
+import { parseInput } from '../../../shared/http/index.ts';
+import type { ServiceMetrics } from '../../../shared/observability/index.ts';
+import { TwilioStatusCallback, TwilioVoiceWebhook, WebhookQuery } from '../schemas.ts';
+import type { VoiceStore } from '../store.ts';
+import { connectStreamTwiml, emptyTwiml, hangupTwiml, sayAndHangupTwiml } from '../twiml.ts';
+import { type TwilioForm, twilioWebhookAuth, type VoiceEnv } from './twilio-webhook-auth.ts';
+
+export interface ProviderWebhooksOptions {
+  store: VoiceStore;
+  authToken: string;
+  publicUrl: string;
+  metrics: ServiceMetrics;
+  fallbackMessage: string;
+  /** True while the agent's breaker is open: answer with the fallback instead of a stream. */
+  agentUnavailable: () => boolean;
+  clock: () => Date;
+  newId: () => string;
+}
+
+/** Twilio never repeats these fields; a repeated one counts by its first value. */
+function flatten(form: TwilioForm): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(form)) out[name] = typeof value === 'string' ? value : value[0];
+  return out;
+}
+
+const twiml = (c: Context, body: string) => c.body(body, 200, { 'content-type': 'text/xml; charset=utf-8' });
+
+/** RFC 2822 from Twilio; our clock when it is absent or unreadable. */
+function eventTime(timestamp: string | undefined, clock: () => Date): Date {
+  if (!timestamp) return clock();
+  const ms = Date.parse(timestamp);
+  return Number.isNaN(ms) ? clock() : new Date(ms);
+}
+
+/**
+ * The webhooks Twilio calls: answer (TwiML for the call), status (callbacks, the hot path) and
+ * stream-ended (`<Connect action>`: what the caller hears once the stream is over). Every one is
+ * signature-checked before its body is looked at.
+ */
+export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebhooksOptions): void {
+  const { store } = options;
+  const base = options.publicUrl.replace(/\/+$/, '');
+  const wsBase = base.replace(/^http/i, 'ws');
+  const verified = twilioWebhookAuth({
+    authToken: options.authToken,
+    publicUrl: options.publicUrl,
+    metrics: options.metrics,
+  });
+
+  app.post('/webhooks/voice/status', verified, async (c) => {
+    const form = c.get('twilioForm');
+    const query = parseInput(WebhookQuery, c.req.query(), 'query');
+    const event = parseInput(TwilioStatusCallback, flatten(form), 'body');
+    const result = await store.recordStatusEvent({
+      callSid: event.CallSid,
+      callId: query.callId,
+      status: event.CallStatus,
+      sequenceNumber: event.SequenceNumber ?? -1,
+      occurredAt: eventTime(event.Timestamp, options.clock),
+      callDuration: event.CallDuration,
+      detail: form,
+    });
+    if (!result.callId)
+      c.get('logger').info({ callSid: event.CallSid }, 'status callback for an unknown call kept');
+    return twiml(c, emptyTwiml());
+  });
+
+  app.post('/webhooks/voice/answer', verified, async (c) => {
+    const query = parseInput(WebhookQuery, c.req.query(), 'query');
+    const hook = parseInput(TwilioVoiceWebhook, flatten(c.get('twilioForm')), 'body');
+    const resolved = await store.resolveAnsweredCall({
+      callId: query.callId,
+      callSid: hook.CallSid,
+      to: hook.To,
+      from: hook.From,
+      status: hook.CallStatus,
+      newId: options.newId(),
+    });
+    if (!resolved) {
+      c.get('logger').warn({ callId: query.callId }, 'answer webhook for a call we do not have');
+      return twiml(c, hangupTwiml());
+    }
+    const { call } = resolved;
+    if (options.agentUnavailable()) {
+      await store.recordAgentFailure(call.id, 'agent unavailable: breaker open');
+      return twiml(c, sayAndHangupTwiml(options.fallbackMessage));
+    }
+    return twiml(
+      c,
+      connectStreamTwiml({
+        streamUrl: `${wsBase}/media/${call.id}`,
+        parameters: { callId: call.id },
+        actionUrl: `${base}/webhooks/voice/stream-ended?callId=${call.id}`,
+      }),
+    );
+  });
+
+  app.post('/webhooks/voice/stream-ended', verified, async (c) => {
+    const query = parseInput(WebhookQuery, c.req.query(), 'query');
+    const call = query.callId ? await store.getCall(query.callId) : null;
+    if (call?.failureReason?.startsWith('agent unavailable')) {
+      return twiml(c, sayAndHangupTwiml(options.fallbackMessage));
+    }
+    return twiml(c, hangupTwiml());
+  });
+}
