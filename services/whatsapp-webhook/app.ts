@@ -1,0 +1,73 @@
+import type { Hono } from 'hono';
+import { type AppEnv, createService } from '../../shared/http/index.ts';
+import type { RateLimitPolicy } from '../../shared/resilience/index.ts';
+import { createComponents, type WhatsAppComponents, type WhatsAppDeps } from './components.ts';
+import { registerMessageRoutes } from './routes/messages.ts';
+import { registerWebhookRoutes } from './routes/webhook.ts';
+import { createSignatureGuard } from './signature-guard.ts';
+
+export const SERVICE_NAME = 'whatsapp-webhook';
+
+export type WhatsAppAppDeps = WhatsAppDeps & {
+  /** Shared with the workers in one process; built here when omitted. */
+  components?: WhatsAppComponents;
+};
+
+/**
+ * The WhatsApp service: Meta's webhook (`GET`/`POST /webhook`) and our outbound API
+ * (`POST /messages`, `GET /messages/:id`), on the shared service kit. No I/O happens here.
+ *
+ * @example
+ * const components = createComponents(deps);
+ * const app = createApp({ ...deps, components });
+ */
+export function createApp(deps: WhatsAppAppDeps): Hono<AppEnv> {
+  const { settings } = deps;
+  const components = deps.components ?? createComponents(deps);
+  const app = createService({
+    name: SERVICE_NAME,
+    db: deps.db,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    breakers: deps.breakers,
+    bodyLimitBytes: settings.bodyLimitBytes,
+    // Meta's deliveries may be up to 3 MB: /webhook sets its own limit.
+    bodyLimitExempt: ['/webhook'],
+    beforeScrape: () => deps.queue.refreshDepthMetrics(),
+  });
+
+  const signaturePolicy = { name: 'whatsapp-webhook-signature', ...settings.signatureGuard };
+  registerWebhookRoutes(app, {
+    db: deps.db,
+    queue: deps.queue,
+    metrics: deps.metrics,
+    guard: createSignatureGuard({
+      limiter: deps.limiterFor(signaturePolicy),
+      policyName: signaturePolicy.name,
+      metrics: deps.metrics,
+    }),
+    verifyToken: settings.verifyToken,
+    appSecret: settings.appSecret,
+    bodyLimitBytes: settings.webhookBodyLimitBytes,
+    trustProxy: settings.trustProxy,
+    agent: components.replyToInbound !== null,
+    media: components.downloadInboundMedia !== null,
+  });
+
+  const messagesPolicy: RateLimitPolicy = {
+    name: 'whatsapp-messages',
+    key: 'apiKey',
+    ...settings.messagesRateLimit,
+  };
+  registerMessageRoutes(app, {
+    db: deps.db,
+    sender: components.sender,
+    metrics: deps.metrics,
+    apiKey: settings.apiKey,
+    phoneNumberId: settings.phoneNumberId,
+    rateLimitPolicy: messagesPolicy,
+    rateLimiter: deps.limiterFor(messagesPolicy),
+    trustProxy: settings.trustProxy,
+  });
+  return app;
+}

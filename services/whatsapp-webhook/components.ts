@@ -1,0 +1,104 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Database } from '../../shared/db/index.ts';
+import type { Logger, ServiceMetrics } from '../../shared/observability/index.ts';
+import type { Queue } from '../../shared/queue/index.ts';
+import type { BreakerRegistry, LimiterPolicy } from '../../shared/resilience/index.ts';
+import { type AgentClient, createAgentClient } from './agent-client.ts';
+import { createAgentReplier } from './agent-reply.ts';
+import type { WhatsAppSettings } from './config.ts';
+import { createGraphApiClient, type GraphApiClient } from './graph-api-client.ts';
+import { createMediaDownloader } from './media-download.ts';
+import { createOutboxSender, type OutboxSender } from './outbox-sender.ts';
+
+/** Everything the app and the workers are built from; tests pass their own db, fetch and settings. */
+export interface WhatsAppDeps {
+  settings: WhatsAppSettings;
+  db: Database;
+  queue: Queue;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  breakers: BreakerRegistry;
+  /** createRateLimiterFactory(...) from shared/resilience (memory, Redis or Postgres store). */
+  limiterFor: (policy: LimiterPolicy) => RateLimiterAbstract;
+  /** Used for the Graph API and the agent; tests point it at local servers. */
+  fetch?: typeof fetch;
+}
+
+export interface WhatsAppComponents {
+  graph: GraphApiClient;
+  sender: OutboxSender;
+  replyToInbound: ReturnType<typeof createAgentReplier> | null;
+  downloadInboundMedia: ReturnType<typeof createMediaDownloader> | null;
+}
+
+export const BREAKERS = {
+  graphSend: 'whatsapp-graph',
+  graphMedia: 'whatsapp-graph-media',
+  agent: 'whatsapp-agent',
+} as const;
+
+/**
+ * Builds the clients, breakers and the outbox once per process: the breaker registry refuses a
+ * second breaker of the same name, and the app and the workers must share them.
+ */
+export function createComponents(deps: WhatsAppDeps): WhatsAppComponents {
+  const { settings } = deps;
+  const graph = createGraphApiClient({ ...settings.graph, fetch: deps.fetch });
+  // The fetch gives up first (and aborts), so a call the breaker abandoned is never still in flight.
+  const breakerTimeout = settings.graph.timeoutMs + 1000;
+  const send = deps.breakers.create(
+    BREAKERS.graphSend,
+    (phoneNumberId: string, payload: Record<string, unknown>) => graph.sendMessage(phoneNumberId, payload),
+    { timeout: breakerTimeout },
+  );
+  const sender = createOutboxSender({
+    db: deps.db,
+    queue: deps.queue,
+    logger: deps.logger.child({ component: 'outbox' }),
+    send: (phoneNumberId, payload) => send.fire(phoneNumberId, payload),
+    throughput: deps.limiterFor({
+      name: 'whatsapp-send-throughput',
+      points: settings.sendPerSecond,
+      duration: 1,
+    }),
+    firstRetrySeconds: settings.sendRetry.retryDelaySeconds,
+    leaseMs: 2 * breakerTimeout + 5000,
+  });
+
+  let replyToInbound: WhatsAppComponents['replyToInbound'] = null;
+  if (settings.agent) {
+    const agent: AgentClient = createAgentClient({ ...settings.agent, fetch: deps.fetch });
+    const ask = deps.breakers.create(
+      BREAKERS.agent,
+      (request: Parameters<AgentClient['ask']>[0]) => agent.ask(request),
+      {
+        timeout: settings.agent.timeoutMs + 1000,
+      },
+    );
+    replyToInbound = createAgentReplier({
+      db: deps.db,
+      logger: deps.logger.child({ component: 'agent' }),
+      ask: (request) => ask.fire(request),
+      sender,
+    });
+  }
+
+  let downloadInboundMedia: WhatsAppComponents['downloadInboundMedia'] = null;
+  if (settings.media.enabled) {
+    // Downloads may take long; they get their own breaker so they never open the send breaker.
+    const mediaTimeout = Math.max(60_000, settings.graph.timeoutMs);
+    const getMedia = deps.breakers.create(BREAKERS.graphMedia, (mediaId: string) => graph.getMedia(mediaId), {
+      timeout: mediaTimeout,
+    });
+    downloadInboundMedia = createMediaDownloader({
+      db: deps.db,
+      logger: deps.logger.child({ component: 'media' }),
+      getMedia: (mediaId) => getMedia.fire(mediaId),
+      downloadMedia: (url, maxBytes) => graph.downloadMedia(url, maxBytes),
+      dir: settings.media.dir,
+      maxBytes: settings.media.maxBytes,
+    });
+  }
+
+  return { graph, sender, replyToInbound, downloadInboundMedia };
+}

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import {
+  baseEnvShape,
+  envBool,
+  envInt,
+  envOptionalString,
+  envString,
+  envUrl,
+  loadConfig,
+  runtimeEnv,
+} from '../../shared/config/index.ts';
+
+/**
+ * Development defaults so `npm start` runs with no variables and no Meta account. They are public
+ * (in this file and the README): set real values in every deployed environment.
+ */
+export const DEV_DEFAULTS = {
+  verifyToken: 'dev-whatsapp-verify-token',
+  appSecret: 'dev-whatsapp-app-secret',
+  apiKey: 'dev-whatsapp-api-key',
+  phoneNumberId: '100000000000001',
+  sandboxUrl: 'http://127.0.0.1:4010',
+  sandboxAccessToken: 'sandbox-access-token',
+} as const;
+
+export const WhatsAppEnvSchema = z.object({
+  ...baseEnvShape,
+  PORT: envInt(8080, { min: 0, max: 65535 }),
+  /** Wins over PORT when several services share one environment. */
+  WHATSAPP_PORT: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(65535).optional(),
+  ),
+  WHATSAPP_VERIFY_TOKEN: envString(DEV_DEFAULTS.verifyToken),
+  WHATSAPP_APP_SECRET: envString(DEV_DEFAULTS.appSecret),
+  WHATSAPP_API_KEY: envString(DEV_DEFAULTS.apiKey),
+  /** Set: outbound goes to the real Graph API. Unset: to the local provider sandbox. */
+  WHATSAPP_ACCESS_TOKEN: envOptionalString(),
+  WHATSAPP_PHONE_NUMBER_ID: envString(DEV_DEFAULTS.phoneNumberId),
+  /** Default https://graph.facebook.com with an access token, else WHATSAPP_SANDBOX_URL. */
+  GRAPH_API_URL: envUrl(),
+  GRAPH_API_VERSION: envString('v21.0'),
+  GRAPH_API_TIMEOUT_MS: envInt(10_000, { min: 100, max: 60_000 }),
+  WHATSAPP_SANDBOX_URL: envString(DEV_DEFAULTS.sandboxUrl),
+  AGENT_URL: envUrl(),
+  AGENT_TIMEOUT_MS: envInt(8_000, { min: 100, max: 60_000 }),
+  /** Meta sends up to 3 MB per delivery. */
+  WHATSAPP_WEBHOOK_BODY_LIMIT_BYTES: envInt(3 * 1024 * 1024, { min: 1024 }),
+  /** POST /messages requests per API key per window. */
+  WHATSAPP_MESSAGES_RATE_LIMIT: envInt(600, { min: 1 }),
+  WHATSAPP_MESSAGES_RATE_WINDOW_SECONDS: envInt(60, { min: 1 }),
+  /** Graph API sends per second per phone_number_id (Meta's default throughput is 80). */
+  WHATSAPP_SEND_PER_SECOND: envInt(80, { min: 1 }),
+  /** Bad webhook signatures allowed per IP per window before the IP is blocked. */
+  WHATSAPP_SIGNATURE_FAILURE_LIMIT: envInt(20, { min: 1 }),
+  WHATSAPP_SIGNATURE_FAILURE_WINDOW_SECONDS: envInt(60, { min: 1 }),
+  WHATSAPP_SIGNATURE_BLOCK_SECONDS: envInt(300, { min: 0 }),
+  WHATSAPP_SEND_RETRY_LIMIT: envInt(10, { min: 0, max: 100 }),
+  WHATSAPP_SEND_RETRY_DELAY_SECONDS: envInt(5, { min: 1 }),
+  WHATSAPP_SEND_RETRY_DELAY_MAX_SECONDS: envInt(600, { min: 1 }),
+  WHATSAPP_MEDIA_DOWNLOAD: envBool(true),
+  WHATSAPP_MEDIA_MAX_BYTES: envInt(100 * 1024 * 1024, { min: 1024 }),
+  /** Default `${DATA_DIR}/whatsapp-webhook/media`. */
+  WHATSAPP_MEDIA_DIR: envOptionalString(),
+  WHATSAPP_WORKER_CONCURRENCY: envInt(4, { min: 1, max: 64 }),
+});
+export type WhatsAppEnv = z.infer<typeof WhatsAppEnvSchema>;
+
+/** What the app and workers need, in plain terms (tests build it directly). */
+export interface WhatsAppSettings {
+  verifyToken: string;
+  appSecret: string;
+  apiKey: string;
+  phoneNumberId: string;
+  graph: { baseUrl: string; version: string; accessToken: string; timeoutMs: number; sandbox: boolean };
+  agent: { url: string; timeoutMs: number } | null;
+  webhookBodyLimitBytes: number;
+  bodyLimitBytes: number;
+  trustProxy?: string;
+  messagesRateLimit: { points: number; duration: number };
+  sendPerSecond: number;
+  signatureGuard: { points: number; duration: number; blockDuration: number };
+  sendRetry: { retryLimit: number; retryDelaySeconds: number; retryDelayMaxSeconds: number };
+  media: { enabled: boolean; dir: string; maxBytes: number };
+  workerConcurrency: number;
+}
+
+export function settingsFromEnv(env: WhatsAppEnv): WhatsAppSettings {
+  const live = env.WHATSAPP_ACCESS_TOKEN !== undefined;
+  return {
+    verifyToken: env.WHATSAPP_VERIFY_TOKEN,
+    appSecret: env.WHATSAPP_APP_SECRET,
+    apiKey: env.WHATSAPP_API_KEY,
+    phoneNumberId: env.WHATSAPP_PHONE_NUMBER_ID,
+    graph: {
+      baseUrl: env.GRAPH_API_URL ?? (live ? 'https://graph.facebook.com' : env.WHATSAPP_SANDBOX_URL),
+      version: env.GRAPH_API_VERSION,
+      accessToken: env.WHATSAPP_ACCESS_TOKEN ?? DEV_DEFAULTS.sandboxAccessToken,
+      timeoutMs: env.GRAPH_API_TIMEOUT_MS,
+      sandbox: !live,
+    },
+    agent: env.AGENT_URL ? { url: env.AGENT_URL, timeoutMs: env.AGENT_TIMEOUT_MS } : null,
+    webhookBodyLimitBytes: env.WHATSAPP_WEBHOOK_BODY_LIMIT_BYTES,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    trustProxy: env.TRUST_PROXY,
+    messagesRateLimit: {
+      points: env.WHATSAPP_MESSAGES_RATE_LIMIT,
+      duration: env.WHATSAPP_MESSAGES_RATE_WINDOW_SECONDS,
+    },
+    sendPerSecond: env.WHATSAPP_SEND_PER_SECOND,
+    signatureGuard: {
+      points: env.WHATSAPP_SIGNATURE_FAILURE_LIMIT,
+      duration: env.WHATSAPP_SIGNATURE_FAILURE_WINDOW_SECONDS,
+      blockDuration: env.WHATSAPP_SIGNATURE_BLOCK_SECONDS,
+    },
+    sendRetry: {
+      retryLimit: env.WHATSAPP_SEND_RETRY_LIMIT,
+      retryDelaySeconds: env.WHATSAPP_SEND_RETRY_DELAY_SECONDS,
+      retryDelayMaxSeconds: env.WHATSAPP_SEND_RETRY_DELAY_MAX_SECONDS,
+    },
+    media: {
+      enabled: env.WHATSAPP_MEDIA_DOWNLOAD,
+      dir: env.WHATSAPP_MEDIA_DIR ?? `${env.DATA_DIR}/whatsapp-webhook/media`,
+      maxBytes: env.WHATSAPP_MEDIA_MAX_BYTES,
+    },
+    workerConcurrency: env.WHATSAPP_WORKER_CONCURRENCY,
+  };
+}
+
+/** Reads and validates the environment (every bad variable reported at once). */
+export function loadWhatsAppConfig(env: Record<string, string | undefined> = runtimeEnv()) {
+  const parsed = loadConfig('whatsapp-webhook', WhatsAppEnvSchema, env);
+  return { env: parsed, settings: settingsFromEnv(parsed), port: parsed.WHATSAPP_PORT ?? parsed.PORT };
+}

@@ -1,0 +1,247 @@
+import { z } from 'zod';
+
+/*
+ * Every request we accept and every payload Meta (or the agent) sends us. Meta adds fields without
+ * notice, so provider objects are loose: unknown keys are kept (and stored raw), never rejected.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// GET /webhook — verification handshake
+
+export const VerifyQuery = z.object({
+  'hub.mode': z.string().optional(),
+  'hub.verify_token': z.string().optional(),
+  'hub.challenge': z.string().optional(),
+});
+export type VerifyQuery = z.infer<typeof VerifyQuery>;
+
+// ---------------------------------------------------------------------------------------------
+// POST /webhook — the Cloud API envelope
+
+const MetaError = z.looseObject({
+  code: z.number(),
+  title: z.string().optional(),
+  message: z.string().optional(),
+  error_data: z.looseObject({ details: z.string().optional() }).optional(),
+  href: z.string().optional(),
+});
+export type MetaError = z.infer<typeof MetaError>;
+
+const Metadata = z.looseObject({
+  display_phone_number: z.string().optional(),
+  phone_number_id: z.string(),
+});
+
+export const Contact = z.looseObject({
+  wa_id: z.string(),
+  profile: z.looseObject({ name: z.string().optional() }).optional(),
+});
+export type Contact = z.infer<typeof Contact>;
+
+/** Media objects share one shape; `caption`/`filename`/`voice`/`animated` depend on the type. */
+export const MediaObject = z.looseObject({
+  id: z.string(),
+  mime_type: z.string().optional(),
+  sha256: z.string().optional(),
+  caption: z.string().optional(),
+  filename: z.string().optional(),
+  voice: z.boolean().optional(),
+  animated: z.boolean().optional(),
+});
+
+export const MEDIA_TYPES = ['image', 'audio', 'video', 'document', 'sticker'] as const;
+export type MediaType = (typeof MEDIA_TYPES)[number];
+
+export const TextObject = z.looseObject({ body: z.string() });
+
+export const InteractiveObject = z.looseObject({
+  type: z.string(),
+  button_reply: z.looseObject({ id: z.string(), title: z.string() }).optional(),
+  list_reply: z
+    .looseObject({ id: z.string(), title: z.string(), description: z.string().optional() })
+    .optional(),
+});
+
+/** Quick-reply button on a template. */
+export const ButtonObject = z.looseObject({ text: z.string(), payload: z.string().optional() });
+
+export const LocationObject = z.looseObject({
+  latitude: z.number(),
+  longitude: z.number(),
+  name: z.string().optional(),
+  address: z.string().optional(),
+  url: z.string().optional(),
+});
+
+export const SharedContacts = z.array(
+  z.looseObject({
+    name: z.looseObject({ formatted_name: z.string().optional() }).optional(),
+    phones: z.array(z.looseObject({ phone: z.string().optional(), wa_id: z.string().optional() })).optional(),
+  }),
+);
+
+export const ReactionObject = z.looseObject({ message_id: z.string(), emoji: z.string().optional() });
+
+/**
+ * One inbound message. Only what we need to store it once is required (`id`, `type`); the
+ * type-specific object is parsed separately so an unknown or changed type is kept, not rejected.
+ */
+export const InboundMessage = z.looseObject({
+  id: z.string().min(1),
+  type: z.string().min(1),
+  from: z.string().optional(),
+  timestamp: z.string().optional(),
+  context: z.looseObject({ from: z.string().optional(), id: z.string().optional() }).optional(),
+  errors: z.array(MetaError).optional(),
+});
+export type InboundMessage = z.infer<typeof InboundMessage>;
+
+export const StatusEvent = z.looseObject({
+  id: z.string().min(1),
+  status: z.string().min(1),
+  timestamp: z.string().optional(),
+  recipient_id: z.string().optional(),
+  errors: z.array(MetaError).optional(),
+});
+export type StatusEvent = z.infer<typeof StatusEvent>;
+
+/** `value` of a change whose field is `messages` (inbound messages, statuses and errors). */
+export const MessagesValue = z.looseObject({
+  messaging_product: z.string().optional(),
+  metadata: Metadata,
+  contacts: z.array(Contact).optional(),
+  messages: z.array(InboundMessage).optional(),
+  statuses: z.array(StatusEvent).optional(),
+  errors: z.array(MetaError).optional(),
+});
+export type MessagesValue = z.infer<typeof MessagesValue>;
+
+export const WebhookChange = z.looseObject({ field: z.string().min(1), value: z.unknown() });
+
+export const WebhookEnvelope = z.looseObject({
+  object: z.string().min(1),
+  entry: z.array(
+    z.looseObject({
+      id: z.string().optional(),
+      changes: z.array(WebhookChange),
+    }),
+  ),
+});
+export type WebhookEnvelope = z.infer<typeof WebhookEnvelope>;
+
+// ---------------------------------------------------------------------------------------------
+// POST /messages — what our product asks us to send
+
+/** E.164: a plus, a non-zero country digit, 7 to 15 digits in all. */
+export const E164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +14155550123');
+
+const ButtonChoice = z.object({ id: z.string().min(1).max(256), title: z.string().min(1).max(20) });
+const ListRow = z.object({
+  id: z.string().min(1).max(200),
+  title: z.string().min(1).max(24),
+  description: z.string().max(72).optional(),
+});
+
+// Limits are Meta's: 3 reply buttons, 10 list rows in all, 1024-character interactive body.
+const InteractiveButtons = z.object({
+  type: z.literal('button'),
+  header: z.string().min(1).max(60).optional(),
+  body: z.string().min(1).max(1024),
+  footer: z.string().min(1).max(60).optional(),
+  buttons: z.array(ButtonChoice).min(1).max(3),
+});
+const InteractiveList = z.object({
+  type: z.literal('list'),
+  header: z.string().min(1).max(60).optional(),
+  body: z.string().min(1).max(4096),
+  footer: z.string().min(1).max(60).optional(),
+  button: z.string().min(1).max(20),
+  sections: z
+    .array(z.object({ title: z.string().min(1).max(24).optional(), rows: z.array(ListRow).min(1).max(10) }))
+    .min(1)
+    .max(10)
+    .refine((sections) => sections.reduce((n, s) => n + s.rows.length, 0) <= 10, 'at most 10 rows in all'),
+});
+
+const TemplateComponent = z.looseObject({
+  type: z.string().min(1),
+  sub_type: z.string().optional(),
+  index: z.union([z.string(), z.number()]).optional(),
+  parameters: z.array(z.looseObject({ type: z.string().min(1) })).optional(),
+});
+
+const Common = {
+  to: E164,
+  /** Inbound message (`wamid…`) this one replies to; shown quoted in WhatsApp. */
+  replyTo: z.string().min(1).max(256).optional(),
+};
+
+export const SendMessageRequest = z.discriminatedUnion('type', [
+  z.object({
+    ...Common,
+    type: z.literal('text'),
+    text: z.object({ body: z.string().min(1).max(4096), previewUrl: z.boolean().optional() }),
+  }),
+  z.object({
+    ...Common,
+    type: z.literal('template'),
+    template: z.object({
+      name: z.string().min(1).max(512),
+      language: z.string().min(2).max(15),
+      components: z.array(TemplateComponent).optional(),
+    }),
+  }),
+  z.object({
+    ...Common,
+    type: z.literal('interactive'),
+    interactive: z.discriminatedUnion('type', [InteractiveButtons, InteractiveList]),
+  }),
+]);
+export type SendMessageRequest = z.infer<typeof SendMessageRequest>;
+
+export const IdempotencyKey = z.string().min(1).max(255);
+
+export const MessageIdParams = z.object({ id: z.uuid() });
+
+// ---------------------------------------------------------------------------------------------
+// Graph API responses
+
+export const GraphSendResponse = z.looseObject({
+  messaging_product: z.string().optional(),
+  contacts: z.array(z.looseObject({ input: z.string().optional(), wa_id: z.string().optional() })).optional(),
+  messages: z.array(z.looseObject({ id: z.string().min(1), message_status: z.string().optional() })).min(1),
+});
+
+export const GraphErrorBody = z.looseObject({
+  error: z.looseObject({
+    message: z.string().optional(),
+    type: z.string().optional(),
+    code: z.number().optional(),
+    error_subcode: z.number().optional(),
+    error_data: z.looseObject({ details: z.string().optional() }).optional(),
+    fbtrace_id: z.string().optional(),
+  }),
+});
+
+export const GraphMediaResponse = z.looseObject({
+  url: z.string().url(),
+  mime_type: z.string().optional(),
+  sha256: z.string().optional(),
+  file_size: z.union([z.number(), z.string()]).optional(),
+  id: z.string().optional(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Agent hook
+
+export const AgentResponse = z.looseObject({ reply: z.string().max(4096).nullish() });
+
+// ---------------------------------------------------------------------------------------------
+// Queue jobs
+
+export const SendJob = z.object({ messageId: z.uuid() });
+export type SendJob = z.infer<typeof SendJob>;
+export const AgentJob = z.object({ inboundId: z.uuid() });
+export type AgentJob = z.infer<typeof AgentJob>;
+export const MediaJob = z.object({ inboundId: z.uuid() });
+export type MediaJob = z.infer<typeof MediaJob>;

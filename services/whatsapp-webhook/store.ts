@@ -1,0 +1,476 @@
+import type { Sql } from '../../shared/db/index.ts';
+import type { InboundRecord, StatusRecord, WebhookBatch } from './webhook-batch.ts';
+
+/*
+ * All of this service's SQL. Functions take `Sql` so callers decide the transaction: the webhook
+ * stores a whole delivery (and enqueues its jobs) in one, so the 200 means "all of it is durable".
+ */
+
+/** Rank of a status in SQL, the same order as status-progress.ts. */
+const RANK_SQL = `case status when 'queued' then 0 when 'sent' then 1 when 'delivered' then 2
+  when 'read' then 3 when 'failed' then 4 end`;
+
+// ---------------------------------------------------------------------------------------------
+// Inbound
+
+export interface InsertedInbound {
+  id: string;
+  wamid: string;
+  agent: boolean;
+  media: boolean;
+}
+
+export interface BatchResult {
+  inserted: InsertedInbound[];
+  duplicates: number;
+  statusEvents: number;
+  statusesApplied: number;
+  otherEvents: number;
+}
+
+export interface BatchOptions {
+  /** Mark text/interactive messages for the agent hook (only when an agent is configured). */
+  agent: boolean;
+  /** Mark media messages for download. */
+  media: boolean;
+}
+
+async function upsertContact(tx: Sql, waId: string, name: string | null): Promise<void> {
+  // The `where` skips the write when nothing changed, so Meta's retries cost no row update.
+  await tx.query(
+    `insert into whatsapp_contacts (wa_id, profile_name) values ($1, $2)
+     on conflict (wa_id) do update set profile_name = excluded.profile_name, updated_at = now()
+     where excluded.profile_name is not null
+       and whatsapp_contacts.profile_name is distinct from excluded.profile_name`,
+    [waId, name],
+  );
+}
+
+async function insertInbound(
+  tx: Sql,
+  m: InboundRecord,
+  options: BatchOptions,
+): Promise<InsertedInbound | null> {
+  const agent = options.agent && m.forAgent;
+  const media = options.media && m.mediaId !== null;
+  const rows = await tx.query<{ id: string }>(
+    `insert into whatsapp_inbound_messages (
+       wamid, phone_number_id, display_phone_number, from_wa_id, contact_name, type, text_body, reply_id,
+       media_id, media_mime_type, media_sha256, caption, context_wamid, sent_at, payload, agent_state, media_state)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16, $17)
+     on conflict (wamid) do nothing
+     returning id`,
+    [
+      m.wamid,
+      m.phoneNumberId,
+      m.displayPhoneNumber,
+      m.fromWaId,
+      m.contactName,
+      m.type,
+      m.text,
+      m.replyId,
+      m.mediaId,
+      m.mediaMimeType,
+      m.mediaSha256,
+      m.caption,
+      m.contextWamid,
+      m.sentAt,
+      JSON.stringify(m.raw),
+      agent ? 'pending' : 'none',
+      media ? 'pending' : 'none',
+    ],
+  );
+  return rows[0] ? { id: rows[0].id, wamid: m.wamid, agent, media } : null;
+}
+
+/** Keeps the event once; applies it to the outbound message only if it moves the status forward. */
+async function insertStatus(tx: Sql, s: StatusRecord): Promise<{ stored: boolean; applied: boolean }> {
+  const stored = await tx.query<{ id: number }>(
+    `insert into whatsapp_status_events (
+       wamid, status, phone_number_id, recipient_id, occurred_at, error_code, error_title, error_message, payload)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
+     on conflict (wamid, status) do nothing
+     returning id`,
+    [
+      s.wamid,
+      s.status,
+      s.phoneNumberId,
+      s.recipientId,
+      s.occurredAt,
+      s.errorCode,
+      s.errorTitle,
+      s.errorMessage,
+      JSON.stringify(s.raw),
+    ],
+  );
+  if (stored.length === 0 || s.rank === null) return { stored: stored.length > 0, applied: false };
+  const applied = await tx.query(
+    `update whatsapp_outbound_messages
+        set status = $2, status_rank = $3,
+            error_code = case when $2 = 'failed' then $4::int else error_code end,
+            error_title = case when $2 = 'failed' then $5::text else error_title end,
+            error_message = case when $2 = 'failed' then $6::text else error_message end,
+            updated_at = now()
+      where wamid = $1 and status_rank < $3
+      returning id`,
+    [s.wamid, s.status, s.rank, s.errorCode, s.errorTitle, s.errorMessage],
+  );
+  return { stored: true, applied: applied.length > 0 };
+}
+
+/**
+ * Stores one webhook delivery: contacts, each message once (by wamid), each status event once
+ * (by wamid + status), and raw events we do not model once. Run it inside a transaction.
+ */
+export async function insertWebhookBatch(
+  tx: Sql,
+  batch: WebhookBatch,
+  options: BatchOptions,
+): Promise<BatchResult> {
+  const result: BatchResult = {
+    inserted: [],
+    duplicates: 0,
+    statusEvents: 0,
+    statusesApplied: 0,
+    otherEvents: 0,
+  };
+  for (const contact of batch.contacts) await upsertContact(tx, contact.waId, contact.name);
+  for (const message of batch.messages) {
+    const inserted = await insertInbound(tx, message, options);
+    if (inserted) result.inserted.push(inserted);
+    else result.duplicates += 1;
+  }
+  for (const status of batch.statuses) {
+    const { stored, applied } = await insertStatus(tx, status);
+    if (stored) result.statusEvents += 1;
+    if (applied) result.statusesApplied += 1;
+  }
+  for (const other of batch.others) {
+    const rows = await tx.query(
+      `insert into whatsapp_webhook_events (field, dedupe_key, payload) values ($1, $2, $3::jsonb)
+       on conflict (dedupe_key) do nothing returning id`,
+      [other.field, other.dedupeKey, JSON.stringify(other.raw)],
+    );
+    result.otherEvents += rows.length;
+  }
+  return result;
+}
+
+export interface InboundRow {
+  id: string;
+  wamid: string;
+  phoneNumberId: string;
+  fromWaId: string | null;
+  contactName: string | null;
+  type: string;
+  text: string | null;
+  replyId: string | null;
+  mediaId: string | null;
+  mediaMimeType: string | null;
+  mediaSha256: string | null;
+  caption: string | null;
+  contextWamid: string | null;
+  agentState: 'none' | 'pending' | 'done' | 'failed';
+  mediaState: 'none' | 'pending' | 'done' | 'failed';
+  mediaPath: string | null;
+  mediaSize: number | null;
+  createdAt: Date;
+}
+
+export async function getInbound(sql: Sql, id: string): Promise<InboundRow | null> {
+  const rows = await sql.query<InboundRow>(
+    `select id, wamid, phone_number_id as "phoneNumberId", from_wa_id as "fromWaId", contact_name as "contactName",
+            type, text_body as text, reply_id as "replyId", media_id as "mediaId", media_mime_type as "mediaMimeType",
+            media_sha256 as "mediaSha256", caption, context_wamid as "contextWamid", agent_state as "agentState",
+            media_state as "mediaState", media_path as "mediaPath", media_size as "mediaSize", created_at as "createdAt"
+       from whatsapp_inbound_messages where id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export async function getInboundByWamid(sql: Sql, wamid: string): Promise<InboundRow | null> {
+  const rows = await sql.query<{ id: string }>('select id from whatsapp_inbound_messages where wamid = $1', [
+    wamid,
+  ]);
+  return rows[0] ? getInbound(sql, rows[0].id) : null;
+}
+
+export async function setAgentState(sql: Sql, id: string, state: 'done' | 'failed'): Promise<void> {
+  await sql.query(
+    `update whatsapp_inbound_messages set agent_state = $2, updated_at = now()
+      where id = $1 and agent_state = 'pending'`,
+    [id, state],
+  );
+}
+
+export async function recordMedia(
+  sql: Sql,
+  id: string,
+  outcome: { state: 'done'; path: string; size: number; sha256: string } | { state: 'failed'; error: string },
+): Promise<void> {
+  if (outcome.state === 'done') {
+    await sql.query(
+      `update whatsapp_inbound_messages
+          set media_state = 'done', media_path = $2, media_size = $3, media_sha256 = coalesce(media_sha256, $4),
+              media_error = null, updated_at = now()
+        where id = $1`,
+      [id, outcome.path, outcome.size, outcome.sha256],
+    );
+  } else {
+    await sql.query(
+      `update whatsapp_inbound_messages set media_state = 'failed', media_error = $2, updated_at = now()
+        where id = $1 and media_state <> 'done'`,
+      [id, outcome.error],
+    );
+  }
+}
+
+export async function getContact(
+  sql: Sql,
+  waId: string,
+): Promise<{ waId: string; name: string | null } | null> {
+  const rows = await sql.query<{ waId: string; name: string | null }>(
+    'select wa_id as "waId", profile_name as name from whatsapp_contacts where wa_id = $1',
+    [waId],
+  );
+  return rows[0] ?? null;
+}
+
+export async function countInbound(sql: Sql): Promise<number> {
+  const [row] = await sql.query<{ n: number }>('select count(*)::int as n from whatsapp_inbound_messages');
+  return row.n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbound (the outbox)
+
+export interface OutboundError {
+  code: number | null;
+  title: string | null;
+  message: string | null;
+}
+
+export interface OutboundRow {
+  id: string;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  phoneNumberId: string;
+  to: string;
+  type: string;
+  graphPayload: Record<string, unknown>;
+  wamid: string | null;
+  status: 'queued' | 'sent' | 'delivered' | 'read' | 'failed';
+  errorCode: number | null;
+  errorTitle: string | null;
+  errorMessage: string | null;
+  attempts: number;
+  replyToInboundId: string | null;
+  responseStatus: number | null;
+  responseBody: unknown;
+  sentAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const OUTBOUND_COLUMNS = `id, idempotency_key as "idempotencyKey", request_hash as "requestHash",
+  phone_number_id as "phoneNumberId", to_number as "to", type, graph_payload as "graphPayload", wamid, status,
+  error_code as "errorCode", error_title as "errorTitle", error_message as "errorMessage", attempts,
+  reply_to_inbound_id as "replyToInboundId", response_status as "responseStatus", response_body as "responseBody",
+  sent_at as "sentAt", created_at as "createdAt", updated_at as "updatedAt"`;
+
+export interface NewOutbound {
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  phoneNumberId: string;
+  to: string;
+  type: string;
+  request: unknown;
+  graphPayload: Record<string, unknown>;
+  replyToInboundId: string | null;
+}
+
+/**
+ * Stores a message to send, once per Idempotency-Key (and once per inbound message for agent
+ * replies). `created: false` hands back the row the first request stored.
+ */
+export async function insertOutbound(
+  tx: Sql,
+  input: NewOutbound,
+): Promise<{ row: OutboundRow; created: boolean }> {
+  const rows = await tx.query<OutboundRow>(
+    `insert into whatsapp_outbound_messages (
+       idempotency_key, request_hash, phone_number_id, to_number, type, request, graph_payload, reply_to_inbound_id)
+     values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)
+     on conflict do nothing
+     returning ${OUTBOUND_COLUMNS}`,
+    [
+      input.idempotencyKey,
+      input.requestHash,
+      input.phoneNumberId,
+      input.to,
+      input.type,
+      JSON.stringify(input.request),
+      JSON.stringify(input.graphPayload),
+      input.replyToInboundId,
+    ],
+  );
+  if (rows[0]) {
+    await addHistory(tx, rows[0].id, 'queued', 'accepted');
+    return { row: rows[0], created: true };
+  }
+  const existing = await tx.query<OutboundRow>(
+    `select ${OUTBOUND_COLUMNS} from whatsapp_outbound_messages
+      where ($1::text is not null and idempotency_key = $1) or ($2::uuid is not null and reply_to_inbound_id = $2)
+      limit 1`,
+    [input.idempotencyKey, input.replyToInboundId],
+  );
+  if (!existing[0]) throw new Error('outbound insert conflicted but no existing row was found');
+  return { row: existing[0], created: false };
+}
+
+export async function getOutbound(sql: Sql, id: string): Promise<OutboundRow | null> {
+  const rows = await sql.query<OutboundRow>(
+    `select ${OUTBOUND_COLUMNS} from whatsapp_outbound_messages where id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export interface HistoryEntry {
+  status: string;
+  source: 'service' | 'whatsapp';
+  detail: string | null;
+  errorCode: number | null;
+  errorTitle: string | null;
+  errorMessage: string | null;
+  at: Date;
+}
+
+/**
+ * What we did (accepted, sent, retries, failures) and every status Meta reported. Meta's times have
+ * whole seconds, so entries sort by second, then by how far along the status is.
+ */
+export async function getOutboundHistory(
+  sql: Sql,
+  id: string,
+  wamid: string | null,
+): Promise<HistoryEntry[]> {
+  return sql.query<HistoryEntry>(
+    `select status, source, detail, "errorCode", "errorTitle", "errorMessage", at from (
+       select status, 'service' as source, detail, error_code as "errorCode", error_title as "errorTitle",
+              error_message as "errorMessage", occurred_at as at, ${RANK_SQL} as rank, id as seq
+         from whatsapp_outbound_status_history where message_id = $1
+       union all
+       select status, 'whatsapp' as source, null as detail, error_code, error_title, error_message,
+              coalesce(occurred_at, created_at) as at, ${RANK_SQL} as rank, id as seq
+         from whatsapp_status_events where $2::text is not null and wamid = $2
+     ) h order by date_trunc('second', at), rank nulls last, source, seq`,
+    [id, wamid],
+  );
+}
+
+async function addHistory(
+  sql: Sql,
+  id: string,
+  status: string,
+  detail: string | null,
+  error?: OutboundError,
+): Promise<void> {
+  await sql.query(
+    `insert into whatsapp_outbound_status_history (message_id, status, detail, error_code, error_title, error_message)
+     values ($1, $2, $3, $4, $5, $6)`,
+    [id, status, detail, error?.code ?? null, error?.title ?? null, error?.message ?? null],
+  );
+}
+
+/**
+ * Takes the right to send a queued message for `leaseMs`: the API request and a queue worker may
+ * both try, and only the lease holder calls the Graph API. Null when it is not queued or leased.
+ */
+export async function claimOutbound(sql: Sql, id: string, leaseMs: number): Promise<OutboundRow | null> {
+  const rows = await sql.query<OutboundRow>(
+    `update whatsapp_outbound_messages
+        set lease_until = now() + make_interval(secs => $2::double precision / 1000),
+            attempts = attempts + 1, updated_at = now()
+      where id = $1 and status = 'queued' and (lease_until is null or lease_until < now())
+      returning ${OUTBOUND_COLUMNS}`,
+    [id, leaseMs],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * Records Meta's message id and `sent`, then applies any status Meta already reported for that id
+ * (the status webhook can arrive before the Graph API answer is recorded).
+ */
+export async function recordSent(tx: Sql, id: string, wamid: string): Promise<void> {
+  await tx.query(
+    `update whatsapp_outbound_messages
+        set wamid = $2, status = 'sent', status_rank = 1, sent_at = now(), lease_until = null,
+            error_code = null, error_title = null, error_message = null, updated_at = now()
+      where id = $1 and status_rank < 1`,
+    [id, wamid],
+  );
+  await addHistory(tx, id, 'sent', `accepted by WhatsApp as ${wamid}`);
+  await tx.query(
+    `update whatsapp_outbound_messages m
+        set status = e.status, status_rank = e.rank,
+            error_code = case when e.status = 'failed' then e.error_code else m.error_code end,
+            error_title = case when e.status = 'failed' then e.error_title else m.error_title end,
+            error_message = case when e.status = 'failed' then e.error_message else m.error_message end,
+            updated_at = now()
+       from (select status, ${RANK_SQL} as rank, error_code, error_title, error_message
+               from whatsapp_status_events where wamid = $2
+              order by rank desc nulls last limit 1) e
+      where m.id = $1 and e.rank is not null and e.rank > m.status_rank`,
+    [id, wamid],
+  );
+}
+
+export async function recordFailed(
+  sql: Sql,
+  id: string,
+  error: OutboundError,
+  detail: string,
+): Promise<void> {
+  await sql.query(
+    `update whatsapp_outbound_messages
+        set status = 'failed', status_rank = 4, error_code = $2, error_title = $3, error_message = $4,
+            lease_until = null, updated_at = now()
+      where id = $1 and status = 'queued'`,
+    [id, error.code, error.title, error.message],
+  );
+  await addHistory(sql, id, 'failed', detail, error);
+}
+
+/** Gives the lease back after a retryable failure, keeping the error as the last one seen. */
+export async function recordRetry(sql: Sql, id: string, error: OutboundError, detail: string): Promise<void> {
+  await sql.query(
+    `update whatsapp_outbound_messages
+        set lease_until = null, error_code = $2, error_title = $3, error_message = $4, updated_at = now()
+      where id = $1 and status = 'queued'`,
+    [id, error.code, error.title, error.message],
+  );
+  await addHistory(sql, id, 'queued', detail, error);
+}
+
+/** The first answer given for an Idempotency-Key, replayed for repeats. */
+export async function saveFirstResponse(sql: Sql, id: string, status: number, body: unknown): Promise<void> {
+  await sql.query(
+    `update whatsapp_outbound_messages set response_status = $2, response_body = $3::jsonb
+      where id = $1 and response_status is null`,
+    [id, status, JSON.stringify(body)],
+  );
+}
+
+export async function getStatusEvents(
+  sql: Sql,
+  wamid: string,
+): Promise<{ status: string; errorCode: number | null; createdAt: Date }[]> {
+  return sql.query(
+    `select status, error_code as "errorCode", created_at as "createdAt"
+       from whatsapp_status_events where wamid = $1 order by id`,
+    [wamid],
+  );
+}

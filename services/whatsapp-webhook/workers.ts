@@ -1,0 +1,41 @@
+import { PermanentJobError } from '../../shared/queue/index.ts';
+import type { WhatsAppComponents, WhatsAppDeps } from './components.ts';
+import { QUEUES } from './jobs.ts';
+import { AgentJob, MediaJob, SendJob } from './schemas.ts';
+
+function parseJob<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
+  data: unknown,
+) {
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw new PermanentJobError('job data is malformed');
+  return parsed.data;
+}
+
+/**
+ * Registers the queue handlers: outbound retries, agent replies, media downloads. The queues must
+ * exist (createWhatsAppQueues) first. Stopping is the queue's `stop()`.
+ */
+export async function startWorkers(deps: WhatsAppDeps & { components: WhatsAppComponents }): Promise<void> {
+  const { queue, components, settings } = deps;
+  const concurrency = settings.workerConcurrency;
+
+  await queue.work(QUEUES.send, { concurrency }, async (job) => {
+    const { messageId } = parseJob(SendJob, job.data);
+    await components.sender.attempt(messageId, { mode: 'worker', lastAttempt: job.isLastAttempt });
+  });
+
+  const { replyToInbound, downloadInboundMedia } = components;
+  if (replyToInbound) {
+    await queue.work(QUEUES.agent, { concurrency }, async (job) => {
+      const { inboundId } = parseJob(AgentJob, job.data);
+      await replyToInbound(inboundId, { lastAttempt: job.isLastAttempt });
+    });
+  }
+  if (downloadInboundMedia) {
+    await queue.work(QUEUES.media, { concurrency: Math.max(1, Math.floor(concurrency / 2)) }, async (job) => {
+      const { inboundId } = parseJob(MediaJob, job.data);
+      await downloadInboundMedia(inboundId, { lastAttempt: job.isLastAttempt });
+    });
+  }
+}
