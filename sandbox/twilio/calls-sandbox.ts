@@ -1,0 +1,405 @@
+import { randomBytes } from 'node:crypto';
+import { Hono } from 'hono';
+import { synthesizeMulawClip } from '../../shared/audio/mulaw.ts';
+import { computeTwilioSignature, parseTwilioForm } from '../../shared/webhooks/twilio-signature.ts';
+import { type MediaStreamResult, runMediaStream } from './media-stream-client.ts';
+import { parseTwiml, type TwimlVerb } from './twiml-parser.ts';
+
+/** Dev-only defaults, the same the voice bridge uses when TWILIO_* are unset. Never real secrets. */
+export const SANDBOX_ACCOUNT_SID = 'AC00000000000000000000000000000000';
+export const SANDBOX_AUTH_TOKEN = 'sandbox-twilio-auth-token';
+
+/** Twilio's magic test number for an invalid destination (error 21211), as with its test credentials. */
+export const INVALID_NUMBER = '+15005550001';
+
+export interface TwilioSandboxOptions {
+  accountSid?: string;
+  authToken?: string;
+  /** How the sandbox reaches the app's webhooks. */
+  fetch?: typeof fetch;
+  /** Pause between call stages (queued → initiated → ringing → answered), ms. Default 100. */
+  stageDelayMs?: number;
+  /** Media Streams pacing: 20 ms per frame is real time. */
+  frameIntervalMs?: number;
+  /** How long the caller waits for audio back after speaking. Default 4000 ms. */
+  listenMs?: number;
+  /** What the caller says (μ-law 8 kHz); default {@link defaultCallerClip}. */
+  clip?: Uint8Array;
+  /** A DTMF digit the caller presses after speaking. */
+  dtmf?: string;
+  /** Upper bound on one simulated call, so nothing the app does can hang the sandbox. Default 30 s. */
+  maxCallMs?: number;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface SandboxCallback {
+  kind: 'status' | 'answer' | 'action';
+  url: string;
+  status?: string;
+  sequenceNumber?: number;
+  httpStatus: number | null;
+  error?: string;
+}
+
+export interface SandboxCall {
+  sid: string;
+  accountSid: string;
+  to: string;
+  from: string;
+  url: string;
+  statusCallback?: string;
+  statusCallbackEvents: string[];
+  status: string;
+  dateCreated: Date;
+  startTime?: Date;
+  endTime?: Date;
+  duration?: number;
+  callbacks: SandboxCallback[];
+  /** Every TwiML document the app answered, parsed. */
+  twiml: TwimlVerb[][];
+  /** What `<Say>` made the caller hear. */
+  said: string[];
+  stream?: MediaStreamResult;
+  errors: string[];
+}
+
+/**
+ * A short "utterance" for the sandbox caller: three tones then a pause long enough for a voice agent's
+ * server-side VAD to decide the caller stopped speaking. Synthesized in TS, so no audio file or tool.
+ */
+export function defaultCallerClip(): Uint8Array {
+  return synthesizeMulawClip([
+    { frequencyHz: 440, durationMs: 200 },
+    { frequencyHz: 660, durationMs: 200 },
+    { frequencyHz: 550, durationMs: 200 },
+    { frequencyHz: 0, durationMs: 400 },
+  ]);
+}
+
+const rfc2822 = (date: Date) => date.toUTCString().replace('GMT', '+0000');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const E164 = /^\+[1-9]\d{1,14}$/;
+
+function twilioError(status: number, code: number, message: string) {
+  return { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status };
+}
+
+function callResource(call: SandboxCall) {
+  const uri = `/2010-04-01/Accounts/${call.accountSid}/Calls/${call.sid}.json`;
+  return {
+    account_sid: call.accountSid,
+    annotation: null,
+    answered_by: null,
+    api_version: '2010-04-01',
+    caller_name: null,
+    date_created: rfc2822(call.dateCreated),
+    date_updated: rfc2822(new Date()),
+    direction: 'outbound-api',
+    duration: call.duration === undefined ? null : String(call.duration),
+    end_time: call.endTime ? rfc2822(call.endTime) : null,
+    forwarded_from: null,
+    from: call.from,
+    from_formatted: call.from,
+    group_sid: null,
+    parent_call_sid: null,
+    phone_number_sid: null,
+    price: null,
+    price_unit: 'USD',
+    queue_time: '0',
+    sid: call.sid,
+    start_time: call.startTime ? rfc2822(call.startTime) : null,
+    status: call.status,
+    subresource_uris: {
+      notifications: uri.replace('.json', '/Notifications.json'),
+      recordings: uri.replace('.json', '/Recordings.json'),
+      streams: uri.replace('.json', '/Streams.json'),
+    },
+    to: call.to,
+    to_formatted: call.to,
+    trunk_sid: null,
+    uri,
+  };
+}
+
+/**
+ * Twilio Programmable Voice, locally: `POST /2010-04-01/Accounts/{sid}/Calls.json` answers like Twilio
+ * and then drives the call as Twilio would — signed status callbacks in order (SequenceNumber from 0),
+ * the signed answer webhook, its TwiML executed (`<Say>`, `<Hangup>`, `<Connect><Stream>` as a real
+ * Media Streams client playing a μ-law clip and collecting the audio sent back, then `<Connect action>`).
+ *
+ * Test hooks: `control.outage` makes the API answer 503; `control.responseDelayMs` slows it down;
+ * `waitForCall(sid)` resolves once a call has ended.
+ *
+ * @example
+ * const twilio = createTwilioSandbox({ stageDelayMs: 10, frameIntervalMs: 2 });
+ * root.route('/', twilio.app); // POST /2010-04-01/Accounts/:sid/Calls.json
+ */
+export function createTwilioSandbox(options: TwilioSandboxOptions = {}) {
+  const accountSid = options.accountSid ?? SANDBOX_ACCOUNT_SID;
+  const authToken = options.authToken ?? SANDBOX_AUTH_TOKEN;
+  const doFetch = options.fetch ?? fetch;
+  const stageDelayMs = options.stageDelayMs ?? 100;
+  const clip = options.clip ?? defaultCallerClip();
+  const log = options.log ?? (() => {});
+  const calls = new Map<string, SandboxCall>();
+  const finished = new Map<string, Promise<SandboxCall>>();
+  const control = { outage: false, responseDelayMs: 0 };
+  let closed = false;
+  const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`;
+
+  /** Posts a form to the app signed as Twilio signs it; never throws. */
+  async function signedPost(
+    url: string,
+    params: Record<string, string>,
+  ): Promise<{ status: number | null; text: string; error?: string }> {
+    try {
+      const response = await doFetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': computeTwilioSignature(authToken, url, params),
+          'i-twilio-idempotency-token': randomBytes(16).toString('hex'),
+          'user-agent': 'TwilioProxy/1.1',
+        },
+        body: new URLSearchParams(params).toString(),
+        signal: AbortSignal.timeout(15_000),
+      });
+      return { status: response.status, text: await response.text() };
+    } catch (error) {
+      return { status: null, text: '', error: (error as Error).message };
+    }
+  }
+
+  function baseParams(call: SandboxCall): Record<string, string> {
+    return {
+      AccountSid: call.accountSid,
+      ApiVersion: '2010-04-01',
+      CallSid: call.sid,
+      CallStatus: call.status,
+      Called: call.to,
+      Caller: call.from,
+      Direction: 'outbound-api',
+      From: call.from,
+      To: call.to,
+    };
+  }
+
+  const sequence = new Map<string, number>();
+  async function statusCallback(call: SandboxCall, event: string) {
+    if (!call.statusCallback) return;
+    // Twilio always reports completion; the other events only when asked for.
+    if (
+      event !== 'completed' &&
+      call.statusCallbackEvents.length > 0 &&
+      !call.statusCallbackEvents.includes(event)
+    ) {
+      return;
+    }
+    const sequenceNumber = sequence.get(call.sid) ?? 0;
+    sequence.set(call.sid, sequenceNumber + 1);
+    const params: Record<string, string> = {
+      ...baseParams(call),
+      CallbackSource: 'call-progress-events',
+      SequenceNumber: String(sequenceNumber),
+      Timestamp: rfc2822(new Date()),
+    };
+    if (call.status === 'completed') {
+      params.CallDuration = String(call.duration ?? 0);
+      params.Duration = String(Math.ceil((call.duration ?? 0) / 60));
+    }
+    const response = await signedPost(call.statusCallback, params);
+    call.callbacks.push({
+      kind: 'status',
+      url: call.statusCallback,
+      status: call.status,
+      sequenceNumber,
+      httpStatus: response.status,
+      error: response.error,
+    });
+  }
+
+  /** Fetches TwiML from `url` and runs it; returns once the call would hang up. */
+  async function runTwimlFrom(
+    call: SandboxCall,
+    url: string,
+    kind: 'answer' | 'action',
+    depth = 0,
+  ): Promise<void> {
+    const response = await signedPost(url, baseParams(call));
+    call.callbacks.push({ kind, url, httpStatus: response.status, error: response.error });
+    if (response.status !== 200) {
+      call.errors.push(`${kind} webhook answered ${response.status ?? response.error}: application error`);
+      return;
+    }
+    let verbs: TwimlVerb[];
+    try {
+      verbs = parseTwiml(response.text);
+    } catch (error) {
+      call.errors.push(`${kind} webhook: ${(error as Error).message}`);
+      return;
+    }
+    call.twiml.push(verbs);
+    for (const verb of verbs) {
+      if (closed) return;
+      if (verb.verb === 'Say') call.said.push(verb.text);
+      else if (verb.verb === 'Hangup') return;
+      else if (verb.verb === 'Pause') await sleep(Math.min(verb.lengthSeconds * 1000, 2000));
+      else if (verb.verb === 'Connect') {
+        call.stream = await runMediaStream({
+          url: verb.stream.url,
+          authToken,
+          accountSid: call.accountSid,
+          callSid: call.sid,
+          streamSid: `MZ${randomBytes(16).toString('hex')}`,
+          customParameters: verb.stream.parameters,
+          clip,
+          frameIntervalMs: options.frameIntervalMs ?? 20,
+          listenMs: options.listenMs ?? 4000,
+          expectBytes: Math.floor(clip.length / 2),
+          dtmf: options.dtmf,
+        });
+        log('media stream ended', {
+          callSid: call.sid,
+          sentBytes: call.stream.sentBytes,
+          receivedBytes: call.stream.receivedBytes,
+          endedBy: call.stream.endedBy,
+        });
+        // The caller hung up (we sent `stop`): the call is over. The app closed it: Twilio continues.
+        if (call.stream.endedBy === 'caller') return;
+        if (verb.action && depth < 3) return runTwimlFrom(call, verb.action, 'action', depth + 1);
+      }
+    }
+  }
+
+  async function drive(call: SandboxCall): Promise<void> {
+    await sleep(stageDelayMs);
+    call.status = 'initiated';
+    await statusCallback(call, 'initiated');
+    await sleep(stageDelayMs);
+    call.status = 'ringing';
+    await statusCallback(call, 'ringing');
+    await sleep(stageDelayMs);
+    call.status = 'in-progress';
+    call.startTime = new Date();
+    // As on Twilio: the answered callback and the TwiML fetch happen together.
+    await Promise.all([statusCallback(call, 'answered'), runTwimlFrom(call, call.url, 'answer')]);
+    call.endTime = new Date();
+    call.duration = Math.max(1, Math.round((call.endTime.getTime() - call.startTime.getTime()) / 1000));
+    call.status = 'completed';
+    await statusCallback(call, 'completed');
+  }
+
+  function start(call: SandboxCall) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bounded = Promise.race([
+      drive(call).catch((error: unknown) => {
+        call.errors.push(`sandbox: ${(error as Error).message}`);
+      }),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          call.errors.push(`sandbox: call exceeded ${options.maxCallMs ?? 30_000} ms`);
+          resolve();
+        }, options.maxCallMs ?? 30_000);
+      }),
+    ]).then(() => {
+      clearTimeout(timer);
+      log('call ended', { callSid: call.sid, status: call.status, errors: call.errors });
+      return call;
+    });
+    finished.set(call.sid, bounded);
+  }
+
+  const app = new Hono();
+
+  app.post('/2010-04-01/Accounts/:accountSid/Calls.json', async (c) => {
+    if (control.responseDelayMs > 0) await sleep(control.responseDelayMs);
+    if (control.outage) return c.json(twilioError(503, 20503, 'Service Unavailable'), 503);
+    if (c.req.header('authorization') !== expectedAuth) {
+      return c.json(twilioError(401, 20003, 'Authenticate'), 401, {
+        'WWW-Authenticate': 'Basic realm="Twilio API"',
+      });
+    }
+    if (c.req.param('accountSid') !== accountSid) {
+      return c.json(twilioError(404, 20404, 'The requested resource was not found'), 404);
+    }
+    const form = parseTwilioForm(await c.req.text());
+    const first = (name: string) => {
+      const value = form[name];
+      return typeof value === 'string' ? value : value?.[0];
+    };
+    const to = first('To');
+    const from = first('From');
+    const url = first('Url');
+    if (!to) return c.json(twilioError(400, 21201, "No 'To' number is specified"), 400);
+    if (!from) return c.json(twilioError(400, 21213, "No 'From' number is specified"), 400);
+    if (!url) return c.json(twilioError(400, 21205, 'Url parameter is required'), 400);
+    if (!E164.test(to) || to === INVALID_NUMBER) {
+      return c.json(twilioError(400, 21211, `Invalid 'To' Phone Number: ${to}`), 400);
+    }
+    if (!E164.test(from)) return c.json(twilioError(400, 21212, `Invalid 'From' Phone Number: ${from}`), 400);
+    const events = form.StatusCallbackEvent;
+    const call: SandboxCall = {
+      sid: `CA${randomBytes(16).toString('hex')}`,
+      accountSid,
+      to,
+      from,
+      url,
+      statusCallback: first('StatusCallback'),
+      statusCallbackEvents: (typeof events === 'string' ? [events] : (events ?? []))
+        .flatMap((e) => e.split(/\s+/))
+        .filter(Boolean),
+      status: 'queued',
+      dateCreated: new Date(),
+      callbacks: [],
+      twiml: [],
+      said: [],
+      errors: [],
+    };
+    calls.set(call.sid, call);
+    log('call created', { callSid: call.sid, to });
+    start(call);
+    return c.json(callResource(call), 201);
+  });
+
+  app.get('/2010-04-01/Accounts/:accountSid/Calls/:file', (c) => {
+    if (c.req.header('authorization') !== expectedAuth)
+      return c.json(twilioError(401, 20003, 'Authenticate'), 401);
+    const call = calls.get(c.req.param('file').replace(/\.json$/, ''));
+    if (!call) return c.json(twilioError(404, 20404, 'The requested resource was not found'), 404);
+    return c.json(callResource(call));
+  });
+
+  /** Not Twilio: what the sandbox saw, for the demo and for debugging. */
+  app.get('/sandbox/twilio/calls', (c) =>
+    c.json(
+      [...calls.values()].map((call) => ({
+        ...callResource(call),
+        callbacks: call.callbacks,
+        said: call.said,
+        errors: call.errors,
+        stream: call.stream && { ...call.stream, receivedAudio: undefined },
+      })),
+    ),
+  );
+
+  return {
+    app,
+    accountSid,
+    authToken,
+    control,
+    calls: calls as ReadonlyMap<string, SandboxCall>,
+    /** Resolves once the call has ended (or hit `maxCallMs`). */
+    async waitForCall(sid: string): Promise<SandboxCall> {
+      const done = finished.get(sid);
+      if (!done) throw new Error(`sandbox has no call ${sid}`);
+      return done;
+    },
+    /** Waits for every call in flight, then refuses to start new stages. */
+    async close(): Promise<void> {
+      await Promise.all(finished.values());
+      closed = true;
+    },
+  };
+}
+
+export type TwilioSandbox = ReturnType<typeof createTwilioSandbox>;
