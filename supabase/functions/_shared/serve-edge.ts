@@ -13,6 +13,8 @@ export interface ServeEdgeOptions<E extends Env> {
   hostname?: string;
   /** How long in-flight requests may run after a stop before the connections are cut. */
   graceMs?: number;
+  /** Runs first: end long-lived connections (media streams) that would otherwise hold the drain. */
+  beforeClose?: () => Promise<void>;
   /** Runs after the server stopped: close the database, stop queues and breakers. */
   onClose?: () => Promise<void>;
   /** Stop on the runtime's `beforeunload` and on SIGTERM/SIGINT (entry points); off in tests. Default true. */
@@ -22,7 +24,7 @@ export interface ServeEdgeOptions<E extends Env> {
 export interface RunningEdgeFunction {
   basePath: string;
   server: Deno.HttpServer;
-  /** Stops accepting, lets in-flight requests finish (bounded by graceMs), then runs onClose. Idempotent. */
+  /** Runs beforeClose, stops accepting, lets in-flight requests finish (bounded by graceMs), then onClose. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export function serveEdge<E extends Env>(options: ServeEdgeOptions<E>): RunningE
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      await options.beforeClose?.();
       const graceMs = options.graceMs ?? 10_000;
       let timer: ReturnType<typeof setTimeout> | undefined;
       // shutdown() waits for in-flight requests; past the grace period they are cut off.
