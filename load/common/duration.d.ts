@@ -1,0 +1,2 @@
+export function parseDuration(text: string | number): number;
+export function formatDuration(ms: number): string;

@@ -1,0 +1,1 @@
+export function renderReportHtml(summary: unknown, opts: { chartJs: string; generatedAt?: string }): string;
