@@ -1,0 +1,212 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createGraphApiSandbox,
+  type GraphApiSandbox,
+} from '../../../../sandbox/whatsapp/graph-api-sandbox.ts';
+import { listen, type TestServer } from '../../../support/http.ts';
+import {
+  APP_SECRET,
+  type Harness,
+  inboundEnvelope,
+  postWebhook,
+  startFakeGraph,
+  startHarness,
+  waitFor,
+} from './harness.ts';
+
+interface AgentCall {
+  from: string;
+  text: string;
+  messageId: string;
+  type: string;
+  replyId: string | null;
+  contactName: string | null;
+}
+
+async function startAgent() {
+  const calls: AgentCall[] = [];
+  let failures = 0;
+  const app = new Hono();
+  app.post('/agent', async (c) => {
+    const body = (await c.req.json()) as AgentCall;
+    calls.push(body);
+    if (body.text === 'flaky' && failures++ === 0) return c.json({ error: 'busy' }, 503);
+    if (body.text === 'silent') return c.json({});
+    return c.json({ reply: `You said: ${body.text}` });
+  });
+  const server = await listen(app);
+  return { url: `${server.url}/agent`, calls, close: () => server.close() };
+}
+
+describe('agent hook', () => {
+  let graph: Awaited<ReturnType<typeof startFakeGraph>>;
+  let agent: Awaited<ReturnType<typeof startAgent>>;
+  let h: Harness;
+
+  beforeAll(async () => {
+    graph = await startFakeGraph();
+    agent = await startAgent();
+    h = await startHarness({ workers: true, env: { GRAPH_API_URL: graph.url, AGENT_URL: agent.url } });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await agent?.close();
+    await graph?.close();
+  });
+
+  const agentState = async (wamid: string) =>
+    (
+      await h.db.query<{ agent_state: string }>(
+        'select agent_state from whatsapp_inbound_messages where wamid = $1',
+        [wamid],
+      )
+    )[0]?.agent_state;
+
+  it('hands a stored text message to the agent from the queue and sends its reply', async () => {
+    const res = await postWebhook(
+      h.url,
+      inboundEnvelope({ id: 'wamid.A1', type: 'text', text: { body: 'hi' } }),
+    );
+    expect(res.status).toBe(200);
+    await waitFor(
+      () => graph.calls.length,
+      (n) => n >= 1,
+    );
+    expect(agent.calls[0]).toMatchObject({
+      from: '+250788000001',
+      text: 'hi',
+      messageId: 'wamid.A1',
+      type: 'text',
+      contactName: 'Ana',
+    });
+    expect(graph.calls[0].body).toMatchObject({
+      to: '+250788000001',
+      type: 'text',
+      text: { body: 'You said: hi' },
+    });
+    expect(await agentState('wamid.A1')).toBe('done');
+    const reply = await waitFor(
+      async () =>
+        (
+          await h.db.query<{ status: string }>(
+            `select o.status from whatsapp_outbound_messages o
+               join whatsapp_inbound_messages i on i.id = o.reply_to_inbound_id where i.wamid = 'wamid.A1'`,
+          )
+        )[0],
+      (r) => r?.status === 'sent',
+    );
+    expect(reply.status).toBe('sent');
+  });
+
+  it('passes interactive choices with their id, and answers a duplicate delivery once', async () => {
+    const body = inboundEnvelope({
+      id: 'wamid.A2',
+      type: 'interactive',
+      interactive: { type: 'list_reply', list_reply: { id: 'moto', title: 'Moto' } },
+    });
+    expect((await postWebhook(h.url, body)).status).toBe(200);
+    expect((await postWebhook(h.url, body)).status).toBe(200);
+    await waitFor(
+      () => agentState('wamid.A2'),
+      (s) => s === 'done',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const calls = agent.calls.filter((c) => c.messageId === 'wamid.A2');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ text: 'Moto', replyId: 'moto', type: 'interactive' });
+  });
+
+  it('sends nothing when the agent has no reply, retries when it fails', async () => {
+    const sentBefore = graph.calls.length;
+    await postWebhook(h.url, inboundEnvelope({ id: 'wamid.A3', type: 'text', text: { body: 'silent' } }));
+    await waitFor(
+      () => agentState('wamid.A3'),
+      (s) => s === 'done',
+    );
+    expect(graph.calls.length).toBe(sentBefore);
+
+    await postWebhook(h.url, inboundEnvelope({ id: 'wamid.A4', type: 'text', text: { body: 'flaky' } }));
+    await waitFor(
+      () => agentState('wamid.A4'),
+      (s) => s === 'done',
+      20_000,
+    );
+    expect(agent.calls.filter((c) => c.messageId === 'wamid.A4')).toHaveLength(2);
+    const replies = () =>
+      graph.calls.filter((c) => (c.body.text as { body: string })?.body === 'You said: flaky');
+    await waitFor(
+      () => replies().length,
+      (n) => n >= 1,
+    );
+    expect(replies()).toHaveLength(1);
+  });
+
+  it('does not hand media, reactions or statuses to the agent', async () => {
+    await postWebhook(
+      h.url,
+      inboundEnvelope({ id: 'wamid.A5', type: 'image', image: { id: 'm1', mime_type: 'image/png' } }),
+    );
+    await postWebhook(
+      h.url,
+      inboundEnvelope({ id: 'wamid.A6', type: 'reaction', reaction: { message_id: 'x', emoji: '🔥' } }),
+    );
+    expect(await agentState('wamid.A5')).toBe('none');
+    expect(await agentState('wamid.A6')).toBe('none');
+  });
+});
+
+describe('media download', () => {
+  let sandbox: GraphApiSandbox;
+  let sandboxServer: TestServer;
+  let h: Harness;
+  const dir = join(tmpdir(), `whatsapp-media-${process.pid}-${Date.now()}`);
+
+  beforeAll(async () => {
+    sandbox = createGraphApiSandbox({
+      webhookUrl: () => `${h.url}/webhook`,
+      appSecret: APP_SECRET,
+      statusCallbacks: false,
+    });
+    sandboxServer = await listen(sandbox);
+    h = await startHarness({
+      workers: true,
+      env: { GRAPH_API_URL: sandboxServer.url, WHATSAPP_MEDIA_DOWNLOAD: 'true', WHATSAPP_MEDIA_DIR: dir },
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    sandbox?.close();
+    await sandboxServer?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('downloads an inbound image after the 200, from the queue', async () => {
+    const res = await postWebhook(
+      h.url,
+      inboundEnvelope({
+        id: 'wamid.M1',
+        type: 'image',
+        image: { id: '778899', mime_type: 'image/jpeg', sha256: 'abc' },
+      }),
+    );
+    expect(res.status).toBe(200);
+    const row = await waitFor(
+      async () =>
+        (
+          await h.db.query<{ media_state: string; media_path: string | null; media_size: number | null }>(
+            'select media_state, media_path, media_size from whatsapp_inbound_messages where wamid = $1',
+            ['wamid.M1'],
+          )
+        )[0],
+      (r) => r?.media_state === 'done',
+    );
+    expect(row.media_state).toBe('done');
+    expect(row.media_path && existsSync(row.media_path)).toBe(true);
+    expect(readFileSync(row.media_path!, 'utf8')).toBe('sandbox media 778899\n');
+    expect(row.media_size).toBe('sandbox media 778899\n'.length);
+  });
+});
