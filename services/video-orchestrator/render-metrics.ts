@@ -1,0 +1,32 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** Render-specific metrics on the service's registry (create once per registry). */
+export interface RenderMetrics {
+  attempts: Counter<'outcome'>;
+  attemptDuration: Histogram<'outcome'>;
+  active: Gauge;
+}
+
+export function createRenderMetrics(registry: Registry): RenderMetrics {
+  const registers = [registry];
+  return {
+    attempts: new Counter({
+      name: 'video_render_attempts_total',
+      help: 'Render attempts by outcome (completed, failed, retry, canceled, requeued, skipped)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    attemptDuration: new Histogram({
+      name: 'video_render_attempt_seconds',
+      help: 'Wall time of one render attempt, download to upload',
+      labelNames: ['outcome'],
+      buckets: [0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300],
+      registers,
+    }),
+    active: new Gauge({
+      name: 'video_renders_active',
+      help: 'Render attempts running in this process',
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,317 @@
+import { writeFile } from 'node:fs/promises';
+import type { Logger } from '../../../shared/observability/index.ts';
+import { type FetchInput, kindFits } from '../inputs/input-fetcher.ts';
+import { asRenderFailure, RenderFailure } from '../render-failure.ts';
+import type { RenderSpec } from '../schemas.ts';
+import { type ObjectStorage, objectKeys, StorageError } from '../storage/object-storage.ts';
+import type { RenderRow, VideoStore } from '../store.ts';
+import type { TempWorkspaces } from '../temp-workspace.ts';
+import { FfmpegError, type MediaTools } from './ffmpeg.ts';
+import { probeInput, verifyOutput } from './probe.ts';
+import { buildRenderPlan, type EncoderSettings, type PlannedInput } from './render-plan.ts';
+
+export interface RenderAttemptSettings {
+  maxDurationS: number;
+  encoder: EncoderSettings;
+  fontFile: string;
+  jobTimeoutMs: number;
+  /** Least time between two progress writes. */
+  progressIntervalMs: number;
+  /** How often a running attempt looks for a cancel written by the API (another process). */
+  cancelPollMs: number;
+}
+
+export interface RenderAttemptDeps {
+  store: VideoStore;
+  storage: ObjectStorage;
+  tools: MediaTools;
+  fetchInput: FetchInput;
+  workspaces: TempWorkspaces;
+  logger: Logger;
+  workerId: string;
+  settings: RenderAttemptSettings;
+}
+
+export type AttemptOutcome =
+  | { kind: 'skipped' }
+  | { kind: 'completed'; row: RenderRow }
+  | { kind: 'canceled' }
+  | { kind: 'requeued' }
+  | { kind: 'failed'; failure: RenderFailure; final: boolean };
+
+type StopReason = 'canceled' | 'timeout' | 'shutdown';
+
+/** Downloads and probes running at once for one render. */
+const INPUT_PARALLELISM = 3;
+
+/**
+ * Runs `task` over `items`, `limit` at a time. The first failure aborts the others, and the
+ * call returns only once every started task has settled: nothing may still be writing into the
+ * workspace when it is removed.
+ */
+async function settleAll<T>(
+  items: T[],
+  limit: number,
+  signal: AbortSignal,
+  task: (item: T, index: number, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const local = new AbortController();
+  const taskSignal = AbortSignal.any([signal, local.signal]);
+  let next = 0;
+  let firstError: unknown;
+  const lane = async () => {
+    while (next < items.length && !taskSignal.aborted) {
+      const index = next++;
+      try {
+        await task(items[index], index, taskSignal);
+      } catch (error) {
+        firstError ??= error;
+        local.abort();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (firstError !== undefined) throw firstError;
+  if (signal.aborted) throw signal.reason;
+}
+
+// Resource trouble on the worker, not a property of the request: worth another attempt.
+const TRANSIENT_FFMPEG =
+  /No space left|Cannot allocate memory|Resource temporarily unavailable|Too many open files/i;
+
+function ffmpegFailure(error: FfmpegError): RenderFailure {
+  const detail = error.stderrTail ? `: ${error.stderrTail.split('\n').slice(-3).join(' | ')}` : '';
+  if (error.kind === 'signal') {
+    return new RenderFailure('render_killed', `${error.message}${detail}`, { retryable: true, cause: error });
+  }
+  if (error.kind === 'spawn') {
+    return new RenderFailure('render_failed', `ffmpeg could not run: ${error.message}`, {
+      retryable: true,
+      cause: error,
+    });
+  }
+  return new RenderFailure('render_failed', `${error.message}${detail}`, {
+    retryable: TRANSIENT_FFMPEG.test(error.stderrTail),
+    cause: error,
+  });
+}
+
+/**
+ * One attempt at one render: claim the row, fetch and probe the inputs into a private temp
+ * directory, run ffmpeg, make the poster, check the output with ffprobe, store both, settle the
+ * row. Whatever happens, the temp directory is removed before this returns, and only after every
+ * child process has exited.
+ */
+export async function runRenderAttempt(
+  deps: RenderAttemptDeps,
+  job: { renderId: string; jobId: string; retryCount: number; isLastAttempt: boolean },
+  shutdownSignal: AbortSignal,
+): Promise<AttemptOutcome> {
+  const { store, storage, tools, settings, workerId } = deps;
+  const log = deps.logger.child({ renderId: job.renderId, attempt: job.retryCount + 1 });
+  const claimed = await store.claimRender(job.renderId, workerId, {
+    id: job.jobId,
+    retryCount: job.retryCount,
+  });
+  if (!claimed) return { kind: 'skipped' };
+
+  const stop = new AbortController();
+  let reason: StopReason | undefined;
+  const halt = (why: StopReason) => {
+    if (reason) return;
+    reason = why;
+    stop.abort(new Error(why));
+  };
+  const timeout = setTimeout(() => halt('timeout'), settings.jobTimeoutMs);
+  const onShutdown = () => halt('shutdown');
+  if (shutdownSignal.aborted) onShutdown();
+  shutdownSignal.addEventListener('abort', onShutdown, { once: true });
+  let polling = false;
+  const cancelPoll = setInterval(async () => {
+    if (polling) return;
+    polling = true;
+    try {
+      const current = await store.getStatus(job.renderId);
+      if (current?.status !== 'processing' || current.worker_id !== workerId) halt('canceled');
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'cancel poll failed');
+    } finally {
+      polling = false;
+    }
+  }, settings.cancelPollMs);
+
+  const timings: Record<string, number> = {};
+  const started = Date.now();
+  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } finally {
+      timings[`${name}Ms`] = (timings[`${name}Ms`] ?? 0) + (Date.now() - t0);
+    }
+  };
+  const uploaded: string[] = [];
+  const workspace = await deps.workspaces.create(`${job.renderId}-${job.retryCount}`);
+
+  try {
+    const spec = claimed.spec as RenderSpec;
+    const signal = stop.signal;
+
+    // Each distinct source once, even when several clips use the same image; a few at a time.
+    const sources = [...new Set([...spec.clips.map((c) => c.src), ...(spec.audio ? [spec.audio.src] : [])])];
+    const fetched = new Map<string, Awaited<ReturnType<FetchInput>>>();
+    await timed('download', () =>
+      settleAll(sources, INPUT_PARALLELISM, signal, async (src, i, taskSignal) => {
+        fetched.set(src, await deps.fetchInput(src, i, workspace, `source ${i}`, taskSignal));
+      }),
+    );
+
+    const roles = [
+      ...spec.clips.map((clip, i) => ({ src: clip.src, role: clip.type, label: `clips.${i}` })),
+      ...(spec.audio ? [{ src: spec.audio.src, role: 'audio' as const, label: 'audio' }] : []),
+    ];
+    const probed = new Map<string, PlannedInput>();
+    await timed('probe', () =>
+      settleAll(roles, INPUT_PARALLELISM, signal, async ({ src, role, label }, _i, taskSignal) => {
+        const input = fetched.get(src)!;
+        if (!kindFits(role, input.type.kind)) {
+          throw new RenderFailure('invalid_input', `${label}: expected ${role}, got ${input.type.mime}`, {
+            retryable: false,
+          });
+        }
+        const info = await probeInput(tools, workspace.path(input.file), role, label, taskSignal);
+        probed.set(label, { file: input.file, info });
+      }),
+    );
+    const planned = {
+      clips: spec.clips.map((_, i) => probed.get(`clips.${i}`)!),
+      audio: spec.audio ? probed.get('audio') : undefined,
+    };
+
+    const plan = buildRenderPlan({
+      spec,
+      clips: planned.clips,
+      audio: planned.audio,
+      maxDurationS: settings.maxDurationS,
+      encoder: settings.encoder,
+      fontFile: settings.fontFile,
+    });
+    for (const text of plan.textFiles)
+      await writeFile(workspace.path(text.name), text.content, { mode: 0o600 });
+
+    let lastWrite = 0;
+    let lastPercent = 0;
+    await timed('render', () =>
+      tools.run(plan.command, {
+        cwd: workspace.dir,
+        signal,
+        onProgress: (seconds) => {
+          const percent = Math.min(99, Math.floor((seconds / plan.durationS) * 100));
+          const now = Date.now();
+          if (percent <= lastPercent || now - lastWrite < settings.progressIntervalMs) return;
+          lastPercent = percent;
+          lastWrite = now;
+          store
+            .updateProgress(job.renderId, workerId, percent)
+            .then((status) => {
+              if (status !== 'processing') halt('canceled');
+            })
+            .catch((error) => log.warn({ err: (error as Error).message }, 'progress write failed'));
+        },
+      }),
+    );
+    await timed('poster', () => tools.run(plan.poster, { cwd: workspace.dir, signal }));
+    const output = await timed('verify', () =>
+      verifyOutput(
+        tools,
+        workspace.path(plan.outputFile),
+        {
+          durationS: plan.durationS,
+          width: spec.output.width,
+          height: spec.output.height,
+          fps: spec.output.fps,
+        },
+        signal,
+      ),
+    );
+    if (signal.aborted) throw signal.reason;
+
+    const outputKey = objectKeys.output(job.renderId);
+    const posterKey = objectKeys.poster(job.renderId);
+    await timed('upload', async () => {
+      try {
+        await storage.put(outputKey, workspace.path(plan.outputFile), 'video/mp4');
+        uploaded.push(outputKey);
+        await storage.put(posterKey, workspace.path(plan.posterFile), 'image/jpeg');
+        uploaded.push(posterKey);
+      } catch (error) {
+        throw new RenderFailure('storage_failed', (error as Error).message, {
+          retryable: error instanceof StorageError,
+          cause: error,
+        });
+      }
+    });
+    if (signal.aborted) throw signal.reason;
+    timings.totalMs = Date.now() - started;
+    const row = await store.completeRender(
+      job.renderId,
+      workerId,
+      { outputKey, posterKey, ...output },
+      timings,
+    );
+    if (!row) {
+      // Canceled between the last poll and now: the cancel wins, the files go.
+      await storage.remove(uploaded).catch(() => {});
+      return { kind: 'canceled' };
+    }
+    log.info({ timings, durationS: output.durationS, sizeBytes: output.sizeBytes }, 'render completed');
+    return { kind: 'completed', row };
+  } catch (error) {
+    timings.totalMs = Date.now() - started;
+    if (uploaded.length > 0) await storage.remove(uploaded).catch(() => {});
+    if (reason === 'canceled') {
+      log.info('render canceled while running');
+      return { kind: 'canceled' };
+    }
+    if (reason === 'shutdown') {
+      await store.failAttempt(job.renderId, workerId, {
+        code: 'shutdown',
+        message: 'worker shut down during the render; requeued',
+        final: false,
+        timings,
+      });
+      log.info('render interrupted by shutdown; requeued');
+      return { kind: 'requeued' };
+    }
+    const failure =
+      reason === 'timeout'
+        ? new RenderFailure(
+            'render_timeout',
+            `render exceeded RENDER_JOB_TIMEOUT_S (${settings.jobTimeoutMs / 1000}s)`,
+            {
+              retryable: false,
+            },
+          )
+        : error instanceof FfmpegError
+          ? ffmpegFailure(error)
+          : asRenderFailure(error);
+    const final = !failure.retryable || job.isLastAttempt;
+    const row = await store.failAttempt(job.renderId, workerId, {
+      code: failure.code,
+      message: failure.message,
+      final,
+      timings,
+    });
+    if (!row) return { kind: 'canceled' };
+    log.warn(
+      { code: failure.code, err: failure.message, retryable: failure.retryable, final },
+      'render attempt failed',
+    );
+    return { kind: 'failed', failure, final };
+  } finally {
+    clearTimeout(timeout);
+    clearInterval(cancelPoll);
+    shutdownSignal.removeEventListener('abort', onShutdown);
+    await workspace.dispose();
+  }
+}

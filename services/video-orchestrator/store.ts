@@ -1,0 +1,293 @@
+import type { Sql } from '../../shared/db/index.ts';
+import type { AssetKind } from './inputs/asset-sniff.ts';
+import type { RenderSpec } from './schemas.ts';
+
+// All of the video orchestrator's SQL. Every state change is a conditional UPDATE, so the API
+// (cancel) and workers (claim, progress, settle) never overwrite each other's outcome.
+
+export type RenderStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'canceled';
+export const TERMINAL_STATUSES: readonly RenderStatus[] = ['completed', 'failed', 'canceled'];
+
+export interface AssetRow {
+  id: string;
+  kind: AssetKind;
+  mime_type: string;
+  size_bytes: number;
+  sha256: string;
+  storage_key: string;
+  created_at: Date;
+}
+
+export interface RenderRow {
+  id: string;
+  status: RenderStatus;
+  spec: RenderSpec;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  queue_job_id: string | null;
+  progress: number;
+  attempts: number;
+  worker_id: string | null;
+  queue_retry_count: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  output_key: string | null;
+  poster_key: string | null;
+  output_duration_s: number | null;
+  output_size_bytes: number | null;
+  output_width: number | null;
+  output_height: number | null;
+  output_video_codec: string | null;
+  output_audio_codec: string | null;
+  timings: Record<string, number>;
+  callback_url: string | null;
+  callback_status: 'none' | 'pending' | 'delivered' | 'failed';
+  callback_attempts: number;
+  callback_error: string | null;
+  callback_delivered_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface RenderOutputRecord {
+  outputKey: string;
+  posterKey: string;
+  durationS: number;
+  sizeBytes: number;
+  width: number;
+  height: number;
+  videoCodec: string;
+  audioCodec: string;
+}
+
+const RENDER_COLUMNS = `id, status, spec, idempotency_key, request_hash, queue_job_id, progress::int as progress,
+  attempts::int as attempts, worker_id, queue_retry_count::int as queue_retry_count, error_code, error_message,
+  output_key, poster_key, output_duration_s::float8 as output_duration_s, output_size_bytes::float8 as output_size_bytes,
+  output_width::int as output_width, output_height::int as output_height, output_video_codec, output_audio_codec,
+  timings, callback_url, callback_status, callback_attempts::int as callback_attempts, callback_error,
+  callback_delivered_at, created_at, updated_at, started_at, finished_at`;
+
+export function createVideoStore(db: Sql) {
+  async function one<T>(text: string, params: unknown[]): Promise<T | null> {
+    const rows = await db.query<T>(text, params);
+    return rows[0] ?? null;
+  }
+
+  return {
+    async insertAsset(asset: Omit<AssetRow, 'created_at'>): Promise<AssetRow> {
+      const row = await one<AssetRow>(
+        `insert into video_assets (id, kind, mime_type, size_bytes, sha256, storage_key)
+         values ($1, $2, $3, $4, $5, $6)
+         returning id, kind, mime_type, size_bytes::float8 as size_bytes, sha256, storage_key, created_at`,
+        [asset.id, asset.kind, asset.mime_type, asset.size_bytes, asset.sha256, asset.storage_key],
+      );
+      return row!;
+    },
+
+    getAsset(id: string): Promise<AssetRow | null> {
+      return one<AssetRow>(
+        `select id, kind, mime_type, size_bytes::float8 as size_bytes, sha256, storage_key, created_at
+         from video_assets where id = $1`,
+        [id],
+      );
+    },
+
+    /** null when the idempotency key is already taken (the caller then reads that render). */
+    insertRender(input: {
+      id: string;
+      spec: RenderSpec;
+      idempotencyKey?: string;
+      requestHash?: string;
+      callbackUrl?: string;
+    }): Promise<RenderRow | null> {
+      return one<RenderRow>(
+        `insert into video_renders (id, spec, idempotency_key, request_hash, callback_url, callback_status)
+         values ($1, $2::jsonb, $3, $4, $5, case when $5::text is null then 'none' else 'pending' end)
+         on conflict (idempotency_key) do nothing
+         returning ${RENDER_COLUMNS}`,
+        [
+          input.id,
+          JSON.stringify(input.spec),
+          input.idempotencyKey ?? null,
+          input.requestHash ?? null,
+          input.callbackUrl ?? null,
+        ],
+      );
+    },
+
+    getRenderByIdempotencyKey(key: string): Promise<RenderRow | null> {
+      return one<RenderRow>(`select ${RENDER_COLUMNS} from video_renders where idempotency_key = $1`, [key]);
+    },
+
+    getRender(id: string): Promise<RenderRow | null> {
+      return one<RenderRow>(`select ${RENDER_COLUMNS} from video_renders where id = $1`, [id]);
+    },
+
+    async setQueueJobId(id: string, jobId: string): Promise<void> {
+      await db.query(`update video_renders set queue_job_id = $2, updated_at = now() where id = $1`, [
+        id,
+        jobId,
+      ]);
+    },
+
+    /** Enqueueing failed after the row was written: the render can never run, say so. */
+    async failUnqueued(id: string, message: string): Promise<void> {
+      await db.query(
+        `update video_renders set status = 'failed', error_code = 'enqueue_failed', error_message = $2,
+           finished_at = now(), updated_at = now()
+         where id = $1 and status = 'queued' and queue_job_id is null`,
+        [id, message],
+      );
+    },
+
+    /**
+     * A worker takes the render for one attempt. `processing` is claimable too: a worker that died
+     * mid-attempt left it so, and the queue has handed the job to us because of exactly that.
+     */
+    claimRender(
+      id: string,
+      workerId: string,
+      job: { id: string; retryCount: number },
+    ): Promise<RenderRow | null> {
+      return one<RenderRow>(
+        `update video_renders
+         set status = 'processing', worker_id = $2, queue_retry_count = $3, queue_job_id = $4, attempts = attempts + 1,
+             progress = 0, error_code = null, error_message = null, timings = '{}'::jsonb,
+             started_at = coalesce(started_at, now()), updated_at = now()
+         where id = $1 and status in ('queued', 'processing')
+         returning ${RENDER_COLUMNS}`,
+        [id, workerId, job.retryCount, job.id],
+      );
+    },
+
+    /** Returns the row's status after the write; anything but `processing` means stop (canceled). */
+    async updateProgress(id: string, workerId: string, progress: number): Promise<RenderStatus | null> {
+      const row = await one<{ status: RenderStatus }>(
+        `with updated as (
+           update video_renders set progress = greatest(progress, $3), updated_at = now()
+           where id = $1 and worker_id = $2 and status = 'processing'
+           returning status
+         )
+         select status from updated
+         union all
+         select status from video_renders where id = $1 and not exists (select 1 from updated)`,
+        [id, workerId, progress],
+      );
+      return row?.status ?? null;
+    },
+
+    async getStatus(id: string): Promise<{ status: RenderStatus; worker_id: string | null } | null> {
+      return one(`select status, worker_id from video_renders where id = $1`, [id]);
+    },
+
+    completeRender(
+      id: string,
+      workerId: string,
+      output: RenderOutputRecord,
+      timings: Record<string, number>,
+    ): Promise<RenderRow | null> {
+      return one<RenderRow>(
+        `update video_renders
+         set status = 'completed', progress = 100, output_key = $3, poster_key = $4, output_duration_s = $5,
+             output_size_bytes = $6, output_width = $7, output_height = $8, output_video_codec = $9,
+             output_audio_codec = $10, timings = $11::jsonb, finished_at = now(), updated_at = now()
+         where id = $1 and worker_id = $2 and status = 'processing'
+         returning ${RENDER_COLUMNS}`,
+        [
+          id,
+          workerId,
+          output.outputKey,
+          output.posterKey,
+          output.durationS,
+          output.sizeBytes,
+          output.width,
+          output.height,
+          output.videoCodec,
+          output.audioCodec,
+          JSON.stringify(timings),
+        ],
+      );
+    },
+
+    /**
+     * An attempt failed. `final`: no retry follows (invalid input or retries exhausted) → `failed`,
+     * kept as the dead letter. Otherwise the row goes back to `queued` until the retry runs.
+     */
+    failAttempt(
+      id: string,
+      workerId: string,
+      failure: { code: string; message: string; final: boolean; timings: Record<string, number> },
+    ): Promise<RenderRow | null> {
+      return one<RenderRow>(
+        `update video_renders
+         set status = case when $5 then 'failed' else 'queued' end, error_code = $3, error_message = $4,
+             timings = $6::jsonb, progress = case when $5 then progress else 0 end,
+             finished_at = case when $5 then now() else null end, updated_at = now()
+         where id = $1 and worker_id = $2 and status = 'processing'
+         returning ${RENDER_COLUMNS}`,
+        [
+          id,
+          workerId,
+          failure.code,
+          failure.message.slice(0, 2000),
+          failure.final,
+          JSON.stringify(failure.timings),
+        ],
+      );
+    },
+
+    /** Queued or running renders stop here; terminal ones are left alone (null). */
+    cancelRender(id: string): Promise<RenderRow | null> {
+      return one<RenderRow>(
+        `update video_renders
+         set status = 'canceled', error_code = 'canceled', error_message = 'canceled by request',
+             finished_at = now(), updated_at = now()
+         where id = $1 and status in ('queued', 'processing')
+         returning ${RENDER_COLUMNS}`,
+        [id],
+      );
+    },
+
+    /** Attempts left `processing` by workers of this host (`<host>--…`); the caller checks their pids. */
+    listProcessingOnHost(
+      hostPrefix: string,
+    ): Promise<Pick<RenderRow, 'id' | 'worker_id' | 'queue_job_id' | 'queue_retry_count'>[]> {
+      return db.query(
+        `select id, worker_id, queue_job_id, queue_retry_count::int as queue_retry_count
+         from video_renders where status = 'processing' and worker_id like $1`,
+        [`${hostPrefix.replace(/[\\%_]/g, '\\$&')}%`],
+      );
+    },
+
+    /** The queue gave up on the job (retries exhausted, e.g. by expiry): a render still open fails. */
+    failDeadLettered(id: string): Promise<RenderRow | null> {
+      return one<RenderRow>(
+        `update video_renders
+         set status = 'failed', error_code = coalesce(error_code, 'retries_exhausted'),
+             error_message = coalesce(error_message, 'the render queue gave up on this job'),
+             finished_at = now(), updated_at = now()
+         where id = $1 and status in ('queued', 'processing')
+         returning ${RENDER_COLUMNS}`,
+        [id],
+      );
+    },
+
+    async recordCallback(
+      id: string,
+      outcome: { status: 'pending' | 'delivered' | 'failed'; error?: string },
+    ): Promise<void> {
+      await db.query(
+        `update video_renders
+         set callback_status = $2, callback_attempts = callback_attempts + 1, callback_error = $3,
+             callback_delivered_at = case when $2 = 'delivered' then now() else callback_delivered_at end,
+             updated_at = now()
+         where id = $1`,
+        [id, outcome.status, outcome.error?.slice(0, 1000) ?? null],
+      );
+    },
+  };
+}
+
+export type VideoStore = ReturnType<typeof createVideoStore>;

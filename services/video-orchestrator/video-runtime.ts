@@ -1,0 +1,109 @@
+import { type Database, openDatabase } from '../../shared/db/index.ts';
+import type { Logger, ServiceMetrics } from '../../shared/observability/index.ts';
+import { type Queue, startQueue } from '../../shared/queue/index.ts';
+import {
+  createRenderQueueSettings,
+  createVideoComponents,
+  renderAttemptSettings,
+  type VideoComponentOverrides,
+  type VideoComponents,
+} from './components.ts';
+import type { VideoConfig } from './config.ts';
+import { setupRenderQueues } from './queues.ts';
+import { createRenderMetrics, type RenderMetrics } from './render-metrics.ts';
+import { createVideoStore, type VideoStore } from './store.ts';
+import { createRenderWorker, type RenderWorker } from './worker.ts';
+
+export interface VideoRuntime {
+  db: Database;
+  queue: Queue;
+  store: VideoStore;
+  components: VideoComponents;
+  renderMetrics: RenderMetrics;
+  worker: RenderWorker | null;
+  /**
+   * Worker first (running renders get `graceMs`, then are stopped and requeued), then the queue,
+   * then connections. Idempotent.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+export interface VideoRuntimeOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Run render workers in this process (always in embedded mode: PGlite is one process's). */
+  withWorker: boolean;
+  overrides?: VideoComponentOverrides;
+  /** An already open database (tests); otherwise opened from config and closed with the runtime. */
+  db?: Database;
+}
+
+/**
+ * Database, queue, store, components and (optionally) the worker, wired from config. Shared by
+ * main.ts, worker-main.ts, the bench and end-to-end tests, so they all run the same wiring.
+ *
+ * @example
+ * const runtime = await startVideoRuntime(config, { logger, metrics, withWorker: !config.DATABASE_URL });
+ */
+export async function startVideoRuntime(
+  config: VideoConfig,
+  options: VideoRuntimeOptions,
+): Promise<VideoRuntime> {
+  const { logger } = options;
+  const ownsDb = !options.db;
+  const db =
+    options.db ??
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.serviceDataDir,
+      prepare: config.DATABASE_PREPARE,
+      max: config.DATABASE_POOL_MAX,
+      schema: config.VIDEO_DB_SCHEMA,
+      migrate: true,
+    }));
+  // pg-boss supervision (expiry of jobs whose worker vanished) runs where workers run.
+  const queue = await startQueue(db, { logger, metrics: options.metrics, supervise: options.withWorker });
+  const queueSettings = createRenderQueueSettings(config);
+  await setupRenderQueues(queue, queueSettings);
+  const store = createVideoStore(db);
+  const components = createVideoComponents(config, store, options.overrides);
+  const renderMetrics = createRenderMetrics(options.metrics.registry);
+  let worker: RenderWorker | null = null;
+  if (options.withWorker) {
+    worker = createRenderWorker({
+      queue,
+      store,
+      storage: components.storage,
+      tools: components.tools,
+      fetchInput: components.fetchInput,
+      workspaces: components.workspaces,
+      callbacks: components.callbacks,
+      signer: components.signer,
+      publicUrl: config.publicUrl,
+      logger,
+      metrics: renderMetrics,
+      identity: components.identity,
+      settings: { ...renderAttemptSettings(config), ...queueSettings, concurrency: config.concurrency },
+    });
+    await worker.start();
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    queue,
+    store,
+    components,
+    renderMetrics,
+    worker,
+    close(closeOptions = {}) {
+      closing ??= (async () => {
+        const graceMs = closeOptions.graceMs ?? config.SHUTDOWN_GRACE_MS;
+        await worker?.stop({ graceMs });
+        await queue.stop({ graceful: true, timeoutMs: 5000 });
+        await components.close();
+        if (ownsDb) await db.close();
+      })();
+      return closing;
+    },
+  };
+}
