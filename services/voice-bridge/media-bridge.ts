@@ -47,7 +47,8 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
   const buffered: string[] = [];
   const writes = new Set<Promise<unknown>>();
   const stats = { framesIn: 0, framesOut: 0, bargeIns: 0, marks: 0 };
-  let pendingMarks = 0;
+  // Marks sent and not yet echoed by Twilio (by name: Twilio also echoes the ones a `clear` dropped).
+  const pendingMarks = new Set<string>();
   // Agent audio sent that Twilio may still be playing: what a barge-in has to cut off.
   let audible = false;
   let streaming = false;
@@ -107,13 +108,14 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
       case 'response.output_audio.done':
         // Twilio echoes the mark once playback reaches it: until then the agent is still audible.
         streaming = false;
-        pendingMarks++;
-        sendTwilio({ event: 'mark', mark: { name: `response-${++responses}` } });
+        pendingMarks.add(`response-${++responses}`);
+        sendTwilio({ event: 'mark', mark: { name: `response-${responses}` } });
         return;
       case 'input_audio_buffer.speech_started':
         if (audible) {
           stats.bargeIns++;
           audible = false;
+          pendingMarks.clear();
           sendTwilio({ event: 'clear' });
         }
         return;
@@ -197,8 +199,8 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         return;
       case 'mark':
         stats.marks++;
-        pendingMarks = Math.max(0, pendingMarks - 1);
-        if (pendingMarks === 0 && !streaming) audible = false;
+        pendingMarks.delete(message.mark.name);
+        if (pendingMarks.size === 0 && !streaming) audible = false;
         return;
       case 'dtmf':
         track(deps.store.recordServiceEvent(callId, 'dtmf', { digit: message.dtmf.digit }));

@@ -17,12 +17,19 @@ export function rawPathAndQuery(requestUrl: string): string {
 
 /**
  * The URL Twilio requested: our public base (a proxy changes host and scheme, so never the Host header)
- * plus the path and query we received. `ws: true` gives the `ws(s)://` form Media Streams sign.
+ * plus the path and query we received. When the app is mounted under a prefix the public base already
+ * carries (the edge serves it under `/voice-bridge`), only the app's own path (`routedPath`) is appended.
+ * `ws: true` gives the `ws(s)://` form Media Streams sign.
  */
-export function publicUrlOf(publicBase: string, requestUrl: string, ws = false): string {
+export function publicUrlOf(publicBase: string, requestUrl: string, routedPath?: string, ws = false): string {
   let base = publicBase.replace(/\/+$/, '');
   if (ws) base = base.replace(/^http/i, 'ws');
-  return base + rawPathAndQuery(requestUrl);
+  const raw = rawPathAndQuery(requestUrl);
+  const queryAt = raw.indexOf('?');
+  const path = queryAt === -1 ? raw : raw.slice(0, queryAt);
+  const query = queryAt === -1 ? '' : raw.slice(queryAt);
+  const mounted = routedPath && path !== routedPath && path.endsWith(routedPath);
+  return base + (mounted ? routedPath : path) + query;
 }
 
 export interface TwilioWebhookAuthOptions {
@@ -50,7 +57,7 @@ export function twilioWebhookAuth(options: TwilioWebhookAuthOptions): Middleware
   return async function twilioWebhookAuthMiddleware(c, next) {
     const signature = c.req.header('x-twilio-signature');
     if (!signature) return forbidden(c, options, 'missing X-Twilio-Signature');
-    const url = publicUrlOf(options.publicUrl, c.req.url, options.websocket);
+    const url = publicUrlOf(options.publicUrl, c.req.url, c.req.path, options.websocket);
     let form: TwilioForm = {};
     if (!options.websocket && c.req.method === 'POST') {
       const type = c.req.header('content-type') ?? '';
