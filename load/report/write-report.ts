@@ -1,12 +1,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { renderReportHtml } from './render-report.js';
 
 /** Chart.js's UMD build, inlined into the page so the report draws without a network. */
 export async function readChartJs(): Promise<string> {
+  // The package's exports map hides dist/chart.umd.js; it sits beside the CommonJS entry.
   const require = createRequire(import.meta.url);
-  return readFile(require.resolve('chart.js/dist/chart.umd.js'), 'utf8');
+  return readFile(join(dirname(require.resolve('chart.js')), 'chart.umd.js'), 'utf8');
 }
 
 /**
