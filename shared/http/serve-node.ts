@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import type { Hono } from 'hono';
 import type { Logger } from '../observability/logger.ts';
 
 export interface ServeNodeOptions {
@@ -33,7 +32,7 @@ export interface RunningServer {
  * await serveNode(app, { port: 3001, logger, onClose: () => db.close(), handleSignals: true });
  */
 export async function serveNode(
-  app: Hono<never> | Hono<any>,
+  app: { fetch(request: Request, env?: unknown): Response | Promise<Response> },
   options: ServeNodeOptions,
 ): Promise<RunningServer> {
   const server = await new Promise<Server>((resolve, reject) => {

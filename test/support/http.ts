@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import type { Hono } from 'hono';
 
 export interface TestServer {
   url: string;
@@ -12,7 +11,7 @@ export interface TestServer {
 
 /** Serves an app on a real loopback socket (port 0), so tests speak real HTTP to it. */
 export async function listen(
-  app: Pick<Hono<any>, 'fetch'>,
+  app: { fetch(request: Request, env?: unknown): Response | Promise<Response> },
   options: { injectWebSocket?: (server: Server) => void } = {},
 ): Promise<TestServer> {
   const server = await new Promise<Server>((resolve) => {
