@@ -1,5 +1,5 @@
 import type { Sql } from '../../shared/db/index.ts';
-import type { InboundRecord, StatusRecord, WebhookBatch } from './webhook-batch.ts';
+import type { StatusRecord, WebhookBatch } from './webhook-batch.ts';
 
 /*
  * All of this service's SQL. Functions take `Sql` so callers decide the transaction: the webhook
@@ -35,95 +35,133 @@ export interface BatchOptions {
   media: boolean;
 }
 
-async function upsertContact(tx: Sql, waId: string, name: string | null): Promise<void> {
-  // The `where` skips the write when nothing changed, so Meta's retries cost no row update.
-  await tx.query(
-    `insert into whatsapp_contacts (wa_id, profile_name) values ($1, $2)
-     on conflict (wa_id) do update set profile_name = excluded.profile_name, updated_at = now()
-     where excluded.profile_name is not null
-       and whatsapp_contacts.profile_name is distinct from excluded.profile_name`,
-    [waId, name],
-  );
-}
-
-async function insertInbound(
-  tx: Sql,
-  m: InboundRecord,
+/**
+ * Contacts and messages in one statement: a delivery is usually one message, and one round trip
+ * (no BEGIN/COMMIT when no job has to be enqueued with it) is what keeps the webhook fast.
+ */
+async function insertContactsAndMessages(
+  sql: Sql,
+  batch: WebhookBatch,
   options: BatchOptions,
-): Promise<InsertedInbound | null> {
-  const agent = options.agent && m.forAgent;
-  const media = options.media && m.mediaId !== null;
-  const rows = await tx.query<{ id: string }>(
-    `insert into whatsapp_inbound_messages (
+): Promise<InsertedInbound[]> {
+  const contacts = batch.contacts.map((c) => ({ wa_id: c.waId, profile_name: c.name }));
+  const messages = batch.messages.map((m) => ({
+    wamid: m.wamid,
+    phone_number_id: m.phoneNumberId,
+    display_phone_number: m.displayPhoneNumber,
+    from_wa_id: m.fromWaId,
+    contact_name: m.contactName,
+    type: m.type,
+    text_body: m.text,
+    reply_id: m.replyId,
+    media_id: m.mediaId,
+    media_mime_type: m.mediaMimeType,
+    media_sha256: m.mediaSha256,
+    caption: m.caption,
+    context_wamid: m.contextWamid,
+    sent_at: m.sentAt?.toISOString() ?? null,
+    payload: m.raw,
+    agent_state: options.agent && m.forAgent ? 'pending' : 'none',
+    media_state: options.media && m.mediaId !== null ? 'pending' : 'none',
+  }));
+  // The contact upsert's `where` skips the write when nothing changed, so retries cost no update.
+  const rows = await sql.query<{ id: string; wamid: string; agent_state: string; media_state: string }>(
+    `with contacts as (
+       insert into whatsapp_contacts (wa_id, profile_name)
+       select wa_id, profile_name from jsonb_to_recordset($1::jsonb) as c(wa_id text, profile_name text)
+       on conflict (wa_id) do update set profile_name = excluded.profile_name, updated_at = now()
+       where excluded.profile_name is not null
+         and whatsapp_contacts.profile_name is distinct from excluded.profile_name
+     )
+     insert into whatsapp_inbound_messages (
        wamid, phone_number_id, display_phone_number, from_wa_id, contact_name, type, text_body, reply_id,
        media_id, media_mime_type, media_sha256, caption, context_wamid, sent_at, payload, agent_state, media_state)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16, $17)
+     select wamid, phone_number_id, display_phone_number, from_wa_id, contact_name, type, text_body, reply_id,
+            media_id, media_mime_type, media_sha256, caption, context_wamid, sent_at, payload, agent_state, media_state
+       from jsonb_to_recordset($2::jsonb) as m(
+         wamid text, phone_number_id text, display_phone_number text, from_wa_id text, contact_name text, type text,
+         text_body text, reply_id text, media_id text, media_mime_type text, media_sha256 text, caption text,
+         context_wamid text, sent_at timestamptz, payload jsonb, agent_state text, media_state text)
      on conflict (wamid) do nothing
-     returning id`,
-    [
-      m.wamid,
-      m.phoneNumberId,
-      m.displayPhoneNumber,
-      m.fromWaId,
-      m.contactName,
-      m.type,
-      m.text,
-      m.replyId,
-      m.mediaId,
-      m.mediaMimeType,
-      m.mediaSha256,
-      m.caption,
-      m.contextWamid,
-      m.sentAt,
-      JSON.stringify(m.raw),
-      agent ? 'pending' : 'none',
-      media ? 'pending' : 'none',
-    ],
+     returning id, wamid, agent_state, media_state`,
+    [JSON.stringify(contacts), JSON.stringify(messages)],
   );
-  return rows[0] ? { id: rows[0].id, wamid: m.wamid, agent, media } : null;
+  return rows.map((r) => ({
+    id: r.id,
+    wamid: r.wamid,
+    agent: r.agent_state === 'pending',
+    media: r.media_state === 'pending',
+  }));
 }
 
-/** Keeps the event once; applies it to the outbound message only if it moves the status forward. */
-async function insertStatus(tx: Sql, s: StatusRecord): Promise<{ stored: boolean; applied: boolean }> {
-  const stored = await tx.query<{ id: number }>(
-    `insert into whatsapp_status_events (
-       wamid, status, phone_number_id, recipient_id, occurred_at, error_code, error_title, error_message, payload)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
-     on conflict (wamid, status) do nothing
-     returning id`,
-    [
-      s.wamid,
-      s.status,
-      s.phoneNumberId,
-      s.recipientId,
-      s.occurredAt,
-      s.errorCode,
-      s.errorTitle,
-      s.errorMessage,
-      JSON.stringify(s.raw),
-    ],
+/**
+ * Every distinct status event is kept once; each new one moves its outbound message forward only
+ * (the furthest of a delivery's statuses per message wins; a lower one changes nothing).
+ */
+async function insertStatuses(
+  sql: Sql,
+  statuses: StatusRecord[],
+): Promise<{ stored: number; applied: number }> {
+  const events = statuses.map((s) => ({
+    wamid: s.wamid,
+    status: s.status,
+    phone_number_id: s.phoneNumberId,
+    recipient_id: s.recipientId,
+    occurred_at: s.occurredAt?.toISOString() ?? null,
+    error_code: s.errorCode,
+    error_title: s.errorTitle,
+    error_message: s.errorMessage,
+    payload: s.raw,
+  }));
+  const [row] = await sql.query<{ stored: number; applied: number }>(
+    `with stored as (
+       insert into whatsapp_status_events (
+         wamid, status, phone_number_id, recipient_id, occurred_at, error_code, error_title, error_message, payload)
+       select wamid, status, phone_number_id, recipient_id, occurred_at, error_code, error_title, error_message, payload
+         from jsonb_to_recordset($1::jsonb) as e(
+           wamid text, status text, phone_number_id text, recipient_id text, occurred_at timestamptz,
+           error_code integer, error_title text, error_message text, payload jsonb)
+       on conflict (wamid, status) do nothing
+       returning wamid, status, error_code, error_title, error_message
+     ),
+     furthest as (
+       select distinct on (wamid) wamid, status, ${RANK_SQL} as rank, error_code, error_title, error_message
+         from stored where ${RANK_SQL} is not null
+        order by wamid, rank desc
+     ),
+     applied as (
+       update whatsapp_outbound_messages m
+          set status = f.status, status_rank = f.rank,
+              error_code = case when f.status = 'failed' then f.error_code else m.error_code end,
+              error_title = case when f.status = 'failed' then f.error_title else m.error_title end,
+              error_message = case when f.status = 'failed' then f.error_message else m.error_message end,
+              updated_at = now()
+         from furthest f
+        where m.wamid = f.wamid and m.status_rank < f.rank
+        returning m.id
+     )
+     select (select count(*) from stored)::int as stored, (select count(*) from applied)::int as applied`,
+    [JSON.stringify(events)],
   );
-  if (stored.length === 0 || s.rank === null) return { stored: stored.length > 0, applied: false };
-  const applied = await tx.query(
-    `update whatsapp_outbound_messages
-        set status = $2, status_rank = $3,
-            error_code = case when $2 = 'failed' then $4::int else error_code end,
-            error_title = case when $2 = 'failed' then $5::text else error_title end,
-            error_message = case when $2 = 'failed' then $6::text else error_message end,
-            updated_at = now()
-      where wamid = $1 and status_rank < $3
-      returning id`,
-    [s.wamid, s.status, s.rank, s.errorCode, s.errorTitle, s.errorMessage],
+  return row;
+}
+
+/** Statements a batch needs: with one and no job to enqueue, it needs no explicit transaction. */
+export function batchStatementCount(batch: WebhookBatch): number {
+  return (
+    (batch.messages.length > 0 || batch.contacts.length > 0 ? 1 : 0) +
+    (batch.statuses.length > 0 ? 1 : 0) +
+    (batch.others.length > 0 ? 1 : 0)
   );
-  return { stored: true, applied: applied.length > 0 };
 }
 
 /**
  * Stores one webhook delivery: contacts, each message once (by wamid), each status event once
- * (by wamid + status), and raw events we do not model once. Run it inside a transaction.
+ * (by wamid + status), and raw events we do not model once. Several statements: run it inside a
+ * transaction (see batchStatementCount).
  */
 export async function insertWebhookBatch(
-  tx: Sql,
+  sql: Sql,
   batch: WebhookBatch,
   options: BatchOptions,
 ): Promise<BatchResult> {
@@ -134,24 +172,24 @@ export async function insertWebhookBatch(
     statusesApplied: 0,
     otherEvents: 0,
   };
-  for (const contact of batch.contacts) await upsertContact(tx, contact.waId, contact.name);
-  for (const message of batch.messages) {
-    const inserted = await insertInbound(tx, message, options);
-    if (inserted) result.inserted.push(inserted);
-    else result.duplicates += 1;
+  if (batch.messages.length > 0 || batch.contacts.length > 0) {
+    result.inserted = await insertContactsAndMessages(sql, batch, options);
+    result.duplicates = batch.messages.length - result.inserted.length;
   }
-  for (const status of batch.statuses) {
-    const { stored, applied } = await insertStatus(tx, status);
-    if (stored) result.statusEvents += 1;
-    if (applied) result.statusesApplied += 1;
+  if (batch.statuses.length > 0) {
+    const { stored, applied } = await insertStatuses(sql, batch.statuses);
+    result.statusEvents = stored;
+    result.statusesApplied = applied;
   }
-  for (const other of batch.others) {
-    const rows = await tx.query(
-      `insert into whatsapp_webhook_events (field, dedupe_key, payload) values ($1, $2, $3::jsonb)
+  if (batch.others.length > 0) {
+    const others = batch.others.map((o) => ({ field: o.field, dedupe_key: o.dedupeKey, payload: o.raw }));
+    const rows = await sql.query(
+      `insert into whatsapp_webhook_events (field, dedupe_key, payload)
+       select field, dedupe_key, payload from jsonb_to_recordset($1::jsonb) as o(field text, dedupe_key text, payload jsonb)
        on conflict (dedupe_key) do nothing returning id`,
-      [other.field, other.dedupeKey, JSON.stringify(other.raw)],
+      [JSON.stringify(others)],
     );
-    result.otherEvents += rows.length;
+    result.otherEvents = rows.length;
   }
   return result;
 }

@@ -15,7 +15,7 @@ import { META_SIGNATURE_HEADER, verifyMetaSignature } from '../../../shared/webh
 import { enqueueInTransaction, QUEUES } from '../jobs.ts';
 import { VerifyQuery } from '../schemas.ts';
 import type { createSignatureGuard } from '../signature-guard.ts';
-import { type BatchResult, insertWebhookBatch } from '../store.ts';
+import { type BatchResult, batchStatementCount, insertWebhookBatch } from '../store.ts';
 import { readWebhookBatch, type WebhookBatch } from '../webhook-batch.ts';
 
 export interface WebhookRouteDeps {
@@ -33,10 +33,16 @@ export interface WebhookRouteDeps {
   media: boolean;
 }
 
-/** One transaction: the rows and their follow-up jobs commit together or not at all. */
+/**
+ * The rows and their follow-up jobs commit together or not at all. A delivery that is a single
+ * statement with no job to enqueue (the common case without an agent) needs no BEGIN/COMMIT.
+ */
 function storeDelivery(deps: WebhookRouteDeps, batch: WebhookBatch): Promise<BatchResult> {
+  const options = { agent: deps.agent, media: deps.media };
+  const jobs = batch.messages.some((m) => (deps.agent && m.forAgent) || (deps.media && m.mediaId !== null));
+  if (!jobs && batchStatementCount(batch) <= 1) return insertWebhookBatch(deps.db, batch, options);
   return deps.db.transaction(async (tx) => {
-    const result = await insertWebhookBatch(tx, batch, { agent: deps.agent, media: deps.media });
+    const result = await insertWebhookBatch(tx, batch, options);
     for (const message of result.inserted) {
       if (message.agent) {
         await enqueueInTransaction(
