@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import type { MediaInfo } from '../../../../services/video-orchestrator/render/probe.ts';
+import { buildRenderPlan, wrapCaption } from '../../../../services/video-orchestrator/render/render-plan.ts';
+import { RenderFailure } from '../../../../services/video-orchestrator/render-failure.ts';
+import { createRenderSpecSchema } from '../../../../services/video-orchestrator/schemas.ts';
+
+const schema = createRenderSpecSchema({
+  maxClips: 5,
+  maxDurationS: 30,
+  maxWidth: 1920,
+  maxHeight: 1920,
+  maxCaptions: 10,
+  maxCaptionChars: 300,
+  allowedHosts: [],
+});
+const asset = 'asset:5b0f2a57-3c8e-4c43-9a1b-2f4a7e1d9c10';
+const image: MediaInfo = {
+  kind: 'image',
+  durationS: null,
+  width: 320,
+  height: 240,
+  hasAudio: false,
+  hasVideo: true,
+};
+const video: MediaInfo = {
+  kind: 'video',
+  durationS: 4,
+  width: 160,
+  height: 120,
+  hasAudio: true,
+  hasVideo: true,
+};
+const audio: MediaInfo = { kind: 'audio', durationS: 3, hasAudio: true, hasVideo: false };
+const encoder = { threads: 2, preset: 'ultrafast' as const, crf: 28, audioBitrateK: 96 };
+const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+
+const hostile = [
+  "'; drawtext=text=pwned:x=0 [out]",
+  '%{eif:1/0:d} %{localtime} %{pts}',
+  "\\' , ; : [in] [out] movie=/etc/passwd",
+  'QZXJ first line\nQZXK second line',
+];
+
+describe('render plan', () => {
+  const spec = schema.parse({
+    output: { width: 320, height: 240, fps: 25 },
+    clips: [
+      { type: 'image', src: asset, duration: 1.5, effect: 'zoom-in' },
+      { type: 'video', src: asset, trim: { start: 1, end: 3 } },
+      { type: 'image', src: asset, duration: 0.5 },
+    ],
+    audio: { src: asset, volume: 0.5, fadeOut: 1 },
+    captions: hostile.map((text, i) => ({ text, start: i * 0.5, end: i * 0.5 + 1 })),
+  });
+  const plan = buildRenderPlan({
+    spec,
+    clips: [
+      { file: 'input-0.jpg', info: image },
+      { file: 'input-1.mp4', info: video },
+      { file: 'input-0.jpg', info: image },
+    ],
+    audio: { file: 'input-2.mp3', info: audio },
+    maxDurationS: 30,
+    encoder,
+    fontFile: FONT,
+  });
+
+  it('adds up clip durations (trimmed video) and asks ffmpeg for exactly that', () => {
+    expect(plan.durationS).toBe(4);
+    const out = plan.command.outputs[0].options;
+    expect(out[out.indexOf('-t') + 1]).toBe('4');
+    expect(out).toEqual(
+      expect.arrayContaining(['-c:v', 'libx264', '-c:a', 'aac', '+faststart', '-threads', '2']),
+    );
+  });
+
+  it('restricts every input to the file protocol and to our own file names', () => {
+    for (const input of plan.command.inputs) {
+      expect(input.options.slice(0, 2)).toEqual(['-protocol_whitelist', 'file']);
+      expect(input.path).toMatch(/^input-\d+\.\w+$/);
+    }
+    expect(plan.poster.inputs[0].options.slice(0, 2)).toEqual(['-protocol_whitelist', 'file']);
+  });
+
+  it('never puts caption text into the filter graph: drawtext reads our files with expansion off', () => {
+    const graph = plan.command.filterGraph!;
+    for (const text of hostile) {
+      for (const line of text.split('\n')) expect(graph).not.toContain(line);
+    }
+    expect(graph).not.toContain('movie=');
+    expect(graph.match(/drawtext=/g)).toHaveLength(hostile.length);
+    expect(graph.match(/expansion=none/g)).toHaveLength(hostile.length);
+    for (const i of hostile.keys()) expect(graph).toContain(`textfile=caption-${i}.txt`);
+    // Wrapping may move line breaks; the characters are all there, unescaped.
+    const squash = (t: string) => t.replace(/\s+/g, '');
+    expect(plan.textFiles.map((t) => squash(t.content))).toEqual(hostile.map(squash));
+  });
+
+  it('refuses a font path that would need escaping in a filter graph', () => {
+    expect(() =>
+      buildRenderPlan({ spec, clips: [], maxDurationS: 30, encoder, fontFile: "/tmp/a:b'c.ttf" }),
+    ).toThrow(/filter graph/);
+  });
+
+  it('fails a trim past the end of the video, and an output over the limit, without retry', () => {
+    const late = schema.parse({
+      output: { width: 160, height: 120 },
+      clips: [{ type: 'video', src: asset, trim: { start: 10 } }],
+    });
+    const error = (() => {
+      try {
+        buildRenderPlan({
+          spec: late,
+          clips: [{ file: 'input-0.mp4', info: video }],
+          maxDurationS: 30,
+          encoder,
+          fontFile: FONT,
+        });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(RenderFailure);
+    expect((error as RenderFailure).retryable).toBe(false);
+    const long = schema.parse({
+      output: { width: 160, height: 120 },
+      clips: [{ type: 'video', src: asset }],
+    });
+    expect(() =>
+      buildRenderPlan({
+        spec: long,
+        clips: [{ file: 'input-0.mp4', info: { ...video, durationS: 600 } }],
+        maxDurationS: 30,
+        encoder,
+        fontFile: FONT,
+      }),
+    ).toThrow(/limit/);
+  });
+
+  it('uses silence when no soundtrack is given', () => {
+    const silent = buildRenderPlan({
+      spec: schema.parse({
+        output: { width: 160, height: 120 },
+        clips: [{ type: 'image', src: asset, duration: 1 }],
+      }),
+      clips: [{ file: 'input-0.png', info: image }],
+      maxDurationS: 30,
+      encoder,
+      fontFile: FONT,
+    });
+    expect(silent.command.filterGraph).toContain('anullsrc');
+    expect(silent.command.inputs).toHaveLength(1);
+  });
+
+  it('wraps long captions on word boundaries', () => {
+    expect(wrapCaption('one two three four five', 9)).toBe('one two\nthree\nfour five');
+    expect(wrapCaption('abcdefghijkl', 5)).toBe('abcde\nfghij\nkl');
+  });
+});
