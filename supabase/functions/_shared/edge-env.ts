@@ -14,6 +14,7 @@ const isBlank = (value: string | undefined) => value === undefined || value.trim
  *   transaction mode, which cannot keep named prepared statements. Set it to `true` only for a
  *   direct or session-mode URL.
  * - `DATABASE_POOL_MAX` defaults to 3: each isolate holds its own pool, and there may be many.
+ * - `DATA_DIR` defaults to `/tmp`, the only place an isolate may write (ephemeral, per isolate).
  *
  * @example
  * const config = loadConfig('voice-bridge', VoiceEnvSchema, edgeEnv());
@@ -23,6 +24,7 @@ export function edgeEnv(source: EnvRecord = Deno.env.toObject()): EnvRecord {
   if (isBlank(env.DATABASE_URL) && !isBlank(env.SUPABASE_DB_URL)) env.DATABASE_URL = env.SUPABASE_DB_URL;
   if (isBlank(env.DATABASE_PREPARE)) env.DATABASE_PREPARE = 'false';
   if (isBlank(env.DATABASE_POOL_MAX)) env.DATABASE_POOL_MAX = '3';
+  if (isBlank(env.DATA_DIR)) env.DATA_DIR = '/tmp';
   return env;
 }
 

@@ -31,6 +31,13 @@ export interface EdgePlatform {
   close(): Promise<void>;
 }
 
+export interface EdgePlatformOptions {
+  /** Where `BREAKER_<NAME>_*` overrides are read; defaults to the isolate's environment. */
+  env?: Record<string, string | undefined>;
+  /** A Postgres schema to run in (search_path), as a service's own config may ask (VIDEO_DB_SCHEMA). */
+  schema?: string;
+}
+
 /**
  * The same building blocks a Node `main.ts` makes, for an isolate: logs through console, metrics without
  * process collectors (an isolate is not a process), and always a Postgres server — never the embedded
@@ -38,18 +45,23 @@ export interface EdgePlatform {
  * first query.
  *
  * @example
- * const platform = openEdgePlatform('voice-bridge', config);
+ * const platform = openEdgePlatform('voice-bridge', config, { env });
  */
 export function openEdgePlatform(
   service: string,
   config: EdgePlatformConfig,
-  env?: Record<string, string | undefined>,
+  options: EdgePlatformOptions = {},
 ): EdgePlatform {
   const url = requireDatabaseUrl(service, config.DATABASE_URL);
   const logger = createEdgeLogger(service, config.LOG_LEVEL);
   const metrics = createMetrics({ service });
-  const db = fromPostgresJs({ url, prepare: config.DATABASE_PREPARE, max: config.DATABASE_POOL_MAX });
-  const breakers = createBreakerRegistry({ logger, metrics, env });
+  const db = fromPostgresJs({
+    url,
+    prepare: config.DATABASE_PREPARE,
+    max: config.DATABASE_POOL_MAX,
+    schema: options.schema,
+  });
+  const breakers = createBreakerRegistry({ logger, metrics, env: options.env });
   const limiters = createLimitersFromConfig({ ...config, DATABASE_URL: url }, logger);
   return {
     logger,

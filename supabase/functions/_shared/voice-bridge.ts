@@ -18,7 +18,7 @@ import { upgradeWebSocket } from './upgrade-web-socket.ts';
  */
 export async function serveVoiceBridge(env = edgeEnv()): Promise<RunningEdgeFunction> {
   const config = loadVoiceConfig(env);
-  const platform = openEdgePlatform(SERVICE_NAME, config, env);
+  const platform = openEdgePlatform(SERVICE_NAME, config, { env });
   const { logger, metrics, db, breakers, limiterFor } = platform;
   if (config.VOICE_API_KEY === DEV_VOICE_API_KEY) {
     logger.warn('VOICE_API_KEY is the dev default; set it with `supabase secrets set`');

@@ -17,7 +17,7 @@ import { type RunningEdgeFunction, serveEdge } from './serve-edge.ts';
  */
 export async function serveWhatsAppWebhook(env = edgeEnv()): Promise<RunningEdgeFunction> {
   const { env: config, settings, port } = loadWhatsAppConfig(env);
-  const platform = openEdgePlatform(SERVICE_NAME, config, env);
+  const platform = openEdgePlatform(SERVICE_NAME, config, { env });
   const { logger, metrics, db, breakers, limiterFor } = platform;
   if (settings.appSecret === DEV_DEFAULTS.appSecret || settings.apiKey === DEV_DEFAULTS.apiKey) {
     logger.warn(

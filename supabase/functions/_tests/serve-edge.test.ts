@@ -130,11 +130,12 @@ Deno.test('serveEdge: real HTTP and WebSocket on loopback, then a clean close', 
   assert.equal(closed, true);
 });
 
-Deno.test('edgeEnv: SUPABASE_DB_URL stands in for DATABASE_URL; transaction-pooler defaults', () => {
+Deno.test('edgeEnv: SUPABASE_DB_URL stands in for DATABASE_URL; pooler and /tmp defaults', () => {
   const env = edgeEnv({ SUPABASE_DB_URL: 'postgres://supabase/db' });
   assert.equal(env.DATABASE_URL, 'postgres://supabase/db');
   assert.equal(env.DATABASE_PREPARE, 'false');
   assert.equal(env.DATABASE_POOL_MAX, '3');
+  assert.equal(env.DATA_DIR, '/tmp');
 
   const explicit = edgeEnv({
     SUPABASE_DB_URL: 'postgres://supabase/db',
