@@ -175,17 +175,21 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         if (claimed && claimed !== callId)
           log.warn({ claimed }, 'stream callId parameter differs from the URL');
         state = 'connecting';
-        track(
+        const started = track(
           deps.store.recordServiceEvent(callId, 'stream_started', {
             streamSid,
             callSid: message.start.callSid,
             mediaFormat: message.start.mediaFormat ?? null,
           }),
         );
+        // After the stream_started write (so the history reads in order); a failed write must not strand the caller.
         track(
-          deps.store.getCall(callId).then((call) => {
-            if (state === 'connecting') return start(call?.agent ?? null);
-          }),
+          started
+            .then(() => deps.store.getCall(callId))
+            .catch(() => null)
+            .then((call) => {
+              if (state === 'connecting') return start(call?.agent ?? null);
+            }),
         );
         return;
       }
