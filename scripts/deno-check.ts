@@ -7,8 +7,9 @@
  * 4. `deno test supabase/functions/_tests`: the edge wiring with the kit alone.
  * 5. The deploy bundle: every module a function needs is inside it (nothing climbs out of supabase/functions).
  * 6. Smoke: one function, booted from that bundle against Postgres (DATABASE_URL; else the local default if
- *    it answers, else skipped), answers GET /<name>/health with 200 and the documented body, 404 outside
- *    its base path, and stops on SIGTERM.
+ *    it answers, else skipped), answers GET /<name>/health with 200 and the documented body and /ready with
+ *    200, serves a real route (whatsapp-webhook: Meta's verification handshake), 404 outside its base path,
+ *    and stops on SIGTERM.
  *
  * Ends with `N passed, N failed`; exits 1 on any failure.
  */
@@ -33,6 +34,7 @@ const LOCAL_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 /** Simplest first: the smoke boots the first of these that exists. */
 const SMOKE_PREFERENCE = ['whatsapp-webhook', 'voice-bridge', 'video-orchestrator'];
 const DENO_ENV = { ...process.env, NO_COLOR: '1' };
+const SMOKE_VERIFY_TOKEN = 'deno-smoke-verify-token';
 
 let passed = 0;
 let failed = 0;
@@ -202,6 +204,8 @@ async function bootFunction(entry: string, databaseUrl: string): Promise<BootedF
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
+    // A secret the smoke knows, as `supabase secrets set` would provide it.
+    WHATSAPP_VERIFY_TOKEN: SMOKE_VERIFY_TOKEN,
   };
   if (process.env.DENO_DIR) env.DENO_DIR = process.env.DENO_DIR;
   const child = spawn(
@@ -287,6 +291,19 @@ async function smoke(bundleDir: string, functions: string[]): Promise<void> {
       const text = await res.text();
       if (res.status !== 200) throw new Error(`status ${res.status}: ${text}`);
     });
+    if (name === 'whatsapp-webhook') {
+      await step(
+        'smoke: GET /whatsapp-webhook/webhook (Meta verification handshake) → 200 challenge',
+        async () => {
+          const query = `hub.mode=subscribe&hub.verify_token=${SMOKE_VERIFY_TOKEN}&hub.challenge=1158201444`;
+          const res = await fetch(`${base}/whatsapp-webhook/webhook?${query}`, {
+            signal: AbortSignal.timeout(10_000),
+          });
+          const text = await res.text();
+          if (res.status !== 200 || text !== '1158201444') throw new Error(`status ${res.status}: ${text}`);
+        },
+      );
+    }
     await step('smoke: GET /health (outside the base path) → 404 problem+json', async () => {
       const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(10_000) });
       await res.text();
