@@ -55,10 +55,54 @@ describe('database (PGlite by default, PostgreSQL when DATABASE_URL is set)', ()
       if (table.relname === 'kv') continue;
       expect(table.relrowsecurity, table.relname).toBe(true);
     }
+    expect(tables.map((t) => t.relname)).toEqual(expect.arrayContaining(['schema_migrations']));
+    const policies = await db.query<{ tablename: string; roles: string[] | string }>(
+      `select tablename, roles from pg_policies where schemaname = current_schema()`,
+    );
+    for (const table of tables) {
+      if (table.relname === 'kv') continue;
+      const own = policies.filter((p) => p.tablename === table.relname);
+      // schema_migrations has no policy at all: nobody but the owner reads it.
+      if (table.relname === 'schema_migrations') {
+        expect(own, table.relname).toEqual([]);
+        continue;
+      }
+      expect(own.length, `${table.relname} has a policy`).toBeGreaterThan(0);
+      for (const policy of own) expect(String(policy.roles), table.relname).toMatch(/^\{?service_role\}?$/);
+    }
     const roles = await db.query<{ rolname: string }>(
       `select rolname from pg_roles where rolname in ('anon','authenticated','service_role') order by rolname`,
     );
     expect(roles.map((r) => r.rolname)).toEqual(['anon', 'authenticated', 'service_role']);
+  });
+
+  it('lets the anon role read nothing from tables that hold rows', async () => {
+    const all = await db.query<{ relname: string }>(
+      `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind = 'r' and n.nspname = current_schema() and c.relname <> 'kv'`,
+    );
+    const tables: { relname: string }[] = [];
+    for (const table of all) {
+      const [row] = await db.query<{ n: number }>(`select count(*)::int as n from "${table.relname}"`);
+      if (row.n > 0) tables.push(table);
+    }
+    expect(tables.map((t) => t.relname)).toContain('schema_migrations');
+    await db
+      .transaction(async (tx) => {
+        await tx.query(
+          `grant usage on schema "${(await tx.query<{ s: string }>('select current_schema() as s'))[0].s}" to anon`,
+        );
+        await tx.query('set local role anon');
+        for (const table of tables) {
+          // Either no privilege at all or RLS filtering every row: both leave anon with nothing.
+          const rows = await tx.query(`select * from "${table.relname}" limit 1`).catch(() => []);
+          expect(rows, table.relname).toEqual([]);
+        }
+        throw new Error('rollback');
+      })
+      .catch((error: Error) => {
+        if (error.message !== 'rollback') throw error;
+      });
   });
 
   it('ping throws once the database is closed', async () => {
