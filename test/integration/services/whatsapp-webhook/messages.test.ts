@@ -45,7 +45,7 @@ describe('POST /messages against a local Graph API', () => {
     graph = await startFakeGraph();
     h = await startHarness({
       workers: true,
-      env: { GRAPH_API_URL: graph.url, GRAPH_API_TIMEOUT_MS: '700' },
+      env: { GRAPH_API_URL: graph.url, GRAPH_API_TIMEOUT_MS: '1500' },
       breakerEnv: { BREAKER_WHATSAPP_GRAPH_VOLUME_THRESHOLD: '3', BREAKER_WHATSAPP_GRAPH_RESET_MS: '800' },
     });
   });
@@ -205,7 +205,7 @@ describe('POST /messages against a local Graph API', () => {
       graphError(500, 131000, 'Something went wrong'),
       graphError(400, 130429, 'Rate limit hit'),
       graphError(429, 131056, 'pair rate limit hit'),
-      { hangMs: 1500 },
+      { hangMs: 3000 },
     ]) {
       graph.answer(answer);
       const res = await send(h.url, text('+250788000004'));
