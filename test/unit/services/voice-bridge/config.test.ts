@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEV_VOICE_API_KEY,
+  loadVoiceConfig,
+  SANDBOX_TWILIO_AUTH_TOKEN,
+} from '../../../../services/voice-bridge/config.ts';
+import { ConfigError } from '../../../../shared/config/index.ts';
+
+describe('voice-bridge config', () => {
+  it('runs with no variables at all: dev key, port 3001, the sandbox and the echo agent', () => {
+    const config = loadVoiceConfig({});
+    expect(config.VOICE_API_KEY).toBe(DEV_VOICE_API_KEY);
+    expect(config.port).toBe(3001);
+    expect(config.VOICE_PUBLIC_URL).toBe('http://127.0.0.1:3001');
+    expect(config.twilio).toMatchObject({
+      sandbox: true,
+      apiUrl: 'http://127.0.0.1:4010',
+      authToken: SANDBOX_TWILIO_AUTH_TOKEN,
+    });
+    expect(config.VOICE_AGENT_URL).toBe('ws://127.0.0.1:4010/agent/realtime');
+    expect(config.VOICE_OUTBOUND_RATE_POINTS).toBe(10);
+    expect(config.VOICE_DESTINATION_RATE_POINTS).toBe(3);
+  });
+
+  it('talks to Twilio itself once both credentials are set; VOICE_PORT wins over PORT', () => {
+    const config = loadVoiceConfig({
+      TWILIO_ACCOUNT_SID: 'AC1',
+      TWILIO_AUTH_TOKEN: 'tok',
+      PORT: '8080',
+      VOICE_PORT: '3005',
+    });
+    expect(config.twilio).toMatchObject({
+      sandbox: false,
+      apiUrl: 'https://api.twilio.com',
+      accountSid: 'AC1',
+    });
+    expect(config.port).toBe(3005);
+  });
+
+  it('names every bad variable', () => {
+    try {
+      loadVoiceConfig({
+        TWILIO_ACCOUNT_SID: 'AC1',
+        VOICE_AGENT_URL: 'http://nope',
+        TWILIO_FROM_NUMBER: '123',
+      });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const variables = (error as ConfigError).problems.map((p) => p.variable).sort();
+      expect(variables).toEqual(['TWILIO_AUTH_TOKEN', 'TWILIO_FROM_NUMBER', 'VOICE_AGENT_URL']);
+    }
+  });
+});
