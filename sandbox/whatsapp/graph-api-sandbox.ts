@@ -9,7 +9,8 @@ import { signMetaPayload } from '../../shared/webhooks/meta-signature.ts';
  * - `GET /{version}/{mediaId}` and `GET /sandbox/whatsapp/media/{mediaId}` serve media like Meta;
  * - `POST /sandbox/whatsapp/inbound` delivers an inbound message signed as Meta would;
  * - `POST /sandbox/whatsapp/faults` makes the next sends fail (5xx, throttling, timeout, rejection);
- * - `GET|DELETE /sandbox/whatsapp/messages` lists or forgets what was sent.
+ * - `GET|DELETE /sandbox/whatsapp/messages` lists or forgets what was sent;
+ * - `POST /sandbox/whatsapp/agent` is an echo agent for AGENT_URL (`{ text }` → `{ reply }`).
  */
 export interface GraphApiSandboxOptions {
   /** Where Meta would deliver webhooks, e.g. http://127.0.0.1:8080/webhook (a function when known later). */
@@ -315,6 +316,12 @@ export function createGraphApiSandbox(options: GraphApiSandboxOptions): GraphApi
     fault = { mode: body.mode, count: body.count };
     for (const number of body.rejectNumbers ?? []) rejected.add(digits(number));
     return c.json({ fault, rejectNumbers: [...rejected] });
+  });
+
+  app.post('/sandbox/whatsapp/agent', async (c) => {
+    const input = (await c.req.json().catch(() => ({}))) as { text?: unknown };
+    if (typeof input.text !== 'string' || input.text.trim() === '') return c.json({});
+    return c.json({ reply: `Echo: ${input.text}` });
   });
 
   app.get('/sandbox/whatsapp/messages', (c) => c.json({ messages: sent }));

@@ -140,6 +140,14 @@ describe('WhatsApp service ⇄ Graph API sandbox', () => {
     expect(reply?.payload).toMatchObject({ type: 'text', text: { body: 'Agent: Need a moto' } });
   });
 
+  it('offers an echo agent for AGENT_URL', async () => {
+    const echo = await fetch(`${sandboxServer.url}/sandbox/whatsapp/agent`, {
+      method: 'POST',
+      body: JSON.stringify({ from: '+250788000005', text: 'ping', messageId: 'wamid.X' }),
+    });
+    expect(await echo.json()).toEqual({ reply: 'Echo: ping' });
+  });
+
   it('refuses a delivery signed with another secret', async () => {
     const impostor = createGraphApiSandbox({
       webhookUrl: `${h.url}/webhook`,
