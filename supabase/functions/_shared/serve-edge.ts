@@ -1,6 +1,6 @@
 import type { Env, Hono } from 'hono';
 import type { Logger } from '../../../shared/observability/index.ts';
-import { onShutdown } from './edge-runtime.ts';
+import { isSupabaseEdgeRuntime, onShutdown } from './edge-runtime.ts';
 import { functionBasePath, mountAtFunctionPath } from './mount-at-function-path.ts';
 
 export interface ServeEdgeOptions<E extends Env> {
@@ -39,14 +39,23 @@ export function serveEdge<E extends Env>(options: ServeEdgeOptions<E>): RunningE
   const { name, logger } = options;
   const basePath = functionBasePath(name);
   const handler = mountAtFunctionPath(name, options.app);
-  const server = Deno.serve(
-    {
-      port: options.port ?? 8000,
-      hostname: options.hostname ?? '0.0.0.0',
-      onListen: ({ hostname, port }) => logger.info({ basePath, hostname, port }, 'edge function listening'),
-    },
-    (request, info) => handler.fetch(request, info),
-  );
+  const serveRequest = (request: Request, info: Deno.ServeHandlerInfo) => handler.fetch(request, info);
+  let server: Deno.HttpServer;
+  if (isSupabaseEdgeRuntime()) {
+    // The runtime hands requests to the isolate itself: the documented form takes no listen options.
+    server = Deno.serve(serveRequest);
+    logger.info({ basePath }, 'edge function listening');
+  } else {
+    server = Deno.serve(
+      {
+        port: options.port ?? 8000,
+        hostname: options.hostname ?? '0.0.0.0',
+        onListen: ({ hostname, port }) =>
+          logger.info({ basePath, hostname, port }, 'edge function listening'),
+      },
+      serveRequest,
+    );
+  }
 
   let closing: Promise<void> | undefined;
   const close = () => {

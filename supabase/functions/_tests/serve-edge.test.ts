@@ -155,3 +155,39 @@ Deno.test('requireDatabaseUrl: no URL is a configuration error naming DATABASE_U
   );
   assert.equal(requireDatabaseUrl('edge-test', 'postgres://x/y'), 'postgres://x/y');
 });
+
+Deno.test('upgradeWebSocket: an open socket holds EdgeRuntime.waitUntil until it closes', async () => {
+  const held: Promise<unknown>[] = [];
+  let settled = 0;
+  const runtime = globalThis as { EdgeRuntime?: { waitUntil(promise: Promise<unknown>): void } };
+  runtime.EdgeRuntime = {
+    waitUntil: (promise) => {
+      held.push(promise);
+      promise.then(() => {
+        settled += 1;
+      });
+    },
+  };
+  const { fetch: handle } = mountAtFunctionPath('edge-test', kitApp());
+  const server = Deno.serve({ port: 0, hostname: '127.0.0.1', onListen: () => {} }, handle);
+  try {
+    const socket = new WebSocket(`ws://127.0.0.1:${server.addr.port}/edge-test/ws`);
+    await new Promise<void>((resolve, reject) => {
+      socket.onopen = () => socket.send('ping');
+      socket.onmessage = () => resolve();
+      socket.onerror = () => reject(new Error('websocket failed'));
+    });
+    assert.equal(held.length, 1, 'the open socket registered one waitUntil promise');
+    assert.equal(settled, 0, 'and it is pending while the socket is open');
+    const closed = new Promise<void>((resolve) => {
+      socket.onclose = () => resolve();
+    });
+    socket.close();
+    await closed;
+    await held[0];
+    assert.equal(settled, 1, 'closing the socket released it');
+  } finally {
+    delete runtime.EdgeRuntime;
+    await server.shutdown();
+  }
+});
