@@ -5,7 +5,8 @@
  * 2. supabase/config.toml configures every function (no JWT check, entrypoint and import map in the bundle).
  * 3. `deno check` on every supabase/functions/<name>/index.ts.
  * 4. `deno test supabase/functions/_tests`: the edge wiring with the kit alone.
- * 5. The deploy bundle: every module a function needs is inside it (nothing climbs out of supabase/functions).
+ * 5. The deploy bundle: every module a function needs is inside it (nothing climbs out of supabase/functions),
+ *    and the Supabase CLI's own import walk (used by `deploy --use-api`) reaches every one of them.
  * 6. Smoke: one function, booted from that bundle against Postgres (DATABASE_URL; else the local default if
  *    it answers, else skipped), answers GET /<name>/health with 200 and the documented body and /ready with
  *    200, serves a real route (whatsapp-webhook: Meta's verification handshake), 404 outside its base path,
@@ -14,9 +15,9 @@
  * Ends with `N passed, N failed`; exits 1 on any failure.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join, posix, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
 import {
@@ -172,6 +173,32 @@ async function denoTests(): Promise<void> {
   }
   if (crashed && Number(summary[2]) === 0)
     report(false, 'deno test supabase/functions/_tests', crashed.message);
+}
+
+/**
+ * The files `supabase functions deploy --use-api` uploads: supabase/cli (internal/functions/deploy/upload.go)
+ * follows relative imports from the entrypoint with this regular expression rather than a parser, so an
+ * import it cannot read (e.g. a multi-line `import type {`) would be left out of the deploy.
+ */
+const CLI_IMPORT_PATTERN =
+  /(?:import|export)\s+(?:\{[^{}]+\}|.*?)\s*(?:from)?\s*['"](.*?)['"]|import\(\s*['"](.*?)['"]\)/gi;
+
+async function uploadWalk(root: string, entries: string[]): Promise<Set<string>> {
+  const seen = new Set<string>();
+  const queue = [...entries];
+  while (queue.length > 0) {
+    const current = queue.pop()!;
+    if (seen.has(current)) continue;
+    seen.add(current);
+    const source = await readFile(join(root, current), 'utf8').catch(() => '');
+    for (const match of source.matchAll(CLI_IMPORT_PATTERN)) {
+      const specifier = (match[1] || match[2] || '').trim();
+      if (!specifier.startsWith('./') && !specifier.startsWith('../')) continue;
+      const path = posix.normalize(posix.join(posix.dirname(current), specifier));
+      if (posix.extname(path)) queue.push(path);
+    }
+  }
+  return seen;
 }
 
 async function databaseAnswers(url: string): Promise<string | undefined> {
@@ -359,6 +386,21 @@ async function main(): Promise<void> {
       }
       bundleDir = bundle.outDir;
     });
+    if (bundleDir) {
+      const outDir = bundleDir;
+      await step(
+        'deploy bundle: the Supabase CLI upload walk (`deploy --use-api`) finds every module',
+        async () => {
+          const entries = functions.map((name) => join('supabase', 'functions', name, 'index.ts'));
+          const reached = await uploadWalk(outDir, entries);
+          const bundled = (await readdir(outDir, { recursive: true }))
+            .filter((file) => file.endsWith('.ts'))
+            .map((file) => file.split(sep).join('/'));
+          const unreached = bundled.filter((file) => !reached.has(file));
+          if (unreached.length > 0) throw new Error(`not uploaded by the CLI: ${unreached.join(', ')}`);
+        },
+      );
+    }
     if (bundleDir && functions.length > 0) await smoke(bundleDir, functions);
   } finally {
     await rm(tempDir, { recursive: true, force: true });
