@@ -45,7 +45,6 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
   let agent: AgentSession | undefined;
   const connecting = new AbortController();
   const buffered: string[] = [];
-  const writes = new Set<Promise<unknown>>();
   const stats = { framesIn: 0, framesOut: 0, bargeIns: 0, marks: 0 };
   // Marks sent and not yet echoed by Twilio (by name: Twilio also echoes the ones a `clear` dropped).
   const pendingMarks = new Set<string>();
@@ -58,11 +57,21 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
     resolveDone = r;
   });
 
-  const track = (write: Promise<unknown>) => {
-    const guarded = write.catch((error: unknown) => log.error({ err: error }, 'voice store write failed'));
-    writes.add(guarded);
-    guarded.finally(() => writes.delete(guarded));
-    return guarded;
+  // Store writes of one stream run one after another, so its events and transcript keep their order
+  // even on a connection pool; a failed write is logged and does not stop the ones after it.
+  let writes: Promise<void> = Promise.resolve();
+  const persist = (write: () => Promise<unknown>): Promise<void> => {
+    writes = writes.then(write).then(
+      () => undefined,
+      (error: unknown) => log.error({ err: error }, 'voice store write failed'),
+    );
+    return writes;
+  };
+  // Work in flight besides writes (the agent connect), awaited before `done` settles.
+  const tasks = new Set<Promise<unknown>>();
+  const track = (task: Promise<unknown>) => {
+    tasks.add(task);
+    task.finally(() => tasks.delete(task)).catch(() => {});
   };
   const sendTwilio = (message: Record<string, unknown>) => {
     try {
@@ -85,11 +94,12 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
       // already closed
     }
     if (hadStream)
-      track(deps.store.recordServiceEvent(callId, 'stream_stopped', { reason, streamSid, ...stats }));
+      persist(() => deps.store.recordServiceEvent(callId, 'stream_stopped', { reason, streamSid, ...stats }));
     log.info({ reason, ...stats }, 'media stream ended');
     // Settle after the last write, so callers awaiting `done` see the stored state.
     const drain = async () => {
-      while (writes.size > 0) await Promise.all([...writes]);
+      while (tasks.size > 0) await Promise.allSettled([...tasks]);
+      await writes;
     };
     drain().then(resolveDone, resolveDone);
   };
@@ -121,12 +131,12 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         return;
       case 'conversation.item.input_audio_transcription.completed':
         if (event.transcript.trim())
-          track(deps.store.addTranscriptTurn(callId, 'caller', event.transcript.trim()));
+          persist(() => deps.store.addTranscriptTurn(callId, 'caller', event.transcript.trim()));
         return;
       case 'response.audio_transcript.done':
       case 'response.output_audio_transcript.done':
         if (event.transcript.trim())
-          track(deps.store.addTranscriptTurn(callId, 'agent', event.transcript.trim()));
+          persist(() => deps.store.addTranscriptTurn(callId, 'agent', event.transcript.trim()));
         return;
       case 'error':
         log.warn({ agentError: event.error }, 'agent reported an error');
@@ -148,7 +158,7 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
       session.onEvent(onAgentEvent);
       session.closed.then(() => finish('agent closed'));
       for (const frame of buffered.splice(0)) session.appendAudio(frame);
-      track(deps.store.recordServiceEvent(callId, 'agent_connected', { streamSid }));
+      persist(() => deps.store.recordServiceEvent(callId, 'agent_connected', { streamSid }));
     } catch (error) {
       if (state !== 'connecting') return;
       const code = (error as { code?: string }).code;
@@ -158,7 +168,7 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
           : `agent unavailable: ${(error as Error).message}`;
       log.warn({ reason }, 'agent unreachable; caller gets the fallback');
       // Stored before the socket closes: Twilio's <Connect action> webhook reads it to pick the fallback.
-      await track(deps.store.recordAgentFailure(callId, reason));
+      await persist(() => deps.store.recordAgentFailure(callId, reason));
       sendTwilio({ event: 'clear' });
       finish(reason);
     }
@@ -175,14 +185,14 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         if (claimed && claimed !== callId)
           log.warn({ claimed }, 'stream callId parameter differs from the URL');
         state = 'connecting';
-        const started = track(
+        const started = persist(() =>
           deps.store.recordServiceEvent(callId, 'stream_started', {
             streamSid,
             callSid: message.start.callSid,
             mediaFormat: message.start.mediaFormat ?? null,
           }),
         );
-        // After the stream_started write (so the history reads in order); a failed write must not strand the caller.
+        // After the stream_started write, so the history reads in order (persist never rejects).
         track(
           started
             .then(() => deps.store.getCall(callId))
@@ -207,7 +217,7 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         if (pendingMarks.size === 0 && !streaming) audible = false;
         return;
       case 'dtmf':
-        track(deps.store.recordServiceEvent(callId, 'dtmf', { digit: message.dtmf.digit }));
+        persist(() => deps.store.recordServiceEvent(callId, 'dtmf', { digit: message.dtmf.digit }));
         return;
       case 'stop':
         finish('caller stream stopped');
