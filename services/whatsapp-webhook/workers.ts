@@ -1,6 +1,7 @@
 import { PermanentJobError } from '../../shared/queue/index.ts';
 import type { WhatsAppComponents, WhatsAppDeps } from './components.ts';
 import { QUEUES } from './jobs.ts';
+import { RetryLaterError } from './outbox-sender.ts';
 import { AgentJob, MediaJob, SendJob } from './schemas.ts';
 
 function parseJob<T>(
@@ -22,7 +23,17 @@ export async function startWorkers(deps: WhatsAppDeps & { components: WhatsAppCo
 
   await queue.work(QUEUES.send, { concurrency }, async (job) => {
     const { messageId } = parseJob(SendJob, job.data);
-    await components.sender.attempt(messageId, { mode: 'worker', lastAttempt: job.isLastAttempt });
+    try {
+      await components.sender.attempt(messageId, { mode: 'worker', lastAttempt: job.isLastAttempt });
+    } catch (error) {
+      // Out of retries while another sender held the message or throughput was full: the message
+      // is still queued, so it gets a fresh job rather than being stranded.
+      if (error instanceof RetryLaterError && job.isLastAttempt) {
+        await queue.send(QUEUES.send, { messageId }, { startAfter: settings.sendRetry.retryDelaySeconds });
+        return;
+      }
+      throw error;
+    }
   });
 
   const { replyToInbound, downloadInboundMedia } = components;

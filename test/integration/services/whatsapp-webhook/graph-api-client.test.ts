@@ -23,8 +23,9 @@ describe('Graph API client against a local HTTP server', () => {
     await server?.close();
   });
 
-  const client = () =>
-    createGraphApiClient({ baseUrl: server.url, version: 'v21.0', accessToken: 't', timeoutMs: 300 });
+  // Roomy by default (loaded CI machines); the timeout case passes its own.
+  const client = (timeoutMs = 5000) =>
+    createGraphApiClient({ baseUrl: server.url, version: 'v21.0', accessToken: 't', timeoutMs });
 
   async function failure(run: () => Promise<unknown>): Promise<GraphApiError> {
     try {
@@ -77,10 +78,10 @@ describe('Graph API client against a local HTTP server', () => {
 
   it('treats a timeout and an unreachable server as retryable', async () => {
     next = async (c) => {
-      await new Promise((r) => setTimeout(r, 600));
+      await new Promise((r) => setTimeout(r, 1000));
       return c.json({});
     };
-    expect((await failure(() => client().sendMessage('1', {}))).retryable).toBe(true);
+    expect((await failure(() => client(300).sendMessage('1', {}))).retryable).toBe(true);
     const down = createGraphApiClient({ baseUrl: 'http://127.0.0.1:9', version: 'v21.0', accessToken: 't' });
     expect((await failure(() => down.sendMessage('1', {}))).retryable).toBe(true);
   });
