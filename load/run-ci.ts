@@ -8,30 +8,18 @@
  * PostgreSQL), LOAD_PROFILE (ci), LOAD_OPEN_PROFILE (open-model-ci; "none" skips the probe),
  * LOAD_RESULTS_DIR (load/results), LOAD_RATE_LIMIT_STORE (memory), LOAD_LOG_LEVEL (warn).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOAD_DEFAULTS, loadTargetsFromEnv } from './common/config.js';
 import type { OpenModelResult } from './common/summary.js';
-import { LOCAL_POSTGRES, migrateLoadDatabase, prepareLoadDatabase, redact } from './runner/load-database.ts';
 import { loadClosedProfile, loadOpenProfile, loadSeedResults } from './runner/profiles.ts';
 import { formatConsoleSummary, toSummaryFile, writeResults } from './runner/results.ts';
 import { runClosedProfile } from './runner/run-closed.ts';
 import { runOpenModel } from './runner/run-open.ts';
-import {
-  entryExists,
-  freePort,
-  ROOT,
-  type RunningProcess,
-  startProcess,
-  stopProcess,
-  waitForHealth,
-} from './runner/system.ts';
-import { type SystemPorts, systemProcesses } from './runner/system-env.ts';
+import { type StartedSystem, startSystem } from './runner/start-system.ts';
+import { ROOT } from './runner/system.ts';
 
 /** The whole run's ceiling: CI's budget is shared with the tests and the benchmarks. */
 const RUN_BUDGET_MS = 12 * 60_000;
-const HEALTH_TIMEOUT_MS = 90_000;
 
 const log = (line: string) => process.stdout.write(`[load] ${line}\n`);
 
@@ -53,58 +41,16 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const server = process.env.DATABASE_URL || LOCAL_POSTGRES;
-  const database = await prepareLoadDatabase(server, log);
-  log(`database: ${redact(database.url)}${database.dedicated ? ' (fresh)' : ''}`);
-  await migrateLoadDatabase(database.url, log);
-
-  const dataDir = await mkdtemp(join(tmpdir(), 'easymo-load-'));
-  const ports: SystemPorts = {
-    sandbox: await freePort(),
-    'voice-bridge': await freePort(),
-    'whatsapp-webhook': await freePort(),
-    'video-orchestrator': await freePort(),
-  };
-  const specs = systemProcesses({
-    ports,
-    databaseUrl: database.url,
-    dataDir,
-    rateLimitStore: process.env.LOAD_RATE_LIMIT_STORE || 'memory',
-    logLevel: process.env.LOAD_LOG_LEVEL || 'warn',
-  });
-  const logDir = join(resultsDir, 'logs');
-  const running: RunningProcess[] = [];
+  let system: StartedSystem | undefined;
   try {
-    const present = specs.filter((spec) => {
-      if (entryExists(spec)) return true;
-      log(`${spec.name}: ${spec.entry} does not exist yet; not started${spec.service ? ', not loaded' : ''}`);
-      return false;
+    system = await startSystem({
+      ports: 'free',
+      logDir: join(resultsDir, 'logs'),
+      log,
+      rateLimitStore: process.env.LOAD_RATE_LIMIT_STORE || 'memory',
+      logLevel: process.env.LOAD_LOG_LEVEL || 'warn',
     });
-    // The sandbox first: the services reach it for Twilio, the Graph API and the voice agent.
-    const [first, ...rest] =
-      present[0]?.name === 'sandbox' ? [present[0], ...present.slice(1)] : [undefined, ...present];
-    if (first) {
-      const proc = await startProcess(first, logDir);
-      running.push(proc);
-      await waitForHealth(proc, first.healthUrl!, HEALTH_TIMEOUT_MS);
-      log(`${first.name} healthy on ${first.healthUrl}`);
-    }
-    const others = await Promise.all(rest.map((spec) => startProcess(spec!, logDir)));
-    running.push(...others);
-    await Promise.all(
-      others
-        .filter((proc) => proc.spec.healthUrl)
-        .map(async (proc) => {
-          await waitForHealth(proc, proc.spec.healthUrl!, HEALTH_TIMEOUT_MS);
-          log(`${proc.spec.name} healthy on ${proc.spec.healthUrl}`);
-        }),
-    );
-    for (const proc of running) {
-      void proc.exited.then((code) => {
-        if (!stopping) log(`${proc.spec.name} exited (${code}) during the run; see ${proc.logPath}`);
-      });
-    }
-    const services = running.map((proc) => proc.spec.service).filter((s): s is string => Boolean(s));
+    const { ports, services } = system;
     if (services.length === 0) throw new Error('no service of the system exists yet: nothing to load');
     log(`system up in ${((Date.now() - started) / 1000).toFixed(1)} s; loading ${services.join(', ')}`);
 
@@ -136,29 +82,25 @@ async function main(): Promise<number> {
         signal: budget.signal,
       });
     }
-    stopping = true;
-    await Promise.all(running.map((proc) => stopProcess(proc)));
+    await system.stop();
 
     const summary = toSummaryFile(closed, openModel, seed);
     const paths = await writeResults(summary, resultsDir);
     process.stdout.write(formatConsoleSummary(summary));
-    log(`wrote ${paths.json} and ${paths.html} (service logs in ${logDir})`);
+    log(`wrote ${paths.json} and ${paths.html} (service logs in ${system.logDir})`);
+    log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     if (budget.signal.aborted) {
       log('the run was cut short: failing');
       return 1;
     }
     return closed.exitCode;
   } finally {
-    stopping = true;
     clearTimeout(budgetTimer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await Promise.all(running.map((proc) => stopProcess(proc)));
-    await rm(dataDir, { recursive: true, force: true });
+    await system?.stop();
   }
 }
-
-let stopping = false;
 
 try {
   process.exitCode = await main();

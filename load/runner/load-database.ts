@@ -5,8 +5,11 @@ import { ROOT } from './system.ts';
 /** The server load:ci uses when DATABASE_URL is unset: the local PostgreSQL a developer runs. */
 export const LOCAL_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** The database load:ci creates afresh on that server, so a run never shares rows with the tests. */
-export const LOAD_DATABASE = 'easymo_load';
+/**
+ * The database a run creates afresh on that server, so it never shares rows with the tests or with
+ * another run (the process id keeps two runs on one server apart).
+ */
+export const LOAD_DATABASE = `easymo_load_${process.pid}`;
 
 /**
  * A fresh, empty database for the load run on the same server as `serverUrl` (DATABASE_URL in CI):
@@ -32,6 +35,18 @@ export async function prepareLoadDatabase(
     const url = new URL(serverUrl);
     url.pathname = `/${LOAD_DATABASE}`;
     return { url: url.toString(), dedicated: true };
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+}
+
+/** Drops the run's database (best effort: a failure is logged, not thrown). */
+export async function dropLoadDatabase(serverUrl: string, log: (line: string) => void): Promise<void> {
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined, connect_timeout: 10 });
+  try {
+    await admin.unsafe(`drop database if exists ${LOAD_DATABASE} with (force)`);
+  } catch (error) {
+    log(`could not drop ${LOAD_DATABASE}: ${(error as Error).message}`);
   } finally {
     await admin.end({ timeout: 5 });
   }

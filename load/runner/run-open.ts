@@ -87,30 +87,33 @@ export async function runOpenModel(options: OpenRunOptions): Promise<Record<stri
       let judged = -1;
       // Judge each step as soon as it ends (plus a moment for its last responses), so the staircase
       // stops at the first step that breaks.
+      const judgeStep = (step: (typeof compiled.steps)[number]) => {
+        judged = step.index;
+        const durations = metrics.select(`http_req_duration{step:${step.index}}`)?.values ?? [];
+        const failed = metrics.select(`http_req_failed{step:${step.index}}`)?.values ?? [];
+        const sorted = Float64Array.from(durations).sort();
+        const p95 = (p: number) => percentile(sorted, p);
+        const failedRate = failed.length ? failed.filter((v) => v !== 0).length / failed.length : 0;
+        const seconds = (step.endMs - step.startMs) / 1000;
+        const ok =
+          durations.length > 0 &&
+          evaluateThreshold(latency, {}, p95) &&
+          evaluateThreshold(failures, { rate: failedRate }, p95) &&
+          dropped[step.index] <= maxDroppedRatio * step.rate * seconds;
+        log(
+          `open ${service} ${step.rate}/s: ${(durations.length / seconds).toFixed(1)} req/s, p95 ${p95(95).toFixed(1)} ms, ` +
+            `failed ${(failedRate * 100).toFixed(2)} %, dropped ${dropped[step.index]}${ok ? '' : ' → broke'}`,
+        );
+        if (!ok) {
+          brokenAt = step.index;
+          stop.abort();
+        }
+      };
       const judge = setInterval(() => {
         const now = performance.now() - start;
         for (const step of compiled.steps) {
-          if (step.endMs + JUDGE_DELAY_MS > now || step.index <= judged) continue;
-          judged = step.index;
-          const durations = metrics.select(`http_req_duration{step:${step.index}}`)?.values ?? [];
-          const failed = metrics.select(`http_req_failed{step:${step.index}}`)?.values ?? [];
-          const sorted = Float64Array.from(durations).sort();
-          const p95 = (p: number) => percentile(sorted, p);
-          const failedRate = failed.length ? failed.filter((v) => v !== 0).length / failed.length : 0;
-          const seconds = (step.endMs - step.startMs) / 1000;
-          const ok =
-            durations.length > 0 &&
-            evaluateThreshold(latency, {}, p95) &&
-            evaluateThreshold(failures, { rate: failedRate }, p95) &&
-            dropped[step.index] <= maxDroppedRatio * step.rate * seconds;
-          log(
-            `open ${service} ${step.rate}/s: ${(durations.length / seconds).toFixed(1)} req/s, p95 ${p95(95).toFixed(1)} ms, ` +
-              `failed ${(failedRate * 100).toFixed(2)} %, dropped ${dropped[step.index]}${ok ? '' : ' → broke'}`,
-          );
-          if (!ok) {
-            brokenAt = step.index;
-            stop.abort();
-          }
+          if (brokenAt !== undefined) break;
+          if (step.endMs + JUDGE_DELAY_MS <= now && step.index > judged) judgeStep(step);
         }
       }, 50);
       try {
@@ -131,6 +134,11 @@ export async function runOpenModel(options: OpenRunOptions): Promise<Record<stri
         });
       } finally {
         clearInterval(judge);
+      }
+      // The last step ends with the run: judge what the interval had no time to.
+      for (const step of compiled.steps) {
+        if (brokenAt === undefined && step.index > judged && step.endMs <= performance.now() - start)
+          judgeStep(step);
       }
       const durationMs = performance.now() - start;
       const k6Metrics = metrics.toK6Metrics(compiled.options.thresholds, durationMs);

@@ -106,11 +106,10 @@ export function systemProcesses(options: {
       env: {
         ...common,
         ...secrets,
-        PORT: String(ports.sandbox),
         SANDBOX_PORT: String(ports.sandbox),
-        VOICE_PUBLIC_URL: voice,
-        WHATSAPP_WEBHOOK_URL: `${whatsapp}/webhook`,
-        VIDEO_URL: video,
+        SANDBOX_HOST: '127.0.0.1',
+        // Where the Graph sandbox posts its signed `sent → delivered → read` statuses.
+        SANDBOX_WHATSAPP_WEBHOOK_URL: `${whatsapp}/webhook`,
       },
       healthUrl: `${sandboxUrl}/health`,
     },

@@ -86,8 +86,9 @@ describe('k6 scripts (run under Node with recording k6 fakes; no k6 binary here)
         flow: expect.any(String),
         name: expect.any(String),
       });
-      // Closed-model scenarios start at 0 s; the extras start later (rate-limit at 15 s: stage 1).
-      expect(r.tags.stage).toBe(r.tags.flow === 'outboundRateLimitProbe' ? '1' : '0');
+      // Closed-model scenarios start at 0 s; some extras later (rate-limit at 15 s, outbound calls at
+      // 30 s: both in stage 1).
+      expect(r.tags.stage).toBe(['outboundRateLimitProbe', 'outboundCall'].includes(r.tags.flow) ? '1' : '0');
       expect(
         r.url.startsWith(
           ENV[
