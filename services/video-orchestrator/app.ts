@@ -78,6 +78,7 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     store: deps.store,
     storage: components.storage,
     workspaces: components.workspaces,
+    tools: components.tools,
     maxInputBytes: config.RENDER_MAX_INPUT_BYTES,
     writeGuard,
     readGuard,

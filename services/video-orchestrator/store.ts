@@ -1,5 +1,6 @@
 import type { Sql } from '../../shared/db/index.ts';
 import type { AssetKind } from './inputs/asset-sniff.ts';
+import type { ProbeResult } from './render/ffmpeg.ts';
 import type { RenderSpec } from './schemas.ts';
 
 // All of the video orchestrator's SQL. Every state change is a conditional UPDATE, so the API
@@ -15,6 +16,7 @@ export interface AssetRow {
   size_bytes: number;
   sha256: string;
   storage_key: string;
+  probe: ProbeResult | null;
   created_at: Date;
 }
 
@@ -62,6 +64,9 @@ export interface RenderOutputRecord {
   audioCodec: string;
 }
 
+const ASSET_COLUMNS =
+  'id, kind, mime_type, size_bytes::float8 as size_bytes, sha256, storage_key, probe, created_at';
+
 const RENDER_COLUMNS = `id, status, spec, idempotency_key, request_hash, queue_job_id, progress::int as progress,
   attempts::int as attempts, worker_id, queue_retry_count::int as queue_retry_count, error_code, error_message,
   output_key, poster_key, output_duration_s::float8 as output_duration_s, output_size_bytes::float8 as output_size_bytes,
@@ -78,20 +83,24 @@ export function createVideoStore(db: Sql) {
   return {
     async insertAsset(asset: Omit<AssetRow, 'created_at'>): Promise<AssetRow> {
       const row = await one<AssetRow>(
-        `insert into video_assets (id, kind, mime_type, size_bytes, sha256, storage_key)
-         values ($1, $2, $3, $4, $5, $6)
-         returning id, kind, mime_type, size_bytes::float8 as size_bytes, sha256, storage_key, created_at`,
-        [asset.id, asset.kind, asset.mime_type, asset.size_bytes, asset.sha256, asset.storage_key],
+        `insert into video_assets (id, kind, mime_type, size_bytes, sha256, storage_key, probe)
+         values ($1, $2, $3, $4, $5, $6, $7::jsonb)
+         returning ${ASSET_COLUMNS}`,
+        [
+          asset.id,
+          asset.kind,
+          asset.mime_type,
+          asset.size_bytes,
+          asset.sha256,
+          asset.storage_key,
+          asset.probe ? JSON.stringify(asset.probe) : null,
+        ],
       );
       return row!;
     },
 
     getAsset(id: string): Promise<AssetRow | null> {
-      return one<AssetRow>(
-        `select id, kind, mime_type, size_bytes::float8 as size_bytes, sha256, storage_key, created_at
-         from video_assets where id = $1`,
-        [id],
-      );
+      return one<AssetRow>(`select ${ASSET_COLUMNS} from video_assets where id = $1`, [id]);
     },
 
     /** null when the idempotency key is already taken (the caller then reads that render). */

@@ -79,6 +79,19 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
     }
   }
 
+  /**
+   * pg-boss sleeps out the rest of its polling interval after a job shorter than that interval, so
+   * a backlog of short renders would leave the worker idle between them. Waking this queue's
+   * workers from inside the handler makes them fetch again at once; an empty fetch falls back to
+   * normal polling. (The kit does not expose pg-boss's notify/burst options yet.)
+   */
+  function wakeRenderWorkers(): void {
+    if (draining) return;
+    for (const wip of queue.boss.getWipData()) {
+      if (wip.name === RENDER_QUEUE) queue.boss.notifyWorker(wip.id);
+    }
+  }
+
   async function handleRender(job: QueueJob<RenderJobData>): Promise<void> {
     const { renderId } = job.data;
     if (draining) throw new Error('worker is shutting down');
@@ -132,6 +145,7 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
       }
     } finally {
       active.delete(job.id);
+      wakeRenderWorkers();
       deps.metrics?.active.dec();
       deps.metrics?.attempts.inc({ outcome: outcomeLabel });
       deps.metrics?.attemptDuration.observe({ outcome: outcomeLabel }, (Date.now() - started) / 1000);

@@ -9,6 +9,8 @@ create table video_assets (
   size_bytes bigint not null check (size_bytes >= 0),
   sha256 text not null,
   storage_key text not null,
+  -- ffprobe's reading of the stored bytes (assets are immutable): workers reuse it instead of probing again.
+  probe jsonb,
   created_at timestamptz not null default now()
 );
 create index video_assets_created_at_idx on video_assets (created_at);

@@ -1,4 +1,5 @@
 import { rename } from 'node:fs/promises';
+import type { ProbeResult } from '../render/ffmpeg.ts';
 import { RenderFailure } from '../render-failure.ts';
 import { parseMediaSource } from '../schemas.ts';
 import { ObjectNotFoundError, type ObjectStorage, StorageError } from '../storage/object-storage.ts';
@@ -11,6 +12,8 @@ export interface FetchedInput {
   /** Name inside the workspace, chosen by us: `input-<n>.<ext from the sniffed type>`. */
   file: string;
   type: SniffedType;
+  /** The asset's ffprobe reading from upload time (same immutable bytes); absent for URLs. */
+  probe?: ProbeResult;
 }
 
 export interface InputFetcherDeps {
@@ -48,6 +51,7 @@ export function createInputFetcher(deps: InputFetcherDeps) {
   ): Promise<FetchedInput> {
     const source = parseMediaSource(src);
     const staging = workspace.path(`input-${index}.download`);
+    let probe: ProbeResult | undefined;
     if (source.kind === 'asset') {
       const asset = await deps.store.getAsset(source.assetId);
       if (!asset)
@@ -55,7 +59,12 @@ export function createInputFetcher(deps: InputFetcherDeps) {
           retryable: false,
         });
       try {
-        await deps.storage.fetchToFile(asset.storage_key, staging, { signal });
+        const size = await deps.storage.fetchToFile(asset.storage_key, staging, { signal });
+        // The cached probe describes the stored bytes; a short read must not borrow it.
+        if (size !== Number(asset.size_bytes)) {
+          throw new StorageError(`asset ${source.assetId}: read ${size} of ${asset.size_bytes} bytes`);
+        }
+        probe = asset.probe ?? undefined;
       } catch (error) {
         if (error instanceof ObjectNotFoundError) {
           throw new RenderFailure('invalid_input', `${label}: asset ${source.assetId} is gone`, {
@@ -83,7 +92,7 @@ export function createInputFetcher(deps: InputFetcherDeps) {
       });
     const file = `input-${index}.${type.ext}`;
     await rename(staging, workspace.path(file));
-    return { file, type };
+    return { file, type, probe };
   };
 }
 

@@ -30,7 +30,8 @@ function invalid(label: string, message: string): RenderFailure {
   return new RenderFailure('invalid_input', `${label}: ${message}`, { retryable: false });
 }
 
-async function runProbe(
+/** ffprobe of one input; a file ffprobe cannot read fails the render without retry. */
+export async function readMedia(
   tools: MediaTools,
   path: string,
   label: string,
@@ -50,9 +51,8 @@ async function runProbe(
 }
 
 /**
- * Probes a downloaded input and checks it is what the spec says it is (an image for an image clip,
- * something with a video stream for a video clip, an audio stream for the soundtrack). A corrupt
- * or non-media file fails the job here, before ffmpeg, and is not retried.
+ * Probes a downloaded input and checks it is what the spec says it is. A corrupt or non-media
+ * file fails the job here, before ffmpeg, and is not retried.
  */
 export async function probeInput(
   tools: MediaTools,
@@ -61,7 +61,14 @@ export async function probeInput(
   label: string,
   signal?: AbortSignal,
 ): Promise<MediaInfo> {
-  const result = await runProbe(tools, path, label, signal);
+  return mediaInfoFor(await readMedia(tools, path, label, signal), expected, label);
+}
+
+/**
+ * Checks a probe result against the role the spec gives the input (an image for an image clip,
+ * a picture for a video clip, an audio stream for the soundtrack) and keeps what the plan needs.
+ */
+export function mediaInfoFor(result: ProbeResult, expected: AssetKind, label: string): MediaInfo {
   const video = result.streams.find((s) => s.codecType === 'video');
   const audio = result.streams.find((s) => s.codecType === 'audio');
   if (!video && !audio) throw invalid(label, 'no audio or video stream');

@@ -1,13 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import type { Logger } from '../../../shared/observability/index.ts';
+import type { AssetKind } from '../inputs/asset-sniff.ts';
 import { type FetchInput, kindFits } from '../inputs/input-fetcher.ts';
 import { asRenderFailure, RenderFailure } from '../render-failure.ts';
 import type { RenderSpec } from '../schemas.ts';
 import { type ObjectStorage, objectKeys, StorageError } from '../storage/object-storage.ts';
 import type { RenderRow, VideoStore } from '../store.ts';
 import type { TempWorkspaces } from '../temp-workspace.ts';
-import { FfmpegError, type MediaTools } from './ffmpeg.ts';
-import { probeInput, verifyOutput } from './probe.ts';
+import { FfmpegError, type MediaTools, type ProbeResult } from './ffmpeg.ts';
+import { mediaInfoFor, readMedia, verifyOutput } from './probe.ts';
 import { buildRenderPlan, type EncoderSettings, type PlannedInput } from './render-plan.ts';
 
 export interface RenderAttemptSettings {
@@ -98,7 +99,7 @@ function ffmpegFailure(error: FfmpegError): RenderFailure {
 
 /**
  * One attempt at one render: claim the row, fetch and probe the inputs into a private temp
- * directory, run ffmpeg, make the poster, check the output with ffprobe, store both, settle the
+ * directory, run ffmpeg (video and poster in one pass), check the output with ffprobe, store both, settle the
  * row. Whatever happens, the temp directory is removed before this returns, and only after every
  * child process has exited.
  */
@@ -166,26 +167,30 @@ export async function runRenderAttempt(
       }),
     );
 
-    const roles = [
-      ...spec.clips.map((clip, i) => ({ src: clip.src, role: clip.type, label: `clips.${i}` })),
-      ...(spec.audio ? [{ src: spec.audio.src, role: 'audio' as const, label: 'audio' }] : []),
-    ];
-    const probed = new Map<string, PlannedInput>();
+    // Every input is probed before ffmpeg sees it: downloads here, uploaded assets at upload time
+    // (their bytes are immutable, so that reading is reused). Then each use is checked for its role.
+    const readings = new Map<string, ProbeResult>();
     await timed('probe', () =>
-      settleAll(roles, INPUT_PARALLELISM, signal, async ({ src, role, label }, _i, taskSignal) => {
+      settleAll(sources, INPUT_PARALLELISM, signal, async (src, i, taskSignal) => {
         const input = fetched.get(src)!;
-        if (!kindFits(role, input.type.kind)) {
-          throw new RenderFailure('invalid_input', `${label}: expected ${role}, got ${input.type.mime}`, {
-            retryable: false,
-          });
-        }
-        const info = await probeInput(tools, workspace.path(input.file), role, label, taskSignal);
-        probed.set(label, { file: input.file, info });
+        readings.set(
+          src,
+          input.probe ?? (await readMedia(tools, workspace.path(input.file), `source ${i}`, taskSignal)),
+        );
       }),
     );
+    const plannedInput = (src: string, role: AssetKind, label: string): PlannedInput => {
+      const input = fetched.get(src)!;
+      if (!kindFits(role, input.type.kind)) {
+        throw new RenderFailure('invalid_input', `${label}: expected ${role}, got ${input.type.mime}`, {
+          retryable: false,
+        });
+      }
+      return { file: input.file, info: mediaInfoFor(readings.get(src)!, role, label) };
+    };
     const planned = {
-      clips: spec.clips.map((_, i) => probed.get(`clips.${i}`)!),
-      audio: spec.audio ? probed.get('audio') : undefined,
+      clips: spec.clips.map((clip, i) => plannedInput(clip.src, clip.type, `clips.${i}`)),
+      audio: spec.audio ? plannedInput(spec.audio.src, 'audio', 'audio') : undefined,
     };
 
     const plan = buildRenderPlan({
@@ -220,7 +225,6 @@ export async function runRenderAttempt(
         },
       }),
     );
-    await timed('poster', () => tools.run(plan.poster, { cwd: workspace.dir, signal }));
     const output = await timed('verify', () =>
       verifyOutput(
         tools,

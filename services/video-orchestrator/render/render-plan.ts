@@ -29,8 +29,8 @@ export interface RenderPlanInput {
 }
 
 export interface RenderPlan {
+  /** One ffmpeg run writing the video and its poster frame (no second decode, no second process). */
   command: FfmpegCommandSpec;
-  poster: FfmpegCommandSpec;
   durationS: number;
   /** Caption texts, written by the job into the workspace before ffmpeg runs (drawtext textfile=). */
   textFiles: { name: string; content: string }[];
@@ -209,6 +209,11 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
     graph.push(`anullsrc=channel_layout=stereo:sample_rate=${SAMPLE_RATE},atrim=duration=${n(totalS)}[aout]`);
   }
 
+  // The poster is taken from the finished picture (captions included) about a second in.
+  const posterAt = Math.min(1, totalS / 3);
+  graph.push(`[${videoOut}]split=2[vmain][vsplit]`);
+  graph.push(`[vsplit]select='gte(t,${n(posterAt)})',setpts=PTS-STARTPTS[vposter]`);
+
   const threads = String(Math.max(1, encoder.threads));
   const command: FfmpegCommandSpec = {
     inputs,
@@ -218,7 +223,7 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
         path: OUTPUT_FILE,
         options: [
           '-map',
-          `[${videoOut}]`,
+          '[vmain]',
           '-map',
           '[aout]',
           '-c:v',
@@ -257,17 +262,11 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
           'mp4',
         ],
       },
-    ],
-  };
-  const posterAt = Math.min(1, totalS / 3);
-  const poster: FfmpegCommandSpec = {
-    inputs: [{ path: OUTPUT_FILE, options: [...whitelist, '-ss', n(posterAt)] }],
-    outputs: [
       {
         path: POSTER_FILE,
-        options: ['-frames:v', '1', '-q:v', '3', '-threads', '1', '-f', 'image2', '-update', '1'],
+        options: ['-map', '[vposter]', '-frames:v', '1', '-q:v', '3', '-f', 'image2', '-update', '1'],
       },
     ],
   };
-  return { command, poster, durationS: totalS, textFiles, outputFile: OUTPUT_FILE, posterFile: POSTER_FILE };
+  return { command, durationS: totalS, textFiles, outputFile: OUTPUT_FILE, posterFile: POSTER_FILE };
 }

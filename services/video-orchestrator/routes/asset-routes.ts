@@ -2,7 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { Hono, MiddlewareHandler } from 'hono';
 import { type AppEnv, maxBody, ProblemError, parseInput } from '../../../shared/http/index.ts';
-import { ACCEPTED_MIME_TYPES, sniffBytes } from '../inputs/asset-sniff.ts';
+import { ACCEPTED_MIME_TYPES, type AssetKind, sniffBytes } from '../inputs/asset-sniff.ts';
+import type { MediaTools, ProbeResult } from '../render/ffmpeg.ts';
+import { mediaInfoFor, readMedia } from '../render/probe.ts';
+import { RenderFailure } from '../render-failure.ts';
 import { ASSET_SRC_PREFIX, IdParams } from '../schemas.ts';
 import { type ObjectStorage, objectKeys } from '../storage/object-storage.ts';
 import type { AssetRow, VideoStore } from '../store.ts';
@@ -12,6 +15,7 @@ export interface AssetRouteDeps {
   store: VideoStore;
   storage: ObjectStorage;
   workspaces: TempWorkspaces;
+  tools: MediaTools;
   maxInputBytes: number;
   /** Authentication + the write rate limit (POST). */
   writeGuard: MiddlewareHandler<AppEnv>;
@@ -29,6 +33,17 @@ export function assetView(row: AssetRow) {
     sha256: row.sha256,
     createdAt: new Date(row.created_at).toISOString(),
   };
+}
+
+/**
+ * What the bytes are, by ffprobe: a picture without a duration is an image; a container with only
+ * audio (an .m4a sniffs as MP4) is audio. Throws RenderFailure for unreadable media.
+ */
+function kindOf(probe: ProbeResult, sniffed: AssetKind): AssetKind {
+  if (sniffed === 'image') return 'image';
+  const hasVideo = probe.streams.some((s) => s.codecType === 'video');
+  const hasAudio = probe.streams.some((s) => s.codecType === 'audio');
+  return hasVideo ? 'video' : hasAudio ? 'audio' : sniffed;
 }
 
 /** Multipart overhead allowed on top of the file itself. */
@@ -86,20 +101,40 @@ export function registerAssetRoutes(app: Hono<AppEnv>, deps: AssetRouteDeps): vo
     const id = randomUUID();
     const key = objectKeys.asset(id);
     const workspace = await deps.workspaces.create(`upload-${id}`);
+    let probe: ProbeResult;
+    let kind: AssetKind;
     try {
       const staged = workspace.path(`asset.${type.ext}`);
       await writeFile(staged, bytes, { mode: 0o600 });
+      // Probed once here, on the bytes we store: a corrupt file is refused now, and renders
+      // reuse this reading instead of probing the same immutable asset again.
+      try {
+        probe = await readMedia(deps.tools, staged, 'body.file');
+        kind = kindOf(probe, type.kind);
+        mediaInfoFor(probe, kind, 'body.file');
+      } catch (error) {
+        if (error instanceof RenderFailure && !error.retryable) {
+          throw new ProblemError({
+            status: 422,
+            title: 'Unprocessable media',
+            detail: error.message,
+            errors: [{ field: 'body.file', message: error.message.replace(/^body\.file: /, '') }],
+          });
+        }
+        throw error;
+      }
       await deps.storage.put(key, staged, type.mime);
     } finally {
       await workspace.dispose();
     }
     const row = await deps.store.insertAsset({
       id,
-      kind: type.kind,
+      kind,
       mime_type: type.mime,
       size_bytes: bytes.byteLength,
       sha256: createHash('sha256').update(bytes).digest('hex'),
       storage_key: key,
+      probe,
     });
     return c.json(assetView(row), 201, { Location: `/assets/${id}` });
   });

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -57,13 +57,17 @@ describe('video orchestrator: API → queue → worker → output', () => {
         res.end();
         return;
       }
-      const file = { '/image.jpg': media.jpg, '/flaky.jpg': media.jpg, '/music.mp3': media.mp3 }[path];
+      const file = {
+        '/image.jpg': media.jpg,
+        '/flaky.jpg': media.jpg,
+        '/music.mp3': media.mp3,
+        '/corrupt.mp4': media.corruptMp4,
+      }[path];
       if (!file) {
         res.writeHead(404);
         res.end();
         return;
       }
-      const { readFile } = await import('node:fs/promises');
       const bytes = await readFile(file);
       res.writeHead(200, { 'content-length': bytes.length });
       res.end(bytes);
@@ -219,19 +223,23 @@ describe('video orchestrator: API → queue → worker → output', () => {
     expect(done.status).toBe('completed');
   });
 
-  it('a corrupt input fails the job with a clear error and no retry', async () => {
-    const corrupt = await h.upload(media.corruptMp4);
-    expect(corrupt.kind).toBe('video');
+  it('a corrupt input fails the job with a clear error and no retry (and is refused at upload)', async () => {
+    const form = new FormData();
+    form.append('file', new Blob([await readFile(media.corruptMp4)]), 'clip.mp4');
+    const upload = await h.api('/assets', { method: 'POST', body: form });
+    expect(upload.status).toBe(422);
+    expect(((await upload.json()) as { errors: { field: string }[] }).errors[0].field).toBe('body.file');
+
     const response = await h.createRender({
       output: { width: 160, height: 120 },
-      clips: [{ type: 'video', src: corrupt.src }],
+      clips: [{ type: 'video', src: src('/corrupt.mp4') }],
     });
     const { id } = (await response.json()) as { id: string };
     const done = await h.waitForStatus(id, ['failed', 'completed']);
     expect(done.status).toBe('failed');
     expect(done.attempts).toBe(1);
     expect(done.error?.code).toBe('invalid_input');
-    expect(done.error?.message).toMatch(/clips\.0: not a readable media file/);
+    expect(done.error?.message).toMatch(/source 0: not a readable media file/);
     await new Promise((r) => setTimeout(r, 1500));
     expect((await h.getRender(id)).attempts).toBe(1);
   });

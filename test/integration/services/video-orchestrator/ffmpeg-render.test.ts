@@ -116,7 +116,6 @@ describe('ffmpeg module (real ffmpeg)', () => {
     for (const text of plan.textFiles) await writeFile(join(dir, text.name), text.content);
     const progress: number[] = [];
     await tools.run(plan.command, { cwd: dir, onProgress: (s) => progress.push(s) });
-    await tools.run(plan.poster, { cwd: dir });
     const output = await verifyOutput(tools, join(dir, 'output.mp4'), {
       durationS: 2.5,
       width: 160,

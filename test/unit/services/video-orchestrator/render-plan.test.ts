@@ -79,7 +79,7 @@ describe('render plan', () => {
       expect(input.options.slice(0, 2)).toEqual(['-protocol_whitelist', 'file']);
       expect(input.path).toMatch(/^input-\d+\.\w+$/);
     }
-    expect(plan.poster.inputs[0].options.slice(0, 2)).toEqual(['-protocol_whitelist', 'file']);
+    expect(plan.command.outputs.map((o) => o.path)).toEqual(['output.mp4', 'poster.jpg']);
   });
 
   it('never puts caption text into the filter graph: drawtext reads our files with expansion off', () => {
