@@ -41,6 +41,8 @@ export interface ServiceSummary {
   peakVus: number | null;
   peakThroughputRps: number | null;
   maxSustainableRps: number | null;
+  /** Every open-model step held: `maxSustainableRps` is a lower bound. */
+  ceilingAboveStaircase: boolean;
 }
 
 export interface OpenModelStep {

@@ -72,7 +72,7 @@ function openModelRows(easymo) {
   return Object.values(easymo.openModel)
     .map(
       (/** @type {any} */ o) =>
-        `<tr><td>${escapeHtml(o.service)}</td><td>${fmt(o.maxSustainableRps, 'req/s')}</td>` +
+        `<tr><td>${escapeHtml(o.service)}</td><td>${o.brokeAtRate === null && o.maxSustainableRps !== null ? '≥ ' : ''}${fmt(o.maxSustainableRps, 'req/s')}</td>` +
         `<td>${o.brokeAtRate === null ? '—' : `${o.brokeAtRate}/s`}</td><td>${escapeHtml(o.reason)}</td></tr>`,
     )
     .join('\n');
