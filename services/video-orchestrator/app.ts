@@ -79,6 +79,7 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     storage: components.storage,
     workspaces: components.workspaces,
     tools: components.tools,
+    publicUrl: config.publicUrl,
     maxInputBytes: config.RENDER_MAX_INPUT_BYTES,
     writeGuard,
     readGuard,

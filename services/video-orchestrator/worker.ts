@@ -66,6 +66,7 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
   const isAlive = deps.isAlive ?? processIsAlive;
   const active = new Map<string, { shutdown: AbortController; done: Promise<unknown> }>();
   let draining = false;
+  let stopping: Promise<void> | undefined;
 
   async function enqueueCallback(renderId: string, event: CallbackJobData['event']) {
     try {
@@ -244,31 +245,35 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
         'render worker started',
       );
     },
-    async stop(options = {}) {
-      draining = true;
-      // Stop fetching; jobs in hand keep running (pg-boss waits for their handlers).
-      await Promise.all(
-        [RENDER_QUEUE, RENDER_DEAD_LETTER_QUEUE, CALLBACK_QUEUE].map((name) =>
-          queue.boss.offWork(name, { wait: false }).catch(() => {}),
-        ),
-      );
-      const graceMs = options.graceMs ?? 10_000;
-      const all = () => Promise.all([...active.values()].map((a) => a.done));
-      let timer: NodeJS.Timeout | undefined;
-      const expired = await Promise.race([
-        all().then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), graceMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (expired && active.size > 0) {
-        logger.warn({ renders: active.size }, 'grace period over: stopping renders and requeueing them');
-        for (const entry of active.values()) entry.shutdown.abort();
-        await all();
-      }
-      await rmdir(deps.workspaces.root).catch(() => {});
+    stop(options = {}) {
+      stopping ??= drainAndStop(options.graceMs ?? 10_000);
+      return stopping;
     },
     activeCount: () => active.size,
   };
+
+  async function drainAndStop(graceMs: number): Promise<void> {
+    draining = true;
+    // Stop fetching; jobs in hand keep running (pg-boss waits for their handlers).
+    await Promise.all(
+      [RENDER_QUEUE, RENDER_DEAD_LETTER_QUEUE, CALLBACK_QUEUE].map((name) =>
+        queue.boss.offWork(name, { wait: false }).catch(() => {}),
+      ),
+    );
+    const all = () => Promise.all([...active.values()].map((a) => a.done));
+    let timer: NodeJS.Timeout | undefined;
+    const expired = await Promise.race([
+      all().then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (expired && active.size > 0) {
+      logger.warn({ renders: active.size }, 'grace period over: stopping renders and requeueing them');
+      for (const entry of active.values()) entry.shutdown.abort();
+      await all();
+    }
+    await rmdir(deps.workspaces.root).catch(() => {});
+  }
 }

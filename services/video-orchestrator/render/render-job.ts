@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import type { Logger } from '../../../shared/observability/index.ts';
 import type { AssetKind } from '../inputs/asset-sniff.ts';
 import { type FetchInput, kindFits } from '../inputs/input-fetcher.ts';
@@ -239,6 +239,9 @@ export async function runRenderAttempt(
       ),
     );
     if (signal.aborted) throw signal.reason;
+    if (!(await stat(workspace.path(plan.posterFile)).catch(() => null))?.size) {
+      throw new RenderFailure('render_failed', 'ffmpeg wrote no poster frame', { retryable: false });
+    }
 
     const outputKey = objectKeys.output(job.renderId);
     const posterKey = objectKeys.poster(job.renderId);

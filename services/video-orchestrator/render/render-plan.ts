@@ -209,10 +209,12 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
     graph.push(`anullsrc=channel_layout=stereo:sample_rate=${SAMPLE_RATE},atrim=duration=${n(totalS)}[aout]`);
   }
 
-  // The poster is taken from the finished picture (captions included) about a second in.
-  const posterAt = Math.min(1, totalS / 3);
+  // The poster is a frame of the finished picture (captions included) about a second in, chosen
+  // by frame number so it exists however short the video is.
+  const totalFrames = Math.max(1, Math.round(totalS * fps));
+  const posterFrame = Math.min(totalFrames - 1, Math.floor(Math.min(1, totalS / 3) * fps));
   graph.push(`[${videoOut}]split=2[vmain][vsplit]`);
-  graph.push(`[vsplit]select='gte(t,${n(posterAt)})',setpts=PTS-STARTPTS[vposter]`);
+  graph.push(`[vsplit]select='gte(n,${posterFrame})',setpts=PTS-STARTPTS[vposter]`);
 
   const threads = String(Math.max(1, encoder.threads));
   const command: FfmpegCommandSpec = {

@@ -16,6 +16,7 @@ export interface AssetRouteDeps {
   storage: ObjectStorage;
   workspaces: TempWorkspaces;
   tools: MediaTools;
+  publicUrl: string;
   maxInputBytes: number;
   /** Authentication + the write rate limit (POST). */
   writeGuard: MiddlewareHandler<AppEnv>;
@@ -136,7 +137,7 @@ export function registerAssetRoutes(app: Hono<AppEnv>, deps: AssetRouteDeps): vo
       storage_key: key,
       probe,
     });
-    return c.json(assetView(row), 201, { Location: `/assets/${id}` });
+    return c.json(assetView(row), 201, { Location: `${deps.publicUrl}/assets/${id}` });
   });
 
   app.get('/assets/:id', deps.readGuard, async (c) => {

@@ -137,6 +137,21 @@ describe('render plan', () => {
     ).toThrow(/limit/);
   });
 
+  it('picks the poster frame by number, so even a one-frame video has one', () => {
+    expect(plan.command.filterGraph).toContain("select='gte(n,25)'");
+    const tiny = buildRenderPlan({
+      spec: schema.parse({
+        output: { width: 160, height: 120, fps: 1 },
+        clips: [{ type: 'image', src: asset, duration: 1 }],
+      }),
+      clips: [{ file: 'input-0.png', info: image }],
+      maxDurationS: 30,
+      encoder,
+      fontFile: FONT,
+    });
+    expect(tiny.command.filterGraph).toContain("select='gte(n,0)'");
+  });
+
   it('uses silence when no soundtrack is given', () => {
     const silent = buildRenderPlan({
       spec: schema.parse({
