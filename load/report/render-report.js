@@ -94,6 +94,16 @@ const PAGE_SCRIPT = `
   };
   var base = { animation: false, responsive: true, maintainAspectRatio: false,
     plugins: { legend: { position: 'bottom' } } };
+  // Threshold lines come from the run's own thresholds (the profile), not from constants here.
+  var limit = function (metric, aggregation) {
+    var found = (s.thresholds || []).filter(function (t) {
+      return t.metric === metric && t.expression.replace(/s/g, '').indexOf(aggregation + '<') === 0;
+    })[0];
+    return found ? { value: Number(found.expression.split('<').pop().replace('=', '')), text: metric + ' ' + found.expression } : null;
+  };
+  var p95Limit = limit('http_req_duration', 'p(95)');
+  var errorsLimit = limit('errors', 'rate');
+  var failedLimit = limit('http_req_failed', 'rate');
   var charts = [];
   var make = function (id, config) {
     var el = document.getElementById(id);
@@ -122,7 +132,7 @@ const PAGE_SCRIPT = `
       { label: 'p99', data: s.stages.map(function (st) { return st.p99Ms; }), borderColor: '#9467bd', fill: false },
       voiceSeed.p95Ms ? dashed('EasyMO seed p95 ' + voiceSeed.p95Ms + ' ms', voiceSeed.p95Ms, '#17becf') : null,
       voiceSeed.p99Ms ? dashed('EasyMO seed p99 ' + voiceSeed.p99Ms + ' ms', voiceSeed.p99Ms, '#bcbd22') : null,
-      dashed('threshold p(95)<500', 500, '#d62728')
+      p95Limit ? dashed('threshold ' + p95Limit.text, p95Limit.value, '#d62728') : null
     ].filter(Boolean) },
     options: Object.assign({}, base, { scales: { y: { title: { display: true, text: 'http_req_duration (ms)' }, beginAtZero: true } } })
   });
@@ -133,8 +143,8 @@ const PAGE_SCRIPT = `
       { label: 'errors rate %', data: s.stages.map(function (st) { return st.errorRate === null ? null : st.errorRate * 100; }), backgroundColor: '#ff7f0e' },
       { label: 'http_req_failed %', data: s.stages.map(function (st) { return st.failedRate === null ? null : st.failedRate * 100; }), backgroundColor: '#8c564b' },
       voiceSeed.errorRate !== undefined ? dashed('EasyMO seed errors ' + (voiceSeed.errorRate * 100).toFixed(1) + ' %', voiceSeed.errorRate * 100, '#17becf') : null,
-      dashed('threshold errors rate<0.1', 10, '#d62728'),
-      dashed('threshold http_req_failed rate<0.05', 5, '#e377c2')
+      errorsLimit ? dashed('threshold ' + errorsLimit.text, errorsLimit.value * 100, '#d62728') : null,
+      failedLimit ? dashed('threshold ' + failedLimit.text, failedLimit.value * 100, '#e377c2') : null
     ].filter(Boolean) },
     options: Object.assign({}, base, { scales: { y: { title: { display: true, text: '% of requests' }, beginAtZero: true } } })
   });
@@ -162,8 +172,8 @@ const PAGE_SCRIPT = `
           backgroundColor: colors[o.service] || '#888',
           data: o.steps.filter(function (st) { return st.reached; }).map(function (st) { return { x: st.achievedRps, y: st.p95Ms }; }) };
       }).concat([
-        { label: 'threshold p(95)<500', showLine: true, borderDash: [6, 4], borderColor: '#d62728', pointRadius: 0,
-          data: [{ x: 0, y: 500 }, { x: maxX * 1.05, y: 500 }] },
+        p95Limit ? { label: 'threshold ' + p95Limit.text, showLine: true, borderDash: [6, 4], borderColor: '#d62728', pointRadius: 0,
+          data: [{ x: 0, y: p95Limit.value }, { x: maxX * 1.05, y: p95Limit.value }] } : null,
         voiceSeed.throughputRps ? { label: 'EasyMO seed ' + voiceSeed.throughputRps + ' req/s', showLine: true, borderDash: [2, 3],
           borderColor: '#17becf', pointRadius: 0, data: [{ x: voiceSeed.throughputRps, y: 0 }, { x: voiceSeed.throughputRps, y: 600 }] } : null
       ]).filter(Boolean) },
