@@ -22,7 +22,13 @@ export async function prepareLoadDatabase(
 ): Promise<{ url: string; dedicated: boolean }> {
   const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined, connect_timeout: 10 });
   try {
-    await admin`select 1`;
+    try {
+      await admin`select 1`;
+    } catch (error) {
+      throw new Error(
+        `the load runs on PostgreSQL and none answers at ${redact(serverUrl)} (${(error as Error).message}); set DATABASE_URL`,
+      );
+    }
     try {
       await admin.unsafe(`drop database if exists ${LOAD_DATABASE} with (force)`);
       await admin.unsafe(`create database ${LOAD_DATABASE}`);
