@@ -128,6 +128,14 @@ describe('video orchestrator: cancel, progress, timeout, shutdown, crash recover
     expect(response.status).toBe(409);
   });
 
+  it('an ffmpeg killed by a signal from outside (OOM killer) is retried and completes', async () => {
+    const id = await create(2);
+    await waitProcessing(id);
+    for (const pid of await processesInside(h.config.tempDir)) process.kill(pid, 'SIGKILL');
+    const done = await h.waitForStatus(id, ['completed', 'failed']);
+    expect(done).toMatchObject({ status: 'completed', attempts: 2 });
+  });
+
   it('a job timeout kills ffmpeg and fails the render without retry', async () => {
     await h.restart({ env: { ...slowEnv(), RENDER_JOB_TIMEOUT_S: '2' } });
     try {

@@ -47,6 +47,11 @@ describe('video orchestrator: API → queue → worker → output', () => {
         res.end();
         return;
       }
+      if (path === '/down.jpg') {
+        res.writeHead(503);
+        res.end();
+        return;
+      }
       if (path === '/flaky.jpg' && flaky++ === 0) {
         res.writeHead(503);
         res.end();
@@ -254,6 +259,24 @@ describe('video orchestrator: API → queue → worker → output', () => {
     const done = await h.waitForStatus(id, ['completed', 'failed']);
     expect(done.status).toBe('completed');
     expect(done.attempts).toBe(2);
+  });
+
+  it('a render that exhausts its retries is failed and kept (dead letter)', async () => {
+    await h.restart({ env: { ...h.env, RENDER_RETRY_LIMIT: '1' } });
+    const response = await h.createRender({
+      output: { width: 160, height: 120 },
+      clips: [{ type: 'image', src: src('/down.jpg'), duration: 0.5 }],
+    });
+    const { id } = (await response.json()) as { id: string };
+    const done = await h.waitForStatus(id, ['failed', 'completed']);
+    expect(done).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'download_failed' } });
+    expect(done.error?.message).toMatch(/answered 503/);
+    const [row] = await h.db.query<{ state: string }>(
+      `select state from ${h.db.schema ? `${h.db.schema}_boss` : 'pgboss'}.job where name = 'video-renders' and data->>'renderId' = $1`,
+      [id],
+    );
+    expect(row.state).toBe('failed');
+    await h.restart({ env: { ...h.env, RENDER_RETRY_LIMIT: '3' } });
   });
 
   it('SSRF through the API: a redirect to a private address and a private host fail without retry', async () => {
