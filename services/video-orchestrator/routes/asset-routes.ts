@@ -102,13 +102,14 @@ export function registerAssetRoutes(app: Hono<AppEnv>, deps: AssetRouteDeps): vo
     const id = randomUUID();
     const key = objectKeys.asset(id);
     const workspace = await deps.workspaces.create(`upload-${id}`);
-    let probe: ProbeResult;
-    let kind: AssetKind;
+    let probe: ProbeResult | null = null;
+    let kind: AssetKind = type.kind;
     try {
       const staged = workspace.path(`asset.${type.ext}`);
       await writeFile(staged, bytes, { mode: 0o600 });
       // Probed once here, on the bytes we store: a corrupt file is refused now, and renders
-      // reuse this reading instead of probing the same immutable asset again.
+      // reuse this reading instead of probing the same immutable asset again. Where ffprobe cannot
+      // run (the edge function has no binaries) the asset is stored unprobed and the worker probes it.
       try {
         probe = await readMedia(deps.tools, staged, 'body.file');
         kind = kindOf(probe, type.kind);
@@ -122,7 +123,8 @@ export function registerAssetRoutes(app: Hono<AppEnv>, deps: AssetRouteDeps): vo
             errors: [{ field: 'body.file', message: error.message.replace(/^body\.file: /, '') }],
           });
         }
-        throw error;
+        if (!(error instanceof RenderFailure)) throw error;
+        c.get('logger').warn({ err: error.message }, 'ffprobe unavailable at upload; the worker will probe');
       }
       await deps.storage.put(key, staged, type.mime);
     } finally {

@@ -59,6 +59,27 @@ describe('video orchestrator: rate limits, body limits, operational routes', () 
     expect(upload.status).toBe(413);
   });
 
+  it('without ffprobe at the API (the edge function), uploads are stored unprobed and the worker probes them', async () => {
+    const { createMediaFixtures } = await import('../../../support/video-orchestrator/media-fixtures.ts');
+    const media = await createMediaFixtures(`${h.dataDir}/fixtures`);
+    await h.restart({ withWorker: false, env: { FFPROBE_PATH: '/nonexistent/ffprobe' } });
+    const image = await h.upload(media.jpg);
+    const [row] = await h.db.query<{ probe: unknown }>('select probe from video_assets where id = $1', [
+      image.id,
+    ]);
+    expect(row.probe).toBeNull();
+    await h.restart({ withWorker: true, env: {} });
+    const response = await h.createRender({
+      output: { width: 160, height: 120, fps: 10 },
+      clips: [{ type: 'image', src: image.src, duration: 0.5 }],
+    });
+    const { id } = (await response.json()) as { id: string };
+    expect(await h.waitForStatus(id, ['completed', 'failed'])).toMatchObject({
+      status: 'completed',
+      attempts: 1,
+    });
+  });
+
   it('serves /health, /ready and /metrics with the queue depth', async () => {
     expect((await fetch(`${h.url}/health`)).status).toBe(200);
     expect((await fetch(`${h.url}/ready`)).status).toBe(200);
