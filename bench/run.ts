@@ -5,15 +5,24 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { benchKitOverhead } from './kit-overhead.ts';
+import { benchVideoRenders } from './video-renders.ts';
+import { benchVoiceStatus } from './voice-status.ts';
+import { benchWhatsAppIngest } from './whatsapp-ingest.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 
 const benches: Record<string, () => Promise<unknown>> = {
   kitOverhead: () => benchKitOverhead({ durationSeconds: seconds }),
+  whatsappIngest: () => benchWhatsAppIngest({ durationSeconds: seconds }),
+  voiceStatus: () => benchVoiceStatus({ durationSeconds: seconds }),
+  videoRenders: () => benchVideoRenders(),
 };
 
+// BENCH_ONLY=voiceStatus,kitOverhead runs a subset.
+const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const figures: Record<string, unknown> = {};
 for (const [name, run] of Object.entries(benches)) {
+  if (only && !only.includes(name)) continue;
   process.stdout.write(`bench ${name} ...\n`);
   const started = performance.now();
   figures[name] = await run();
