@@ -3,7 +3,7 @@
  * rate-limit policy, error handling), measured in the same run on the same machine.
  */
 import { Hono } from 'hono';
-import { fromPglite, openPglite } from '../shared/db/index.ts';
+import { fromPglite, openPglite } from '../shared/db/pglite-adapter.ts';
 import { createService } from '../shared/http/index.ts';
 import { createLogger } from '../shared/observability/logger.ts';
 import { createMetrics } from '../shared/observability/metrics.ts';

@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { baseEnvShape, loadConfigOrExit } from '../shared/config/index.ts';
-import { fromPglite, fromPostgresJs, migrate, openPglite } from '../shared/db/index.ts';
+import { fromPostgresJs, migrate } from '../shared/db/index.ts';
+import { fromPglite, openPglite } from '../shared/db/pglite-adapter.ts';
 
 const config = loadConfigOrExit('db:migrate', z.object(baseEnvShape));
 const SERVICES = ['voice-bridge', 'video-orchestrator', 'whatsapp-webhook'];

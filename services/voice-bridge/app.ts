@@ -120,14 +120,14 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
   const resetTimeoutMs =
     (twilioBreaker as unknown as { options: { resetTimeout?: number } }).options.resetTimeout ?? 30_000;
 
-  const app = createService({
+  const app = createService<VoiceEnv>({
     name: SERVICE_NAME,
     db: deps.db,
     logger: deps.logger,
     metrics,
     breakers,
     bodyLimitBytes: config.bodyLimitBytes,
-  }) as unknown as Hono<VoiceEnv>;
+  });
 
   const outboundPolicy: RateLimitPolicy = {
     name: 'voice-outbound',

@@ -47,9 +47,6 @@ app = createApp({
   streams,
 }) as unknown as Hono;
 
-// Live calls hold their sockets open; end them on the signal itself rather than after the HTTP drain.
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void streams.closeAll());
-
 await serveNode(app, {
   port: config.port,
   hostname: config.HOST,
@@ -57,8 +54,9 @@ await serveNode(app, {
   graceMs: config.SHUTDOWN_GRACE_MS,
   injectWebSocket: nodeWs.injectWebSocket,
   handleSignals: true,
+  // Live calls hold their sockets open; end them when closing starts rather than after the HTTP drain.
+  beforeClose: () => streams.closeAll(),
   onClose: async () => {
-    await streams.closeAll();
     nodeWs.wss.close();
     breakers.shutdown();
     await limiters.close();

@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/observability/index.ts';
 import type { Queue } from '../../shared/queue/index.ts';
 import { isRateLimiterRes } from '../../shared/resilience/index.ts';
 import { GraphApiError, type SentMessage } from './graph-api-client.ts';
-import { enqueueInTransaction, QUEUES } from './jobs.ts';
+import { QUEUES } from './jobs.ts';
 import {
   claimOutbound,
   getOutbound,
@@ -122,8 +122,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
         const stored = await insertOutbound(tx, input);
         if (stored.created) {
           // The safety net: if this process dies before or during the first attempt, the queue sends it.
-          await enqueueInTransaction(
-            deps.queue,
+          await deps.queue.sendInTransaction(
             tx,
             QUEUES.send,
             { messageId: stored.row.id },

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Database } from './database.ts';
 import { migrate } from './migrate.ts';
-import { fromPglite, openPglite } from './pglite-adapter.ts';
 import { fromPostgresJs } from './postgres-adapter.ts';
 
 export interface OpenDatabaseOptions {
@@ -16,6 +15,12 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
 }
 
+// Loaded only when used, so a process on a server database (or an edge function) never loads PGlite.
+async function openEmbedded(dataDir?: string): Promise<Database> {
+  const { fromPglite, openPglite } = await import('./pglite-adapter.ts');
+  return fromPglite(await openPglite(dataDir ? join(dataDir, 'pgdata') : undefined));
+}
+
 /**
  * @example
  * const db = await openDatabase({ url: config.DATABASE_URL, dataDir: `${config.DATA_DIR}/voice-bridge` });
@@ -23,7 +28,7 @@ export interface OpenDatabaseOptions {
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const db = options.url
     ? fromPostgresJs({ url: options.url, prepare: options.prepare, max: options.max, schema: options.schema })
-    : fromPglite(await openPglite(options.dataDir ? join(options.dataDir, 'pgdata') : undefined));
+    : await openEmbedded(options.dataDir);
   if (options.migrate || db.kind === 'pglite') await migrate(db);
   return db;
 }

@@ -31,7 +31,7 @@ export interface CreateServiceOptions {
  * const app = createService({ name: 'voice-bridge', db, logger, metrics, breakers });
  * app.post('/calls/outbound', requireBearer(key), handler);
  */
-export function createService(options: CreateServiceOptions): Hono<AppEnv> {
+export function createService<E extends AppEnv = AppEnv>(options: CreateServiceOptions): Hono<E> {
   const app = new Hono<AppEnv>();
   app.use(requestContext({ logger: options.logger, metrics: options.metrics }));
   const defaultLimit = maxBody(options.bodyLimitBytes ?? 1024 * 1024);
@@ -50,5 +50,6 @@ export function createService(options: CreateServiceOptions): Hono<AppEnv> {
     beforeScrape: options.beforeScrape,
     readinessChecks: options.readinessChecks,
   });
-  return app;
+  // A service may add request variables of its own (its middleware sets them); the kit's are all there.
+  return app as unknown as Hono<E>;
 }

@@ -9,6 +9,8 @@ export interface ServeNodeOptions {
   logger: Logger;
   /** How long in-flight requests may run after a stop signal before their sockets are cut. */
   graceMs?: number;
+  /** Runs as soon as closing starts, before the drain: end long-lived streams (WebSockets) that would hold it. */
+  beforeClose?: () => Promise<void>;
   /** Runs after the server stopped accepting and drained: stop workers, close the database. */
   onClose?: () => Promise<void>;
   /** @hono/node-ws's injectWebSocket, for apps that upgrade. */
@@ -53,6 +55,9 @@ export async function serveNode(
       // Keep-alive sockets become idle as their last response ends; close them as they do
       // rather than waiting out the keep-alive timeout.
       server.closeIdleConnections();
+      await options.beforeClose?.().catch((error: unknown) => {
+        options.logger.warn({ err: error }, 'beforeClose failed');
+      });
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const cut = setTimeout(() => server.closeAllConnections(), graceMs);
       cut.unref();

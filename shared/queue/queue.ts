@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { fromPglite, PgBoss, type QueueOptions, type SendOptions } from 'pg-boss';
-import type { Database } from '../db/index.ts';
+import { type Db, fromPglite, PgBoss, type QueueOptions, type SendOptions } from 'pg-boss';
+import type { Database, Sql } from '../db/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ServiceMetrics } from '../observability/metrics.ts';
 import { PermanentJobError } from './permanent-job-error.ts';
@@ -14,6 +14,8 @@ export function jobIdFor(queueName: string, key: string): string {
 
 export interface QueueJob<T> {
   id: string;
+  /** Aborted when the job expires or the worker stops without waiting: stop the work. */
+  signal: AbortSignal;
   data: T;
   /** 0 on the first attempt. */
   retryCount: number;
@@ -52,6 +54,17 @@ export interface Queue {
     options: WorkOptions,
     handler: (job: QueueJob<T>) => Promise<void>,
   ): Promise<void>;
+  /**
+   * Enqueues through the caller's transaction, so the job exists exactly when the rows written beside it
+   * do (commit) and not at all otherwise. The queue must have been created by this process first: pg-boss
+   * then knows it without a lookup on its own connection, which on PGlite would wait for this transaction.
+   */
+  sendInTransaction<T extends object>(
+    tx: Sql,
+    name: string,
+    data: T,
+    options?: SendOptions & { dedupeKey?: string },
+  ): Promise<string | null>;
   /** Jobs waiting (queued, deferred or retrying) in a queue. */
   depth(name: string): Promise<number>;
   /** Refreshes the queue_depth gauge for every queue created here (called on /metrics scrape). */
@@ -68,6 +81,8 @@ export interface StartQueueOptions {
   schema?: string;
   /** Off for API-only processes that just send. */
   supervise?: boolean;
+  /** How often expired jobs (a worker that died mid-job) are made visible again; pg-boss default 60. */
+  superviseIntervalSeconds?: number;
 }
 
 /**
@@ -102,6 +117,15 @@ export async function startQueue(db: Database, options: StartQueueOptions): Prom
     return row?.n ?? 0;
   };
 
+  const send = <T extends object>(
+    name: string,
+    data: T,
+    sendOptions: SendOptions & { dedupeKey?: string } = {},
+  ) => {
+    const { dedupeKey, ...rest } = sendOptions;
+    return boss.send(name, data, dedupeKey ? { ...rest, id: jobIdFor(name, dedupeKey) } : rest);
+  };
+
   return {
     boss,
     async createQueue(name, settings = {}) {
@@ -113,9 +137,10 @@ export async function startQueue(db: Database, options: StartQueueOptions): Prom
       if (existing) await boss.updateQueue(name, settings as never);
       else await boss.createQueue(name, settings);
     },
-    send: (name, data, sendOptions = {}) => {
-      const { dedupeKey, ...rest } = sendOptions;
-      return boss.send(name, data, dedupeKey ? { ...rest, id: jobIdFor(name, dedupeKey) } : rest);
+    send,
+    sendInTransaction: (tx, name, data, sendOptions = {}) => {
+      const db: Db = { executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) };
+      return send(name, data, { ...sendOptions, db });
     },
     async work(name, workOptions, handler) {
       await boss.work(
@@ -131,6 +156,7 @@ export async function startQueue(db: Database, options: StartQueueOptions): Prom
           try {
             await handler({
               id: job.id,
+              signal: job.signal,
               data: job.data as never,
               retryCount: job.retryCount,
               retryLimit,

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type Database, fromPglite, fromPostgresJs, migrate, openPglite } from '../../shared/db/index.ts';
+import { type Database, fromPostgresJs, migrate } from '../../shared/db/index.ts';
+import { fromPglite, openPglite } from '../../shared/db/pglite-adapter.ts';
 
 /**
  * A migrated database of its own for one test file: in-memory PGlite by default, or a fresh schema

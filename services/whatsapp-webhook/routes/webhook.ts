@@ -12,7 +12,7 @@ import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import type { Queue } from '../../../shared/queue/index.ts';
 import { clientIp } from '../../../shared/resilience/index.ts';
 import { META_SIGNATURE_HEADER, verifyMetaSignature } from '../../../shared/webhooks/meta-signature.ts';
-import { enqueueInTransaction, QUEUES } from '../jobs.ts';
+import { QUEUES } from '../jobs.ts';
 import { VerifyQuery } from '../schemas.ts';
 import type { createSignatureGuard } from '../signature-guard.ts';
 import { type BatchResult, batchStatementCount, insertWebhookBatch } from '../store.ts';
@@ -45,8 +45,7 @@ function storeDelivery(deps: WebhookRouteDeps, batch: WebhookBatch): Promise<Bat
     const result = await insertWebhookBatch(tx, batch, options);
     for (const message of result.inserted) {
       if (message.agent) {
-        await enqueueInTransaction(
-          deps.queue,
+        await deps.queue.sendInTransaction(
           tx,
           QUEUES.agent,
           { inboundId: message.id },
@@ -54,8 +53,7 @@ function storeDelivery(deps: WebhookRouteDeps, batch: WebhookBatch): Promise<Bat
         );
       }
       if (message.media) {
-        await enqueueInTransaction(
-          deps.queue,
+        await deps.queue.sendInTransaction(
           tx,
           QUEUES.media,
           { inboundId: message.id },

@@ -97,4 +97,20 @@ describe('queue (pg-boss on the service database)', () => {
     );
     expect(depth).toBe(1);
   });
+
+  it('enqueues inside a transaction: the job exists only if the transaction commits', async () => {
+    await queue.createQueue('transactional', { retryLimit: 0 });
+    await db.transaction(async (tx) => {
+      await queue.sendInTransaction(tx, 'transactional', { n: 1 }, { dedupeKey: 'committed' });
+    });
+    await db
+      .transaction(async (tx) => {
+        await queue.sendInTransaction(tx, 'transactional', { n: 2 }, { dedupeKey: 'rolled-back' });
+        throw new Error('abort');
+      })
+      .catch(() => {});
+    expect(await queue.depth('transactional')).toBe(1);
+    // The same dedupe key outside a transaction is still a duplicate of the committed one.
+    expect(await queue.send('transactional', { n: 3 }, { dedupeKey: 'committed' })).toBeNull();
+  });
 });
