@@ -6,7 +6,10 @@ import {
   envEnum,
   envInt,
   envList,
+  envOptionalInt,
+  envOptionalPort,
   envOptionalString,
+  envPort,
   envString,
   envUrl,
   loadConfig,
@@ -20,21 +23,14 @@ export const DEV_VIDEO_API_KEY = 'dev-video-api-key';
 export const DEV_CALLBACK_SIGNING_SECRET = 'whsec_ZGV2LXZpZGVvLWNhbGxiYWNrLXNpZ25pbmcta2V5ISE=';
 export const DEFAULT_FONT_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 
-const optionalPort = z.preprocess(
-  (v) => (v === '' ? undefined : v),
-  z.coerce.number().int().min(0).max(65535).optional(),
-);
-const optionalPositiveInt = z.preprocess(
-  (v) => (v === '' ? undefined : v),
-  z.coerce.number().int().min(1).max(256).optional(),
-);
+const optionalPositiveInt = envOptionalInt({ min: 1, max: 256 });
 
 export const VideoEnvSchema = z
   .object({
     ...baseEnvShape,
-    PORT: envInt(3002, { min: 0, max: 65535 }),
+    PORT: envPort(3002),
     /** Wins over PORT when several services share one environment. */
-    VIDEO_PORT: optionalPort,
+    VIDEO_PORT: envOptionalPort(),
     VIDEO_API_KEY: envString(DEV_VIDEO_API_KEY),
     /** Run in this PostgreSQL schema (several environments on one database; tests). Unset: the default. */
     VIDEO_DB_SCHEMA: z.preprocess(

@@ -1,4 +1,5 @@
 import type { OutputUrlSigner } from './output-url-signer.ts';
+import type { OutputInfo } from './render/probe.ts';
 import type { RenderRow } from './store.ts';
 
 /** The public shape of a render (GET /renders/:id, SSE events, callbacks). */
@@ -19,17 +20,7 @@ export interface RenderView {
     /** Stage durations of the last attempt: download, probe, render, poster, verify, upload, total. */
     lastAttempt: Record<string, number>;
   };
-  output: {
-    url: string;
-    posterUrl: string;
-    contentType: 'video/mp4';
-    durationS: number;
-    sizeBytes: number;
-    width: number;
-    height: number;
-    videoCodec: string;
-    audioCodec: string;
-  } | null;
+  output: (OutputInfo & { url: string; posterUrl: string; contentType: 'video/mp4' }) | null;
   callback: {
     url: string;
     status: string;

@@ -1,6 +1,7 @@
 import type { Sql } from '../../shared/db/index.ts';
 import type { AssetKind } from './inputs/asset-sniff.ts';
 import type { ProbeResult } from './render/ffmpeg.ts';
+import type { OutputInfo } from './render/probe.ts';
 import type { RenderSpec } from './schemas.ts';
 
 // All of the video orchestrator's SQL. Every state change is a conditional UPDATE, so the API
@@ -53,15 +54,9 @@ export interface RenderRow {
   finished_at: Date | null;
 }
 
-export interface RenderOutputRecord {
+export interface RenderOutputRecord extends OutputInfo {
   outputKey: string;
   posterKey: string;
-  durationS: number;
-  sizeBytes: number;
-  width: number;
-  height: number;
-  videoCodec: string;
-  audioCodec: string;
 }
 
 const ASSET_COLUMNS =

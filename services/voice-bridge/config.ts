@@ -2,7 +2,9 @@ import { z } from 'zod';
 import {
   baseEnvShape,
   envInt,
+  envOptionalPort,
   envOptionalString,
+  envPort,
   envString,
   envUrl,
   loadConfig,
@@ -20,12 +22,9 @@ export const DEV_VOICE_API_KEY = 'dev-voice-api-key';
 export const VoiceEnvSchema = z
   .object({
     ...baseEnvShape,
-    PORT: envInt(3001, { min: 0, max: 65535 }),
+    PORT: envPort(3001),
     /** Wins over PORT when several services share one environment. */
-    VOICE_PORT: z.preprocess(
-      (v) => (v === '' ? undefined : v),
-      z.coerce.number().int().min(0).max(65535).optional(),
-    ),
+    VOICE_PORT: envOptionalPort(),
     VOICE_API_KEY: envString(DEV_VOICE_API_KEY),
     /** The URL Twilio reaches us at (a proxy changes host and scheme); webhook signatures cover it. */
     VOICE_PUBLIC_URL: z.preprocess(

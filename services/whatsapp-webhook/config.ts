@@ -3,7 +3,9 @@ import {
   baseEnvShape,
   envBool,
   envInt,
+  envOptionalPort,
   envOptionalString,
+  envPort,
   envString,
   envUrl,
   loadConfig,
@@ -25,12 +27,9 @@ export const DEV_DEFAULTS = {
 
 export const WhatsAppEnvSchema = z.object({
   ...baseEnvShape,
-  PORT: envInt(8080, { min: 0, max: 65535 }),
+  PORT: envPort(8080),
   /** Wins over PORT when several services share one environment. */
-  WHATSAPP_PORT: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.coerce.number().int().min(0).max(65535).optional(),
-  ),
+  WHATSAPP_PORT: envOptionalPort(),
   WHATSAPP_VERIFY_TOKEN: envString(DEV_DEFAULTS.verifyToken),
   WHATSAPP_APP_SECRET: envString(DEV_DEFAULTS.appSecret),
   WHATSAPP_API_KEY: envString(DEV_DEFAULTS.apiKey),

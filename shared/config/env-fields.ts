@@ -20,6 +20,21 @@ export const envInt = (fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGE
       .default(fallback),
   );
 
+export const envOptionalInt = ({ min = 0, max = Number.MAX_SAFE_INTEGER } = {}) =>
+  z.preprocess(
+    blankToUndefined,
+    z.coerce
+      .number({ error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`)
+      .optional(),
+  );
+
+/** A TCP port; 0 lets the OS pick one (tests). */
+export const envPort = (fallback: number) => envInt(fallback, { min: 0, max: 65535 });
+export const envOptionalPort = () => envOptionalInt({ min: 0, max: 65535 });
+
 export const envBool = (fallback: boolean) =>
   z.preprocess(
     blankToUndefined,

@@ -1,4 +1,15 @@
 export { baseEnvShape } from './base-env.ts';
-export { envBool, envEnum, envInt, envList, envOptionalString, envString, envUrl } from './env-fields.ts';
+export {
+  envBool,
+  envEnum,
+  envInt,
+  envList,
+  envOptionalInt,
+  envOptionalPort,
+  envOptionalString,
+  envPort,
+  envString,
+  envUrl,
+} from './env-fields.ts';
 export { ConfigError, loadConfig, loadConfigOrExit } from './load-config.ts';
 export { runtimeEnv } from './runtime-env.ts';
