@@ -31,11 +31,18 @@ export function parseRange(
   return { start, end };
 }
 
+export interface FileRangeAnswer {
+  status: 200 | 206 | 416;
+  headers: Record<string, string>;
+  body: ReadableStream | null;
+}
+
 /**
  * Streams a stored file with HTTP range support (players seek; WhatsApp and browsers resume), never
- * reading it into memory.
+ * reading it into memory. Returns the parts for `c.body(...)`, so headers the middleware set earlier
+ * (request id, rate-limit headers) stay on the answer.
  */
-export function fileRangeResponse(options: FileRangeOptions): Response {
+export function fileRangeAnswer(options: FileRangeOptions): FileRangeAnswer {
   const headers: Record<string, string> = {
     'content-type': options.contentType,
     'accept-ranges': 'bytes',
@@ -46,10 +53,7 @@ export function fileRangeResponse(options: FileRangeOptions): Response {
   const rangeApplies = !options.ifRange || options.ifRange === options.etag;
   const range = rangeApplies ? parseRange(options.range, options.size) : null;
   if (range === 'unsatisfiable') {
-    return new Response(null, {
-      status: 416,
-      headers: { ...headers, 'content-range': `bytes */${options.size}` },
-    });
+    return { status: 416, headers: { ...headers, 'content-range': `bytes */${options.size}` }, body: null };
   }
   const start = range?.start ?? 0;
   const end = range?.end ?? options.size - 1;
@@ -60,5 +64,5 @@ export function fileRangeResponse(options: FileRangeOptions): Response {
     length === 0
       ? null
       : (Readable.toWeb(createReadStream(options.path, { start, end })) as unknown as ReadableStream);
-  return new Response(body, { status: range ? 206 : 200, headers });
+  return { status: range ? 206 : 200, headers, body };
 }

@@ -37,7 +37,9 @@ export function createService<E extends AppEnv = AppEnv>(options: CreateServiceO
   const defaultLimit = maxBody(options.bodyLimitBytes ?? 1024 * 1024);
   const exempt = new Set(options.bodyLimitExempt ?? []);
   app.use(async function defaultBodyLimit(c, next) {
-    if (exempt.has(c.req.path)) return next();
+    // Bodiless methods skip the check: it would touch the raw request, which @hono/node-server
+    // otherwise never has to build for a GET.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || exempt.has(c.req.path)) return next();
     return defaultLimit(c, next);
   });
   app.notFound(notFoundHandler);

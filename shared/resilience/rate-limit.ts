@@ -77,10 +77,10 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
       metrics.rateLimitRejections.inc({ policy: policy.name });
       return problem(c, tooManyRequests(policy.name, limit, error));
     }
-    await next();
-    // A WebSocket upgrade answer (101 on Deno) cannot be copied into a new Response: leave it alone.
-    if (c.res.status < 200) return;
-    // After next(): c.header() on a finished response copies it, so this also reaches error responses.
+    // Set before the handler: Hono applies them to whatever response the chain builds through the
+    // context (handlers, problem+json errors, 404s). Setting them afterwards would force
+    // @hono/node-server to materialize a full Response per request, halving throughput.
     for (const [name, value] of Object.entries(rateLimitHeaders(limit, res))) c.header(name, value);
+    await next();
   };
 }

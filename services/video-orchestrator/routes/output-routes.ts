@@ -1,6 +1,6 @@
 import type { Hono, MiddlewareHandler } from 'hono';
 import { type AppEnv, ProblemError, parseInput, requireBearer } from '../../../shared/http/index.ts';
-import { fileRangeResponse } from '../file-range-response.ts';
+import { fileRangeAnswer } from '../file-range-response.ts';
 import type { OutputKind, OutputUrlSigner } from '../output-url-signer.ts';
 import { IdParams, OutputQuery } from '../schemas.ts';
 import type { ObjectStorage } from '../storage/object-storage.ts';
@@ -55,9 +55,8 @@ export function registerOutputRoutes(app: Hono<AppEnv>, deps: OutputRouteDeps): 
         });
       if (location.kind === 'url') return c.redirect(location.url, 302);
       const etag = `"${row.id}-${kind}-${location.size}"`;
-      if (c.req.header('if-none-match') === etag)
-        return new Response(null, { status: 304, headers: { etag } });
-      const response = fileRangeResponse({
+      if (c.req.header('if-none-match') === etag) return c.body(null, 304, { etag });
+      const answer = fileRangeAnswer({
         path: location.path,
         size: location.size,
         contentType: CONTENT_TYPES[kind],
@@ -66,8 +65,11 @@ export function registerOutputRoutes(app: Hono<AppEnv>, deps: OutputRouteDeps): 
         etag,
       });
       const ext = kind === 'output' ? 'mp4' : 'jpg';
-      response.headers.set('content-disposition', `inline; filename="render-${row.id}.${ext}"`);
-      return response;
+      const headers = {
+        ...answer.headers,
+        'content-disposition': `inline; filename="render-${row.id}.${ext}"`,
+      };
+      return answer.body ? c.body(answer.body, answer.status, headers) : c.body(null, answer.status, headers);
     });
   }
 }
