@@ -10,11 +10,9 @@
  */
 import { join } from 'node:path';
 import { LOAD_DEFAULTS, loadTargetsFromEnv } from './common/config.js';
-import type { OpenModelResult } from './common/summary.js';
 import { loadClosedProfile, loadOpenProfile, loadSeedResults } from './runner/profiles.ts';
 import { formatConsoleSummary, toSummaryFile, writeResults } from './runner/results.ts';
-import { runClosedProfile } from './runner/run-closed.ts';
-import { runOpenModel } from './runner/run-open.ts';
+import { runLoad } from './runner/run-load.ts';
 import { type StartedSystem, startSystem } from './runner/start-system.ts';
 import { ROOT } from './runner/system.ts';
 
@@ -60,9 +58,9 @@ async function main(): Promise<number> {
       BASE_WHATSAPP_URL: `http://127.0.0.1:${ports['whatsapp-webhook']}`,
       BASE_VIDEO_URL: `http://127.0.0.1:${ports['video-orchestrator']}`,
     });
-    log(`closed model: profile ${profile.name}`);
-    const closed = await runClosedProfile({
+    const { closed, openModel } = await runLoad({
       profile,
+      openProfile,
       seed,
       baseUrls: targets.baseUrls,
       config: targets.config,
@@ -70,18 +68,6 @@ async function main(): Promise<number> {
       log,
       signal: budget.signal,
     });
-    let openModel: Record<string, OpenModelResult> | null = null;
-    if (openProfile && !budget.signal.aborted) {
-      log(`open model: profile ${openProfile.name}`);
-      openModel = await runOpenModel({
-        profile: openProfile,
-        baseUrls: targets.baseUrls,
-        config: targets.config,
-        services,
-        log,
-        signal: budget.signal,
-      });
-    }
     await system.stop();
 
     const summary = toSummaryFile(closed, openModel, seed);

@@ -8,11 +8,9 @@
  */
 import { parseArgs } from 'node:util';
 import { loadTargetsFromEnv, parseServiceList } from './common/config.js';
-import type { OpenModelResult } from './common/summary.js';
 import { loadClosedProfile, loadOpenProfile, loadSeedResults } from './runner/profiles.ts';
 import { formatConsoleSummary, toSummaryFile, writeResults } from './runner/results.ts';
-import { runClosedProfile } from './runner/run-closed.ts';
-import { runOpenModel } from './runner/run-open.ts';
+import { runLoad } from './runner/run-load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,9 +29,10 @@ const profile = await loadClosedProfile(values.profile);
 const seed = await loadSeedResults();
 const targets = loadTargetsFromEnv(process.env);
 const services = parseServiceList(values.services ?? process.env.SERVICES);
-log(`closed model: profile ${profile.name} against ${JSON.stringify(targets.baseUrls)}`);
-const closed = await runClosedProfile({
+log(`targets ${JSON.stringify(targets.baseUrls)}`);
+const { closed, openModel } = await runLoad({
   profile,
+  openProfile: values.open ? await loadOpenProfile(values.open) : undefined,
   seed,
   baseUrls: targets.baseUrls,
   config: targets.config,
@@ -41,17 +40,6 @@ const closed = await runClosedProfile({
   log,
   signal: abort.signal,
 });
-let openModel: Record<string, OpenModelResult> | null = null;
-if (values.open) {
-  openModel = await runOpenModel({
-    profile: await loadOpenProfile(values.open),
-    baseUrls: targets.baseUrls,
-    config: targets.config,
-    services,
-    log,
-    signal: abort.signal,
-  });
-}
 const summary = toSummaryFile(closed, openModel, seed);
 const paths = await writeResults(summary, values.results);
 process.stdout.write(formatConsoleSummary(summary));

@@ -33,17 +33,16 @@ const app = createApp({
   limiterFor: limiters.limiterFor,
 });
 
-// Renders get their grace period from the signal on, not after the HTTP drain (SSE streams hold it).
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => void runtime.worker?.stop({ graceMs: config.SHUTDOWN_GRACE_MS }));
-}
-
 await serveNode(app, {
   port: config.port,
   hostname: config.HOST,
   logger,
   graceMs: config.SHUTDOWN_GRACE_MS,
   handleSignals: true,
+  // Renders get their grace period from the signal on, not after the HTTP drain (SSE streams hold it).
+  beforeClose: async () => {
+    await runtime.worker?.stop({ graceMs: config.SHUTDOWN_GRACE_MS });
+  },
   onClose: async () => {
     await runtime.close({ graceMs: config.SHUTDOWN_GRACE_MS });
     await limiters.close();

@@ -5,7 +5,7 @@
 import { createNodeWebSocket } from '@hono/node-ws';
 import type { Hono } from 'hono';
 import { loadConfigOrExit } from '../../shared/config/index.ts';
-import { openDatabase } from '../../shared/db/index.ts';
+import { openDatabase, serviceDatabaseOptions } from '../../shared/db/index.ts';
 import { serveNode } from '../../shared/http/index.ts';
 import { createLogger, createMetrics } from '../../shared/observability/index.ts';
 import { createBreakerRegistry, createLimitersFromConfig } from '../../shared/resilience/index.ts';
@@ -21,12 +21,7 @@ if (config.VOICE_API_KEY === DEV_VOICE_API_KEY)
 if (config.twilio.sandbox)
   logger.warn({ apiUrl: config.twilio.apiUrl }, 'no Twilio credentials: using the sandbox');
 
-const db = await openDatabase({
-  url: config.DATABASE_URL,
-  dataDir: `${config.DATA_DIR}/${SERVICE_NAME}`,
-  prepare: config.DATABASE_PREPARE,
-  max: config.DATABASE_POOL_MAX,
-});
+const db = await openDatabase(serviceDatabaseOptions(config, SERVICE_NAME));
 const breakers = createBreakerRegistry({ logger, metrics });
 const limiters = createLimitersFromConfig(config, logger);
 const streams = createStreamRegistry();

@@ -2,8 +2,8 @@
  * Node entry: config, database (embedded PGlite under DATA_DIR/whatsapp-webhook unless DATABASE_URL,
  * migrated at start), queue and workers, the app, graceful shutdown. Nothing else lives here.
  */
-import { ConfigError } from '../../shared/config/index.ts';
-import { openDatabase } from '../../shared/db/index.ts';
+import { exitOnConfigError } from '../../shared/config/index.ts';
+import { openDatabase, serviceDatabaseOptions } from '../../shared/db/index.ts';
 import { serveNode } from '../../shared/http/index.ts';
 import { createLogger, createMetrics } from '../../shared/observability/index.ts';
 import { startQueue } from '../../shared/queue/index.ts';
@@ -14,15 +14,7 @@ import { DEV_DEFAULTS, loadWhatsAppConfig } from './config.ts';
 import { createWhatsAppQueues } from './jobs.ts';
 import { startWorkers } from './workers.ts';
 
-let loaded: ReturnType<typeof loadWhatsAppConfig>;
-try {
-  loaded = loadWhatsAppConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`${error.message}\n`);
-  process.exit(1);
-}
-const { env, settings, port } = loaded;
+const { env, settings, port } = exitOnConfigError(() => loadWhatsAppConfig());
 const logger = createLogger({ service: SERVICE_NAME, level: env.LOG_LEVEL });
 const metrics = createMetrics({ service: SERVICE_NAME, defaultMetrics: true });
 if (settings.appSecret === DEV_DEFAULTS.appSecret || settings.apiKey === DEV_DEFAULTS.apiKey) {
@@ -33,12 +25,7 @@ if (settings.appSecret === DEV_DEFAULTS.appSecret || settings.apiKey === DEV_DEF
 if (settings.graph.sandbox)
   logger.warn({ graphApiUrl: settings.graph.baseUrl }, 'no WHATSAPP_ACCESS_TOKEN: sending to the sandbox');
 
-const db = await openDatabase({
-  url: env.DATABASE_URL,
-  dataDir: `${env.DATA_DIR}/${SERVICE_NAME}`,
-  prepare: env.DATABASE_PREPARE,
-  max: env.DATABASE_POOL_MAX,
-});
+const db = await openDatabase(serviceDatabaseOptions(env, SERVICE_NAME));
 const queue = await startQueue(db, { logger, metrics });
 await createWhatsAppQueues(queue, settings.sendRetry);
 const breakers = createBreakerRegistry({ logger, metrics });

@@ -9,27 +9,18 @@ export const envString = (fallback?: string) =>
 
 export const envOptionalString = () => z.preprocess(blankToUndefined, z.string().optional());
 
-export const envInt = (fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) =>
-  z.preprocess(
-    blankToUndefined,
-    z.coerce
-      .number({ error: 'must be a whole number' })
-      .int('must be a whole number')
-      .min(min, `must be at least ${min}`)
-      .max(max, `must be at most ${max}`)
-      .default(fallback),
-  );
+const wholeNumber = ({ min = 0, max = Number.MAX_SAFE_INTEGER } = {}) =>
+  z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
 
-export const envOptionalInt = ({ min = 0, max = Number.MAX_SAFE_INTEGER } = {}) =>
-  z.preprocess(
-    blankToUndefined,
-    z.coerce
-      .number({ error: 'must be a whole number' })
-      .int('must be a whole number')
-      .min(min, `must be at least ${min}`)
-      .max(max, `must be at most ${max}`)
-      .optional(),
-  );
+export const envInt = (fallback: number, range: { min?: number; max?: number } = {}) =>
+  z.preprocess(blankToUndefined, wholeNumber(range).default(fallback));
+
+export const envOptionalInt = (range: { min?: number; max?: number } = {}) =>
+  z.preprocess(blankToUndefined, wholeNumber(range).optional());
 
 /** A TCP port; 0 lets the OS pick one (tests). */
 export const envPort = (fallback: number) => envInt(fallback, { min: 0, max: 65535 });

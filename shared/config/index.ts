@@ -11,5 +11,5 @@ export {
   envString,
   envUrl,
 } from './env-fields.ts';
-export { ConfigError, loadConfig, loadConfigOrExit } from './load-config.ts';
+export { ConfigError, exitOnConfigError, loadConfig, loadConfigOrExit } from './load-config.ts';
 export { runtimeEnv } from './runtime-env.ts';

@@ -33,10 +33,13 @@ export function loadConfig<S extends z.ZodType>(
   throw new ConfigError(service, problems);
 }
 
-/** For a Node entry point: print the configuration problems and stop with exit code 1. */
-export function loadConfigOrExit<S extends z.ZodType>(service: string, schema: S): z.infer<S> {
+/**
+ * For a Node entry point: runs a configuration loader; on a ConfigError prints the problems and
+ * stops with exit code 1.
+ */
+export function exitOnConfigError<T>(load: () => T): T {
   try {
-    return loadConfig(service, schema);
+    return load();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -44,4 +47,9 @@ export function loadConfigOrExit<S extends z.ZodType>(service: string, schema: S
     }
     throw error;
   }
+}
+
+/** For a Node entry point: the validated configuration, or the problems printed and exit code 1. */
+export function loadConfigOrExit<S extends z.ZodType>(service: string, schema: S): z.infer<S> {
+  return exitOnConfigError(() => loadConfig(service, schema));
 }

@@ -15,6 +15,30 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
 }
 
+/** The database settings every service reads from its environment (see baseEnvShape). */
+export interface DatabaseEnv {
+  DATABASE_URL?: string;
+  DATABASE_PREPARE: boolean;
+  DATABASE_POOL_MAX: number;
+  DATA_DIR: string;
+}
+
+/**
+ * A service's database options from its environment: the server at DATABASE_URL, or its own embedded
+ * database under DATA_DIR/<service>.
+ *
+ * @example
+ * const db = await openDatabase(serviceDatabaseOptions(config, 'voice-bridge'));
+ */
+export function serviceDatabaseOptions(env: DatabaseEnv, service: string): OpenDatabaseOptions {
+  return {
+    url: env.DATABASE_URL,
+    dataDir: join(env.DATA_DIR, service),
+    prepare: env.DATABASE_PREPARE,
+    max: env.DATABASE_POOL_MAX,
+  };
+}
+
 // Loaded only when used, so a process on a server database (or an edge function) never loads PGlite.
 async function openEmbedded(dataDir?: string): Promise<Database> {
   const { fromPglite, openPglite } = await import('./pglite-adapter.ts');

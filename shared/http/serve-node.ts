@@ -9,7 +9,10 @@ export interface ServeNodeOptions {
   logger: Logger;
   /** How long in-flight requests may run after a stop signal before their sockets are cut. */
   graceMs?: number;
-  /** Runs as soon as closing starts, before the drain: end long-lived streams (WebSockets) that would hold it. */
+  /**
+   * Starts as soon as closing starts and runs beside the drain (awaited before onClose): end long-lived
+   * streams (WebSockets) that would hold the drain, stop background workers.
+   */
   beforeClose?: () => Promise<void>;
   /** Runs after the server stopped accepting and drained: stop workers, close the database. */
   onClose?: () => Promise<void>;
@@ -55,7 +58,7 @@ export async function serveNode(
       // Keep-alive sockets become idle as their last response ends; close them as they do
       // rather than waiting out the keep-alive timeout.
       server.closeIdleConnections();
-      await options.beforeClose?.().catch((error: unknown) => {
+      const before = options.beforeClose?.().catch((error: unknown) => {
         options.logger.warn({ err: error }, 'beforeClose failed');
       });
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
@@ -64,6 +67,7 @@ export async function serveNode(
       await drained;
       clearInterval(sweep);
       clearTimeout(cut);
+      await before;
       await options.onClose?.();
     })();
     return closing;
