@@ -1,5 +1,5 @@
 export type { Database, Sql } from './database.ts';
-export { MIGRATIONS_DIR, migrate, readMigrations } from './migrate.ts';
+export { MIGRATIONS_DIR, migrate, migrationHistoryTable, readMigrations } from './migrate.ts';
 export {
   type DatabaseEnv,
   type OpenDatabaseOptions,
