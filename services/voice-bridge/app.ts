@@ -117,8 +117,10 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     { timeout: config.agent.connectTimeoutMs + 1000, ...config.breakers?.agent },
   );
   // opossum keeps its resolved options (env overrides included) on the instance; its typings omit them.
-  const resetTimeoutMs =
-    (twilioBreaker as unknown as { options: { resetTimeout?: number } }).options.resetTimeout ?? 30_000;
+  const twilioBreakerOptions = (
+    twilioBreaker as unknown as { options: { resetTimeout?: number; timeout?: number } }
+  ).options;
+  const resetTimeoutMs = twilioBreakerOptions.resetTimeout ?? 30_000;
 
   const app = createService<VoiceEnv>({
     name: SERVICE_NAME,
@@ -153,6 +155,8 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     metrics,
     trustProxy: config.trustProxy,
     newId,
+    // A concurrent retry waits as long as the first request can take to place the call, and a little more.
+    placementWaitMs: (twilioBreakerOptions.timeout || 5000) + 2000,
   });
 
   mountProviderWebhooks(app, {

@@ -209,21 +209,38 @@ export function createVoiceStore(db: Sql) {
 
     findByIdempotencyKey,
 
-    /** The provider accepted the call: remember its CallSid. */
+    /**
+     * The provider accepted the call: remember its CallSid. Idempotent, so a write retried after a lost
+     * reply (or after a status callback already linked the CallSid) records the acceptance once.
+     */
     async markProviderAccepted(callId: string, callSid: string, providerStatus: string): Promise<CallRecord> {
       const rows = await db.query<CallRow>(
         `with upd as (
-           update voice_calls set provider_call_sid = coalesce(provider_call_sid, $2), updated_at = now()
-           where id = $1 returning ${CALL_COLUMNS}
+           update voice_calls set provider_call_sid = $2, updated_at = now()
+           where id = $1 and provider_call_sid is null returning ${CALL_COLUMNS}
          ),
          ev as (
            insert into voice_call_events (call_id, provider_call_sid, source, type, detail)
            select id, $2, 'service', 'provider_accepted', $3::jsonb from upd
          )
-         select * from upd`,
+         select * from upd
+         union all
+         select ${CALL_COLUMNS} from voice_calls where id = $1 and not exists (select 1 from upd)`,
         [callId, callSid, JSON.stringify({ providerStatus })],
       );
+      if (!rows[0]) throw new Error(`call ${callId} is not stored`);
       return toCall(rows[0]);
+    },
+
+    /**
+     * Forgets a call that was never handed to the provider (its placement was refused before we asked,
+     * e.g. rate limited), freeing its Idempotency-Key for a later attempt.
+     */
+    async releaseUnplacedCall(callId: string): Promise<void> {
+      await db.query(
+        `delete from voice_calls where id = $1 and provider_call_sid is null and status = 'queued'`,
+        [callId],
+      );
     },
 
     /** Placing the call failed: it is `failed` for good, with the reason (no silent retry later). */

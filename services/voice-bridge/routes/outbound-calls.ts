@@ -37,6 +37,10 @@ export interface OutboundCallsOptions {
   metrics: ServiceMetrics;
   trustProxy?: string;
   newId: () => string;
+  /** How long a concurrent request with the same Idempotency-Key waits for the first one's outcome. */
+  placementWaitMs?: number;
+  /** Pauses between attempts to record the provider's answer (our storage failing after Twilio accepted). */
+  recordRetryDelaysMs?: number[];
 }
 
 export function callView(call: CallRecord) {
@@ -116,6 +120,38 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
     trustProxy: options.trustProxy,
   });
 
+  const placementWaitMs = options.placementWaitMs ?? 10_000;
+  const recordRetryDelaysMs = options.recordRetryDelaysMs ?? [50, 200, 500];
+
+  // Calls Twilio accepted whose CallSid we failed to store, by call id (bounded; status callbacks also link
+  // the CallSid, as they carry our call id).
+  const acceptedNotRecorded = new Map<string, { sid: string; status: string }>();
+
+  /** Placement is decided once the provider's CallSid is on record or the call left `queued` (failed). */
+  const placementDecided = (call: CallRecord) => call.providerCallSid !== null || call.status !== 'queued';
+
+  // Concurrent requests with one key: the one that stored the call places it; the others wait here for
+  // its outcome (polling the row, so it works across instances) and answer with that same call.
+  const awaitPlacement = async (key: string) => {
+    const deadline = Date.now() + placementWaitMs;
+    for (;;) {
+      let found = await store.findByIdempotencyKey(key);
+      const unrecorded = found && !placementDecided(found.call) && acceptedNotRecorded.get(found.call.id);
+      if (found && unrecorded) {
+        // This process placed it and could not record it: the retry is the moment to write it again.
+        const call = await store
+          .markProviderAccepted(found.call.id, unrecorded.sid, unrecorded.status)
+          .catch(() => null);
+        if (call) {
+          acceptedNotRecorded.delete(call.id);
+          found = { ...found, call };
+        }
+      }
+      if (!found || placementDecided(found.call) || Date.now() >= deadline) return found;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  };
+
   const replay = (c: Context<VoiceEnv>, call: CallRecord, storedHash: string | null, hash: string) => {
     if (storedHash && storedHash !== hash) {
       throw new ProblemError({
@@ -125,7 +161,27 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
         errors: [{ field: 'headers.idempotency-key', message: 'reused with a different body' }],
       });
     }
-    return c.json(callView(call), 200, { 'Idempotent-Replayed': 'true', Location: `/calls/${call.id}` });
+    // 202: the first request's outcome is still unknown to us (it is being placed, or its record is being
+    // reconciled); nothing new is placed either way.
+    const status = placementDecided(call) ? 200 : 202;
+    return c.json(callView(call), status, { 'Idempotent-Replayed': 'true', Location: `/calls/${call.id}` });
+  };
+
+  /**
+   * Records what the provider said, retrying our own write: once Twilio accepted, a storage error must
+   * never turn a live call into a failed one. What the retries cannot write, the call's status callbacks
+   * (which carry our call id) link later.
+   */
+  const recordWithRetries = async <T>(write: () => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        const delay = recordRetryDelaysMs[attempt];
+        if (delay === undefined) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   };
 
   app.post('/calls/outbound', auth, endpointLimit, async (c) => {
@@ -144,14 +200,18 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
       metadata: input.metadata ?? {},
     });
 
+    // The key first: a replay is answered with the first result and spends no rate-limit point.
     if (idempotencyKey) {
       const existing = await store.findByIdempotencyKey(idempotencyKey);
-      if (existing) return replay(c, existing.call, existing.requestHash, hash);
+      if (existing) {
+        if (existing.requestHash && existing.requestHash !== hash) {
+          return replay(c, existing.call, existing.requestHash, hash);
+        }
+        const settled = await awaitPlacement(idempotencyKey);
+        if (settled) return replay(c, settled.call, settled.requestHash, hash);
+        // The first attempt was released unplaced (rate limited): this one is a fresh attempt.
+      }
     }
-    // Toll-fraud guard: a few calls per destination per window, counted only for calls we would place.
-    await consumeOrThrow(options.destinationLimit.limiter, `to:${input.to}`, options.destinationLimit.name, {
-      metrics: options.metrics,
-    });
 
     const id = options.newId();
     const stored = await store.createOutboundCall({
@@ -163,22 +223,45 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
       idempotencyKey,
       requestHash: idempotencyKey ? hash : undefined,
     });
-    // Lost a race with the same key: the winner places the call.
-    if (!stored.created) return replay(c, stored.call, stored.requestHash, hash);
+    // Lost a race with the same key: the winner places the call; answer with its outcome.
+    if (!stored.created) {
+      if (stored.requestHash && stored.requestHash !== hash) {
+        return replay(c, stored.call, stored.requestHash, hash);
+      }
+      const settled = idempotencyKey ? await awaitPlacement(idempotencyKey) : null;
+      return replay(c, settled?.call ?? stored.call, settled?.requestHash ?? stored.requestHash, hash);
+    }
 
+    // Toll-fraud guard: a few calls per destination per window, spent only by the request that places the
+    // call (never by a replay). A refused call is forgotten, so its key may be retried later.
     try {
-      const resource = await options.placeCall({
+      await consumeOrThrow(
+        options.destinationLimit.limiter,
+        `to:${input.to}`,
+        options.destinationLimit.name,
+        {
+          metrics: options.metrics,
+        },
+      );
+    } catch (error) {
+      await store.releaseUnplacedCall(id);
+      throw error;
+    }
+
+    let resource: TwilioCallResource;
+    try {
+      resource = await options.placeCall({
         to: input.to,
         from,
         url: `${base}/webhooks/voice/answer?callId=${id}`,
         statusCallback: `${base}/webhooks/voice/status?callId=${id}`,
         statusCallbackEvents: STATUS_CALLBACK_EVENTS,
       });
-      const call = await store.markProviderAccepted(id, resource.sid, resource.status);
-      return c.json(callView(call), 201, { Location: `/calls/${id}` });
     } catch (error) {
       const failure = classifyPlacementError(error);
-      const call = await store.markPlacementFailed(id, failure.reason, { code: failure.code ?? null });
+      const call = await recordWithRetries(() =>
+        store.markPlacementFailed(id, failure.reason, { code: failure.code ?? null }),
+      );
       c.get('logger').warn({ callId: id, reason: failure.reason }, 'outbound call not placed');
       return problem(c, {
         status: failure.status,
@@ -186,6 +269,28 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
         detail: failure.reason,
         headers: failure.status === 503 ? { 'Retry-After': String(options.retryAfterSeconds) } : undefined,
         extensions: { callId: call.id, callStatus: call.status, providerCode: failure.code ?? null },
+      });
+    }
+
+    try {
+      const call = await recordWithRetries(() =>
+        store.markProviderAccepted(id, resource.sid, resource.status),
+      );
+      return c.json(callView(call), 201, { Location: `/calls/${id}` });
+    } catch (error) {
+      // The call is live at Twilio; only our record of its CallSid is missing. Say so: a retry with the same
+      // Idempotency-Key (or GET /calls/:id) reads it once stored, and never places a second call.
+      c.get('logger').error({ err: error, callId: id }, 'call placed but its CallSid could not be stored');
+      if (acceptedNotRecorded.size >= 1000)
+        acceptedNotRecorded.delete(acceptedNotRecorded.keys().next().value as string);
+      acceptedNotRecorded.set(id, { sid: resource.sid, status: resource.status });
+      return problem(c, {
+        status: 503,
+        title: 'Service Unavailable',
+        detail:
+          'the call was placed but could not be recorded; retry with the same Idempotency-Key to read it (no second call is placed)',
+        headers: { 'Retry-After': '1' },
+        extensions: { callId: id, providerCallSid: resource.sid, callStatus: 'placed' },
       });
     }
   });
