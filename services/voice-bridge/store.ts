@@ -1,5 +1,5 @@
 import type { Sql } from '../../shared/db/index.ts';
-import { type CallStatus, callStatusMachine } from './call-status-machine.ts';
+import { CALL_STATUSES, type CallStatus, callStatusMachine } from './call-status-machine.ts';
 
 export type CallDirection = 'outbound' | 'inbound';
 
@@ -139,6 +139,57 @@ const statusEventSql = (target: string) => `
   select (select count(*) from ins)::int as inserted,
          coalesce((select id from upd), (select id from target)) as call_id,
          (select status from upd) as status`;
+
+/** A status's rank in SQL, built from the one map in call-status-machine.ts. */
+const rankSql = (column: string) =>
+  `case ${column} ${CALL_STATUSES.map((status) => `when '${status}' then ${callStatusMachine.rank(status)}`).join(' ')} end`;
+
+// An inbound call's creation is one statement, so one transaction: the call (race-free on the CallSid), the
+// callbacks that arrived before it linked to it and their status applied (highest rank wins; among equal
+// ranks the earliest, as the monotonic rule keeps it), and its `inbound_created` event. On a second answer
+// webhook for the CallSid the existing call is returned, moved forward by the same rule.
+const RESOLVE_INBOUND_CALL = `
+  with orphans as (
+    select id, type, occurred_at, call_duration, ${rankSql('type')} as rank
+    from voice_call_events
+    where provider_call_sid = $4 and call_id is null and source = 'provider'
+  ),
+  best as (
+    select type, rank from (
+      select type, rank, id from orphans
+      union all select $5::text, $6::int, null
+    ) candidates
+    order by rank desc, id asc nulls last
+    limit 1
+  ),
+  call as (
+    insert into voice_calls
+      (id, direction, to_number, from_number, provider_call_sid, status, status_rank,
+       answered_at, ended_at, duration_seconds)
+    select $1, 'inbound', $2, $3, $4, best.type, best.rank,
+      (select min(occurred_at) from orphans where type = 'in-progress'),
+      (select min(occurred_at) from orphans where rank = ${TERMINAL_RANK}),
+      (select max(call_duration) from orphans)
+    from best
+    on conflict (provider_call_sid) do update set
+      status = case when voice_calls.status_rank < excluded.status_rank then excluded.status
+                    else voice_calls.status end,
+      status_rank = greatest(voice_calls.status_rank, excluded.status_rank),
+      answered_at = coalesce(voice_calls.answered_at, excluded.answered_at),
+      ended_at = coalesce(voice_calls.ended_at, excluded.ended_at),
+      duration_seconds = coalesce(voice_calls.duration_seconds, excluded.duration_seconds),
+      updated_at = now()
+    returning ${CALL_COLUMNS}, (xmax = 0) as inserted
+  ),
+  linked as (
+    update voice_call_events e set call_id = call.id
+    from call where e.provider_call_sid = $4 and e.call_id is null
+  ),
+  created_event as (
+    insert into voice_call_events (call_id, provider_call_sid, source, type, detail)
+    select id, $4, 'service', 'inbound_created', '{}'::jsonb from call where inserted
+  )
+  select * from call`;
 
 const STATUS_EVENT_BY_ID = statusEventSql('id = $1::uuid');
 const STATUS_EVENT_BY_SID = statusEventSql('provider_call_sid = $2 and $1::uuid is null');
@@ -310,21 +361,15 @@ export function createVoiceStore(db: Sql) {
         return rows[0] ? { call: toCall(rows[0]), created: false } : null;
       }
       const status = input.status ?? 'ringing';
-      const rows = await db.query<CallRow & { inserted: boolean }>(
-        `insert into voice_calls (id, direction, to_number, from_number, provider_call_sid, status, status_rank)
-         values ($1, 'inbound', $2, $3, $4, $5, $6)
-         on conflict (provider_call_sid) do update set updated_at = now()
-         returning ${CALL_COLUMNS}, (xmax = 0) as inserted`,
-        [input.newId, input.to, input.from, input.callSid, status, callStatusMachine.rank(status)],
-      );
+      const rows = await db.query<CallRow & { inserted: boolean }>(RESOLVE_INBOUND_CALL, [
+        input.newId,
+        input.to,
+        input.from,
+        input.callSid,
+        status,
+        callStatusMachine.rank(status),
+      ]);
       const row = rows[0];
-      if (row.inserted) {
-        await db.query(
-          `update voice_call_events set call_id = $1 where provider_call_sid = $2 and call_id is null`,
-          [row.id, input.callSid],
-        );
-        await serviceEvent(row.id, 'inbound_created', {});
-      }
       return { call: toCall(row), created: row.inserted };
     },
 

@@ -104,6 +104,59 @@ describe('voice store', () => {
     expect(events.map((e) => e.type)).toEqual(['ringing', 'inbound_created']);
   });
 
+  it('applies the status of callbacks that arrived before their inbound call: highest rank wins', async () => {
+    const sid = callSid();
+    // Out of order, and all before the answer webhook created the call.
+    for (const [status, seq] of [
+      ['in-progress', 2],
+      ['completed', 3],
+      ['ringing', 1],
+    ] as const) {
+      expect(await store.recordStatusEvent(event(sid, status, seq))).toMatchObject({ callId: null });
+    }
+    const resolved = await store.resolveAnsweredCall({
+      callSid: sid,
+      to: '+14155550100',
+      from: '+14155550112',
+      status: 'ringing',
+      newId: randomUUID(),
+    });
+    expect(resolved).toMatchObject({ created: true, call: { status: 'completed', durationSeconds: 42 } });
+    expect(resolved?.call.answeredAt).toBeInstanceOf(Date);
+    expect(resolved?.call.endedAt).toBeInstanceOf(Date);
+    const events = await store.listEvents(resolved!.call.id);
+    expect(events.map((e) => e.type)).toEqual(['ringing', 'in-progress', 'completed', 'inbound_created']);
+    // A late, lower status changes nothing; nothing is left unlinked.
+    await store.recordStatusEvent(event(sid, 'initiated', 0));
+    expect((await store.getCall(resolved!.call.id))?.status).toBe('completed');
+    const [orphans] = await db.query<{ n: number }>(
+      'select count(*)::int as n from voice_call_events where provider_call_sid = $1 and call_id is null',
+      [sid],
+    );
+    expect(orphans.n).toBe(0);
+  });
+
+  it('creates one inbound call for concurrent answer webhooks of one CallSid', async () => {
+    const sid = callSid();
+    await store.recordStatusEvent(event(sid, 'ringing', 1));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        store.resolveAnsweredCall({
+          callSid: sid,
+          to: '+14155550100',
+          from: '+14155550113',
+          status: 'in-progress',
+          newId: randomUUID(),
+        }),
+      ),
+    );
+    expect(results.filter((r) => r?.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r?.call.id)).size).toBe(1);
+    const events = await store.listEvents(results[0]!.call.id);
+    expect(events.map((e) => e.type)).toEqual(['ringing', 'inbound_created']);
+    expect((await store.getCall(results[0]!.call.id))?.status).toBe('in-progress');
+  });
+
   it('routes callbacks by our call id before the CallSid is stored', async () => {
     const id = randomUUID();
     const sid = callSid();
