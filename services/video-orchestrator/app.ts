@@ -86,6 +86,7 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
   });
   registerRenderRoutes(app, {
     ...shared,
+    db: deps.db,
     queue: deps.queue,
     specSchema: components.specSchema,
     logger: deps.logger,

@@ -136,13 +136,18 @@ export function createVideoStore(db: Sql) {
       ]);
     },
 
-    /** Enqueueing failed after the row was written: the render can never run, say so. */
-    async failUnqueued(id: string, message: string): Promise<void> {
-      await db.query(
-        `update video_renders set status = 'failed', error_code = 'enqueue_failed', error_message = $2,
-           finished_at = now(), updated_at = now()
-         where id = $1 and status = 'queued' and queue_job_id is null`,
-        [id, message],
+    /**
+     * A render stored without its job (written before the row and its job shared one transaction, when an
+     * enqueue failure marked it `enqueue_failed`): back to `queued`, so the caller can enqueue it now.
+     */
+    reviveUnqueued(id: string): Promise<RenderRow | null> {
+      return one<RenderRow>(
+        `update video_renders set status = 'queued', error_code = null, error_message = null,
+           finished_at = null, updated_at = now()
+         where id = $1 and queue_job_id is null
+           and (status = 'queued' or (status = 'failed' and error_code = 'enqueue_failed'))
+         returning ${RENDER_COLUMNS}`,
+        [id],
       );
     },
 

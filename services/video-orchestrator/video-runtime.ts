@@ -69,6 +69,12 @@ export async function startVideoRuntime(
   const components = createVideoComponents(config, store, options.overrides);
   const renderMetrics = createRenderMetrics(options.metrics.registry);
   let worker: RenderWorker | null = null;
+  // Uploads stage in temp directories too: an API process that died mid-upload leaves one behind, and
+  // an API-only deployment has no worker to sweep it.
+  if (!options.withWorker) {
+    const swept = await components.workspaces.sweepOrphans();
+    if (swept.length > 0) logger.info({ swept }, 'removed temp directories left by dead processes');
+  }
   if (options.withWorker) {
     worker = createRenderWorker({
       queue,

@@ -6,7 +6,7 @@ import { asRenderFailure, RenderFailure } from '../render-failure.ts';
 import type { RenderSpec } from '../schemas.ts';
 import { type ObjectStorage, objectKeys, StorageError } from '../storage/object-storage.ts';
 import type { RenderRow, VideoStore } from '../store.ts';
-import type { TempWorkspaces } from '../temp-workspace.ts';
+import type { TempWorkspaces, Workspace } from '../temp-workspace.ts';
 import { FfmpegError, type MediaTools, type ProbeResult } from './ffmpeg.ts';
 import { mediaInfoFor, readMedia, verifyOutput } from './probe.ts';
 import { buildRenderPlan, type EncoderSettings, type PlannedInput } from './render-plan.ts';
@@ -116,6 +116,25 @@ export async function runRenderAttempt(
   });
   if (!claimed) return { kind: 'skipped' };
 
+  // The workspace first: the timers below are cleared in the `finally` that follows it, so a failed mkdir
+  // must not leave them running. Its failure is this attempt's failure (retryable).
+  let workspace: Workspace;
+  try {
+    workspace = await deps.workspaces.create(`${job.renderId}-${job.retryCount}`);
+  } catch (error) {
+    const failure = asRenderFailure(error);
+    const final = job.isLastAttempt;
+    const row = await store.failAttempt(job.renderId, workerId, {
+      code: failure.code,
+      message: `temp directory: ${failure.message}`,
+      final,
+      timings: {},
+    });
+    if (!row) return { kind: 'canceled' };
+    log.warn({ err: failure.message, final }, 'render attempt failed: no temp directory');
+    return { kind: 'failed', failure, final };
+  }
+
   const stop = new AbortController();
   let reason: StopReason | undefined;
   const halt = (why: StopReason) => {
@@ -152,7 +171,6 @@ export async function runRenderAttempt(
     }
   };
   const uploaded: string[] = [];
-  const workspace = await deps.workspaces.create(`${job.renderId}-${job.retryCount}`);
 
   try {
     const spec = claimed.spec as RenderSpec;

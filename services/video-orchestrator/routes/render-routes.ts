@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
+import type { Database } from '../../../shared/db/index.ts';
 import {
   type AppEnv,
   type FieldError,
@@ -22,9 +23,11 @@ import {
   type RenderSpec,
   type RenderSpecSchema,
 } from '../schemas.ts';
-import type { RenderRow, VideoStore } from '../store.ts';
+import { createVideoStore, type RenderRow, type VideoStore } from '../store.ts';
 
 export interface RenderRouteDeps {
+  /** For the transaction that stores a render with its queue job. */
+  db: Database;
   store: VideoStore;
   queue: Queue;
   specSchema: RenderSpecSchema;
@@ -81,21 +84,34 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
   const { store, queue } = deps;
   const view = (row: RenderRow) => toRenderView(row, deps.signer, deps.publicUrl);
 
-  async function enqueue(row: RenderRow): Promise<void> {
+  /**
+   * The render's row and its queue job commit together: a crash or a failed enqueue leaves neither, so a
+   * 503 here means nothing was stored and a retry with the same Idempotency-Key runs the render.
+   */
+  async function storeAndEnqueue(
+    write: (txStore: VideoStore) => Promise<RenderRow | null>,
+  ): Promise<RenderRow | null> {
     try {
-      const jobId = await queue.send<RenderJobData>(
-        RENDER_QUEUE,
-        { renderId: row.id },
-        { dedupeKey: row.id },
-      );
-      await store.setQueueJobId(row.id, jobId ?? jobIdFor(RENDER_QUEUE, row.id));
+      return await deps.db.transaction(async (tx) => {
+        const txStore = createVideoStore(tx);
+        const row = await write(txStore);
+        if (!row) return null;
+        const jobId =
+          (await queue.sendInTransaction<RenderJobData>(
+            tx,
+            RENDER_QUEUE,
+            { renderId: row.id },
+            { dedupeKey: row.id },
+          )) ?? jobIdFor(RENDER_QUEUE, row.id);
+        await txStore.setQueueJobId(row.id, jobId);
+        return { ...row, queue_job_id: jobId };
+      });
     } catch (error) {
-      deps.logger.error({ renderId: row.id, err: (error as Error).message }, 'could not enqueue render');
-      await store.failUnqueued(row.id, 'the render could not be queued').catch(() => {});
+      deps.logger.error({ err: error }, 'could not store and enqueue render');
       throw new ProblemError({
         status: 503,
         title: 'Service Unavailable',
-        detail: 'the render queue is not available; retry with the same Idempotency-Key',
+        detail: 'the render could not be queued and was not stored; retry with the same Idempotency-Key',
         headers: { 'Retry-After': '5' },
       });
     }
@@ -110,13 +126,15 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
     const spec = await readJsonBody(c, deps.specSchema);
     await checkAssetReferences(store, spec);
     const hash = requestHash(spec);
-    let row = await store.insertRender({
-      id: randomUUID(),
-      spec,
-      idempotencyKey,
-      requestHash: hash,
-      callbackUrl: spec.callbackUrl,
-    });
+    let row = await storeAndEnqueue((txStore) =>
+      txStore.insertRender({
+        id: randomUUID(),
+        spec,
+        idempotencyKey,
+        requestHash: hash,
+        callbackUrl: spec.callbackUrl,
+      }),
+    );
     let replayed = false;
     if (!row) {
       const existing = idempotencyKey ? await store.getRenderByIdempotencyKey(idempotencyKey) : null;
@@ -131,9 +149,11 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
       }
       row = existing;
       replayed = true;
+      // Stored without its job by an older release: the replay queues it now.
+      if (!existing.queue_job_id) {
+        row = (await storeAndEnqueue((txStore) => txStore.reviveUnqueued(existing.id))) ?? existing;
+      }
     }
-    // A first attempt that could not enqueue left the job id empty: the replay finishes the job.
-    if (!row.queue_job_id && row.status === 'queued') await enqueue(row);
     const location = `${deps.publicUrl}/renders/${row.id}`;
     return c.json(view((await store.getRender(row.id)) ?? row), 202, {
       Location: location,

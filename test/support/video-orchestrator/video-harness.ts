@@ -39,6 +39,8 @@ export interface VideoHarnessOptions {
   env?: Record<string, string>;
   overrides?: VideoComponentOverrides | ((config: VideoConfig) => VideoComponentOverrides);
   withWorker?: boolean;
+  /** Wraps the database the runtime and the API use (e.g. `failingDatabase`); the harness keeps the original. */
+  wrapDb?: (db: Database) => Database;
 }
 
 /**
@@ -48,6 +50,7 @@ export interface VideoHarnessOptions {
 export async function startVideoHarness(options: VideoHarnessOptions = {}): Promise<VideoHarness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'video-e2e-'));
   const db = await createTestDatabase();
+  const serviceDb = options.wrapDb ? options.wrapDb(db) : db;
   let app: Hono | undefined;
   const server: TestServer = await listen({ fetch: (req: Request) => app!.fetch(req) } as never);
   const logger = createLogger({
@@ -77,10 +80,10 @@ export async function startVideoHarness(options: VideoHarnessOptions = {}): Prom
     const overrides = typeof options.overrides === 'function' ? options.overrides(config) : options.overrides;
     // A registry per runtime: a restarted runtime registers its metrics again.
     const metrics = createMetrics({ service: 'video-orchestrator' });
-    runtime = await startVideoRuntime(config, { logger, metrics, withWorker, overrides, db });
+    runtime = await startVideoRuntime(config, { logger, metrics, withWorker, overrides, db: serviceDb });
     app = createApp({
       config,
-      db,
+      db: serviceDb,
       queue: runtime.queue,
       store: runtime.store,
       components: runtime.components,
