@@ -8,10 +8,12 @@ import { loadConfigOrExit } from '../../shared/config/index.ts';
 import { openDatabase, serviceDatabaseOptions } from '../../shared/db/index.ts';
 import { serveNode } from '../../shared/http/index.ts';
 import { createLogger, createMetrics } from '../../shared/observability/index.ts';
+import { retentionSettingsFromEnv, startQueue, startRetentionJob } from '../../shared/queue/index.ts';
 import { createBreakerRegistry, createLimitersFromConfig } from '../../shared/resilience/index.ts';
 import { createApp, SERVICE_NAME, voiceAppConfig } from './app.ts';
 import { DEV_VOICE_API_KEY, VoiceEnvSchema } from './config.ts';
 import { createStreamRegistry } from './media-bridge.ts';
+import { VOICE_RETAINED_TABLES, VOICE_RETENTION_QUEUE } from './retention.ts';
 
 const config = loadConfigOrExit(SERVICE_NAME, VoiceEnvSchema);
 const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
@@ -22,6 +24,14 @@ if (config.twilio.sandbox)
   logger.warn({ apiUrl: config.twilio.apiUrl }, 'no Twilio credentials: using the sandbox');
 
 const db = await openDatabase(serviceDatabaseOptions(config, SERVICE_NAME));
+// The queue runs one job here: pruning call events past the retention.
+const queue = await startQueue(db, { logger, metrics });
+await startRetentionJob(queue, db, {
+  name: VOICE_RETENTION_QUEUE,
+  tables: VOICE_RETAINED_TABLES,
+  ...retentionSettingsFromEnv(config),
+  logger,
+});
 const breakers = createBreakerRegistry({ logger, metrics });
 const limiters = createLimitersFromConfig(config, logger);
 const streams = createStreamRegistry();
@@ -53,6 +63,7 @@ await serveNode(app, {
   beforeClose: () => streams.closeAll(),
   onClose: async () => {
     nodeWs.wss.close();
+    await queue.stop({ graceful: true, timeoutMs: config.SHUTDOWN_GRACE_MS });
     breakers.shutdown();
     await limiters.close();
     await db.close();

@@ -6,12 +6,13 @@ import { exitOnConfigError } from '../../shared/config/index.ts';
 import { openDatabase, serviceDatabaseOptions } from '../../shared/db/index.ts';
 import { serveNode } from '../../shared/http/index.ts';
 import { createLogger, createMetrics } from '../../shared/observability/index.ts';
-import { startQueue } from '../../shared/queue/index.ts';
+import { retentionSettingsFromEnv, startQueue, startRetentionJob } from '../../shared/queue/index.ts';
 import { createBreakerRegistry, createLimitersFromConfig } from '../../shared/resilience/index.ts';
 import { createApp, SERVICE_NAME } from './app.ts';
 import { createComponents } from './components.ts';
 import { DEV_DEFAULTS, loadWhatsAppConfig } from './config.ts';
 import { createWhatsAppQueues } from './jobs.ts';
+import { WHATSAPP_RETAINED_TABLES, WHATSAPP_RETENTION_QUEUE } from './retention.ts';
 import { startWorkers } from './workers.ts';
 
 const { env, settings, port } = exitOnConfigError(() => loadWhatsAppConfig());
@@ -35,6 +36,12 @@ const deps = { settings, db, queue, logger, metrics, breakers, limiterFor: limit
 const components = createComponents(deps);
 const app = createApp({ ...deps, components });
 await startWorkers({ ...deps, components });
+await startRetentionJob(queue, db, {
+  name: WHATSAPP_RETENTION_QUEUE,
+  tables: WHATSAPP_RETAINED_TABLES,
+  ...retentionSettingsFromEnv(env),
+  logger,
+});
 
 await serveNode(app, {
   port,

@@ -16,4 +16,10 @@ export const baseEnvShape = {
   BODY_LIMIT_BYTES: envInt(1024 * 1024, { min: 1024 }),
   SHUTDOWN_GRACE_MS: envInt(10_000, { min: 0 }),
   HOST: envString('0.0.0.0'),
+  /** Raw webhooks, status events and call events older than this many days are pruned (a scheduled job). */
+  RETENTION_DAYS: envInt(30, { min: 1 }),
+  /** Rows per pruning statement. */
+  RETENTION_BATCH_SIZE: envInt(1000, { min: 1, max: 100_000 }),
+  /** When the pruning job runs (cron, minute resolution); default hourly. */
+  RETENTION_CRON: envString('17 * * * *'),
 };

@@ -9,3 +9,4 @@ export {
 export { fromPostgresJs, type PostgresOptions } from './postgres-adapter.ts';
 // The embedded PGlite adapter is imported from './pglite-adapter.ts' directly (Node only): keeping it out of
 // this index keeps the 27 MB WASM package out of the edge functions' module graph.
+export { pruneBatch, type RetainedTable } from './prune.ts';

@@ -8,3 +8,9 @@ export {
   startQueue,
   type WorkOptions,
 } from './queue.ts';
+export {
+  type RetentionJob,
+  type RetentionJobOptions,
+  retentionSettingsFromEnv,
+  startRetentionJob,
+} from './retention-job.ts';

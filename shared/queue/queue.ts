@@ -65,6 +65,11 @@ export interface Queue {
     data: T,
     options?: SendOptions & { dedupeKey?: string },
   ): Promise<string | null>;
+  /**
+   * Sends a job to the (existing) queue `name` on a cron schedule (minute resolution), once per occurrence
+   * however many processes share the database. Scheduling again replaces the schedule.
+   */
+  schedule(name: string, cron: string, data?: object): Promise<void>;
   /** Jobs waiting (queued, deferred or retrying) in a queue. */
   depth(name: string): Promise<number>;
   /** Refreshes the queue_depth gauge for every queue created here (called on /metrics scrape). */
@@ -175,6 +180,7 @@ export async function startQueue(db: Database, options: StartQueueOptions): Prom
         },
       );
     },
+    schedule: (name, cron, data = {}) => boss.schedule(name, cron, data),
     depth,
     async refreshDepthMetrics() {
       if (!options.metrics) return;
