@@ -70,9 +70,13 @@ export async function startRetentionJob(
 
   // One run at a time, no retries (the next occurrence picks up where this one stopped).
   await queue.createQueue(options.name, { retryLimit: 0, expireInSeconds: 3600 });
-  await queue.work(options.name, { concurrency: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 30 }, async () => {
-    await runOnce();
-  });
+  await queue.work(
+    options.name,
+    { concurrency: 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 30 },
+    async () => {
+      await runOnce();
+    },
+  );
   await queue.schedule(options.name, options.cron);
   return { runOnce };
 }
