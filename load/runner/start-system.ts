@@ -46,6 +46,8 @@ export interface StartSystemOptions {
   rateLimitStore?: string;
   logLevel?: string;
   healthTimeoutMs?: number;
+  /** Extra variables for every process (see systemProcesses). */
+  extraEnv?: Record<string, string>;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function startSystem(options: StartSystemOptions): Promise<StartedS
     dataDir,
     rateLimitStore: options.rateLimitStore ?? 'memory',
     logLevel: options.logLevel ?? 'warn',
+    extraEnv: options.extraEnv,
   });
   const healthTimeoutMs = options.healthTimeoutMs ?? 90_000;
   const running: RunningProcess[] = [];

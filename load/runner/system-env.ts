@@ -63,6 +63,8 @@ export function systemProcesses(options: {
   dataDir: string;
   rateLimitStore: string;
   logLevel: string;
+  /** Set on every process last, over the load defaults (the fault-injection suite tunes breakers and retries). */
+  extraEnv?: Record<string, string>;
 }): ProcessSpec[] {
   const { ports } = options;
   const url = (port: number) => `http://127.0.0.1:${port}`;
@@ -77,6 +79,7 @@ export function systemProcesses(options: {
     RATE_LIMIT_STORE: options.rateLimitStore,
     SHUTDOWN_GRACE_MS: '5000',
     ...LOAD_RATE_LIMITS,
+    ...options.extraEnv,
   };
   const voice = url(ports['voice-bridge']);
   const whatsapp = url(ports['whatsapp-webhook']);

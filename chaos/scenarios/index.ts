@@ -1,0 +1,6 @@
+import type { Scenario } from '../chaos-context.ts';
+import { postgresOutage } from './postgres-outage.ts';
+import { twoInstances } from './two-instances.ts';
+
+/** In order of value: the first ones guard what is most often lost. */
+export const SCENARIOS: Scenario[] = [postgresOutage, twoInstances];
