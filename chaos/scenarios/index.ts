@@ -1,7 +1,8 @@
 import type { Scenario } from '../chaos-context.ts';
 import { postgresOutage } from './postgres-outage.ts';
+import { providerOutage } from './provider-outage.ts';
 import { redisOutage } from './redis-outage.ts';
 import { twoInstances } from './two-instances.ts';
 
 /** In order of value: the first ones guard what is most often lost. */
-export const SCENARIOS: Scenario[] = [postgresOutage, redisOutage, twoInstances];
+export const SCENARIOS: Scenario[] = [postgresOutage, redisOutage, providerOutage, twoInstances];

@@ -1,5 +1,11 @@
 import { LOAD_DEFAULTS } from '../../load/common/config.js';
-import { freePort, type RunningProcess, startProcess, stopProcess, waitForHealth } from '../../load/runner/system.ts';
+import {
+  freePort,
+  type RunningProcess,
+  startProcess,
+  stopProcess,
+  waitForHealth,
+} from '../../load/runner/system.ts';
 import type { LoadRequest } from '../../load/scenarios/flows.js';
 import type { ChaosContext, Scenario } from '../chaos-context.ts';
 import { startPrivateRedis } from '../private-redis.ts';
@@ -13,8 +19,15 @@ function messageRequest(i: number): LoadRequest {
     method: 'POST',
     path: '/messages',
     name: 'POST /messages',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${LOAD_DEFAULTS.WHATSAPP_API_KEY}` },
-    body: JSON.stringify({ to: `+25078${String(8000000 + i).padStart(7, '0')}`, type: 'text', text: { body: 'chaos' } }),
+    headers: {
+      'Content-Type': 'application/json',
+      Authorization: `Bearer ${LOAD_DEFAULTS.WHATSAPP_API_KEY}`,
+    },
+    body: JSON.stringify({
+      to: `+25078${String(8000000 + i).padStart(7, '0')}`,
+      type: 'text',
+      text: { body: 'chaos' },
+    }),
     expected: [201, 202, 429],
   };
 }
@@ -50,7 +63,9 @@ export const redisOutage: Scenario = {
       await waitForHealth(proc, spec.healthUrl, 60_000);
       const url = `http://127.0.0.1:${port}`;
       const burst = (from: number, n: number) =>
-        Promise.all(Array.from({ length: n }, (_, i) => send(url, messageRequest(from + i), String(from + i))));
+        Promise.all(
+          Array.from({ length: n }, (_, i) => send(url, messageRequest(from + i), String(from + i))),
+        );
 
       const withRedis = await burst(0, LIMIT + 10);
       ctx.log('killing Redis');
@@ -62,8 +77,11 @@ export const redisOutage: Scenario = {
       return {
         checks: {
           'limits through Redis': withRedis.filter(is2xx).length === LIMIT && limited(withRedis) === 10,
-          'still limiting without Redis': withoutRedis.filter(is2xx).length <= LIMIT && limited(withoutRedis) >= 20,
-          'no 5xx or failed request': [...withRedis, ...withoutRedis].every((o) => !is5xx(o) && o.status !== 'error'),
+          'still limiting without Redis':
+            withoutRedis.filter(is2xx).length <= LIMIT && limited(withoutRedis) >= 20,
+          'no 5xx or failed request': [...withRedis, ...withoutRedis].every(
+            (o) => !is5xx(o) && o.status !== 'error',
+          ),
           'no process exited': !exited,
         },
         figures: {
