@@ -145,3 +145,14 @@ export function statusCounts(outcomes: Outcome[]): Record<string, number> {
   for (const o of outcomes) counts[String(o.status)] = (counts[String(o.status)] ?? 0) + 1;
   return counts;
 }
+
+/** The first few distinct failure messages (refused, reset, timed out; or a 5xx's body), for the figures. */
+export function failureSamples(outcomes: Outcome[], max = 3): string[] {
+  const seen = new Set<string>();
+  for (const o of outcomes) {
+    if (o.status !== 'error' && (o.status as number) < 500) continue;
+    seen.add(`${o.status}: ${o.body.slice(0, 160)}`);
+    if (seen.size >= max) break;
+  }
+  return [...seen];
+}

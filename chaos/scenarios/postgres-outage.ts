@@ -4,6 +4,7 @@ import type { ChaosContext, Scenario } from '../chaos-context.ts';
 import {
   assetUpload,
   atRate,
+  failureSamples,
   is2xx,
   is5xx,
   type Outcome,
@@ -119,6 +120,11 @@ export const postgresOutage: Scenario = {
         },
         fiveHundreds: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.filter(is5xx).length])),
         skipped: { whatsapp: whatsapp.skipped, voice: voice.skipped, video: video.skipped },
+        failures: {
+          'whatsapp-webhook': failureSamples(whatsapp.results),
+          'voice-bridge': failureSamples(voice.results),
+          'video-orchestrator': failureSamples(video.results),
+        },
       },
     };
   },
