@@ -1,4 +1,10 @@
-import type { Sql } from '../../shared/db/index.ts';
+import {
+  createGroupCommitWriter,
+  type Database,
+  type GroupCommitOptions,
+  type GroupCommitSettings,
+  type Sql,
+} from '../../shared/db/index.ts';
 import type { AssetKind } from './inputs/asset-sniff.ts';
 import type { ProbeResult } from './render/ffmpeg.ts';
 import type { OutputInfo } from './render/probe.ts';
@@ -69,9 +75,63 @@ const RENDER_COLUMNS = `id, status, spec, idempotency_key, request_hash, queue_j
   timings, callback_url, callback_status, callback_attempts::int as callback_attempts, callback_error,
   callback_delivered_at, created_at, updated_at, started_at, finished_at`;
 
-export function createVideoStore(db: Sql) {
-  async function one<T>(text: string, params: unknown[]): Promise<T | null> {
-    const rows = await db.query<T>(text, params);
+interface ProgressWrite {
+  id: string;
+  workerId: string;
+  progress: number;
+}
+
+/**
+ * Every running render's progress in one statement (the group-commit flush): progress only grows, only the
+ * render's own worker writes it, and each write learns the render's status (anything but `processing`
+ * tells the worker to stop: canceled).
+ */
+async function writeProgress(tx: Sql, writes: ProgressWrite[]): Promise<(RenderStatus | null)[]> {
+  const rows = await tx.query<{ ord: number; status: RenderStatus | null }>(
+    `with input as (
+       select * from jsonb_to_recordset($1::jsonb) as p(ord int, id uuid, worker_id text, progress int)
+     ),
+     furthest as (
+       select distinct on (id, worker_id) id, worker_id, progress from input order by id, worker_id, progress desc
+     ),
+     updated as (
+       update video_renders r set progress = greatest(r.progress, f.progress), updated_at = now()
+         from furthest f
+        where r.id = f.id and r.worker_id = f.worker_id and r.status = 'processing'
+        returning r.id, r.status
+     )
+     select i.ord, coalesce(u.status, r.status) as status
+       from input i left join updated u on u.id = i.id left join video_renders r on r.id = i.id
+      order by i.ord`,
+    [
+      JSON.stringify(
+        writes.map((w, ord) => ({ ord, id: w.id, worker_id: w.workerId, progress: w.progress })),
+      ),
+    ],
+  );
+  return rows.map((r) => r.status);
+}
+
+export interface VideoStoreOptions {
+  /** Batching of progress writes from concurrent renders (defaults when omitted). */
+  groupCommit?: GroupCommitSettings;
+  /** Writer metrics (observeGroupCommit). */
+  observe?: Pick<GroupCommitOptions<ProgressWrite, RenderStatus | null>, 'onFlush' | 'onReject' | 'onDepth'>;
+}
+
+export function createVideoStore(db: Database, options: VideoStoreOptions = {}) {
+  const progress = createGroupCommitWriter({
+    name: 'video-progress',
+    db,
+    ...options.groupCommit,
+    ...options.observe,
+    singleStatement: true,
+    flush: writeProgress,
+  });
+
+  // `sql`: a transaction's tx, for the statements a caller runs together (a render and its queue job).
+  async function one<T>(text: string, params: unknown[], sql: Sql = db): Promise<T | null> {
+    const rows = await sql.query<T>(text, params);
     return rows[0] ?? null;
   }
 
@@ -99,13 +159,16 @@ export function createVideoStore(db: Sql) {
     },
 
     /** null when the idempotency key is already taken (the caller then reads that render). */
-    insertRender(input: {
-      id: string;
-      spec: RenderSpec;
-      idempotencyKey?: string;
-      requestHash?: string;
-      callbackUrl?: string;
-    }): Promise<RenderRow | null> {
+    insertRender(
+      input: {
+        id: string;
+        spec: RenderSpec;
+        idempotencyKey?: string;
+        requestHash?: string;
+        callbackUrl?: string;
+      },
+      sql: Sql = db,
+    ): Promise<RenderRow | null> {
       return one<RenderRow>(
         `insert into video_renders (id, spec, idempotency_key, request_hash, callback_url, callback_status)
          values ($1, $2::jsonb, $3, $4, $5, case when $5::text is null then 'none' else 'pending' end)
@@ -118,6 +181,7 @@ export function createVideoStore(db: Sql) {
           input.requestHash ?? null,
           input.callbackUrl ?? null,
         ],
+        sql,
       );
     },
 
@@ -129,8 +193,8 @@ export function createVideoStore(db: Sql) {
       return one<RenderRow>(`select ${RENDER_COLUMNS} from video_renders where id = $1`, [id]);
     },
 
-    async setQueueJobId(id: string, jobId: string): Promise<void> {
-      await db.query(`update video_renders set queue_job_id = $2, updated_at = now() where id = $1`, [
+    async setQueueJobId(id: string, jobId: string, sql: Sql = db): Promise<void> {
+      await sql.query(`update video_renders set queue_job_id = $2, updated_at = now() where id = $1`, [
         id,
         jobId,
       ]);
@@ -140,7 +204,7 @@ export function createVideoStore(db: Sql) {
      * A render stored without its job (written before the row and its job shared one transaction, when an
      * enqueue failure marked it `enqueue_failed`): back to `queued`, so the caller can enqueue it now.
      */
-    reviveUnqueued(id: string): Promise<RenderRow | null> {
+    reviveUnqueued(id: string, sql: Sql = db): Promise<RenderRow | null> {
       return one<RenderRow>(
         `update video_renders set status = 'queued', error_code = null, error_message = null,
            finished_at = null, updated_at = now()
@@ -148,6 +212,7 @@ export function createVideoStore(db: Sql) {
            and (status = 'queued' or (status = 'failed' and error_code = 'enqueue_failed'))
          returning ${RENDER_COLUMNS}`,
         [id],
+        sql,
       );
     },
 
@@ -172,19 +237,8 @@ export function createVideoStore(db: Sql) {
     },
 
     /** Returns the row's status after the write; anything but `processing` means stop (canceled). */
-    async updateProgress(id: string, workerId: string, progress: number): Promise<RenderStatus | null> {
-      const row = await one<{ status: RenderStatus }>(
-        `with updated as (
-           update video_renders set progress = greatest(progress, $3), updated_at = now()
-           where id = $1 and worker_id = $2 and status = 'processing'
-           returning status
-         )
-         select status from updated
-         union all
-         select status from video_renders where id = $1 and not exists (select 1 from updated)`,
-        [id, workerId, progress],
-      );
-      return row?.status ?? null;
+    updateProgress(id: string, workerId: string, percent: number): Promise<RenderStatus | null> {
+      return progress.submit({ id, workerId, progress: percent });
     },
 
     async getStatus(id: string): Promise<{ status: RenderStatus; worker_id: string | null } | null> {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import type { Database } from '../../../shared/db/index.ts';
+import type { Database, Sql } from '../../../shared/db/index.ts';
 import {
   type AppEnv,
   type FieldError,
@@ -23,7 +23,7 @@ import {
   type RenderSpec,
   type RenderSpecSchema,
 } from '../schemas.ts';
-import { createVideoStore, type RenderRow, type VideoStore } from '../store.ts';
+import type { RenderRow, VideoStore } from '../store.ts';
 
 export interface RenderRouteDeps {
   /** For the transaction that stores a render with its queue job. */
@@ -88,13 +88,10 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
    * The render's row and its queue job commit together: a crash or a failed enqueue leaves neither, so a
    * 503 here means nothing was stored and a retry with the same Idempotency-Key runs the render.
    */
-  async function storeAndEnqueue(
-    write: (txStore: VideoStore) => Promise<RenderRow | null>,
-  ): Promise<RenderRow | null> {
+  async function storeAndEnqueue(write: (tx: Sql) => Promise<RenderRow | null>): Promise<RenderRow | null> {
     try {
       return await deps.db.transaction(async (tx) => {
-        const txStore = createVideoStore(tx);
-        const row = await write(txStore);
+        const row = await write(tx);
         if (!row) return null;
         const jobId =
           (await queue.sendInTransaction<RenderJobData>(
@@ -103,7 +100,7 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
             { renderId: row.id },
             { dedupeKey: row.id },
           )) ?? jobIdFor(RENDER_QUEUE, row.id);
-        await txStore.setQueueJobId(row.id, jobId);
+        await store.setQueueJobId(row.id, jobId, tx);
         return { ...row, queue_job_id: jobId };
       });
     } catch (error) {
@@ -126,14 +123,11 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
     const spec = await readJsonBody(c, deps.specSchema);
     await checkAssetReferences(store, spec);
     const hash = requestHash(spec);
-    let row = await storeAndEnqueue((txStore) =>
-      txStore.insertRender({
-        id: randomUUID(),
-        spec,
-        idempotencyKey,
-        requestHash: hash,
-        callbackUrl: spec.callbackUrl,
-      }),
+    let row = await storeAndEnqueue((tx) =>
+      store.insertRender(
+        { id: randomUUID(), spec, idempotencyKey, requestHash: hash, callbackUrl: spec.callbackUrl },
+        tx,
+      ),
     );
     let replayed = false;
     if (!row) {
@@ -151,7 +145,7 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
       replayed = true;
       // Stored without its job by an older release: the replay queues it now.
       if (!existing.queue_job_id) {
-        row = (await storeAndEnqueue((txStore) => txStore.reviveUnqueued(existing.id))) ?? existing;
+        row = (await storeAndEnqueue((tx) => store.reviveUnqueued(existing.id, tx))) ?? existing;
       }
     }
     const location = `${deps.publicUrl}/renders/${row.id}`;
