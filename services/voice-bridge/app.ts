@@ -12,13 +12,20 @@ import type {
 } from '../../shared/resilience/index.ts';
 import { type AgentSocketFactory, globalAgentSocketFactory, openAgentSession } from './agent-session.ts';
 import type { VoiceConfig } from './config.ts';
-import { createStreamRegistry, type StreamRegistry } from './media-bridge.ts';
+import {
+  type ConversationSettings,
+  createStreamRegistry,
+  DEFAULT_CONVERSATION,
+  type StreamRegistry,
+} from './media-bridge.ts';
+import { mountCallTranscript } from './routes/call-transcript.ts';
 import { mountMediaStream } from './routes/media-stream.ts';
 import { mountOutboundCalls } from './routes/outbound-calls.ts';
 import { mountProviderWebhooks } from './routes/provider-webhooks.ts';
 import type { VoiceEnv } from './routes/twilio-webhook-auth.ts';
 import { createVoiceStore } from './store.ts';
 import { type CreateCallInput, createTwilioClient } from './twilio-client.ts';
+import { createVoiceMetrics } from './voice-observability.ts';
 
 export const SERVICE_NAME = 'voice-bridge';
 export const TWILIO_BREAKER = 'twilio-calls';
@@ -32,6 +39,12 @@ export interface VoiceAppConfig {
   twilio: { apiUrl: string; accountSid: string; authToken: string; fromNumber: string };
   agent: { url: string; apiKey?: string; connectTimeoutMs: number };
   fallbackMessage: string;
+  /** Barge-in, backchannels, language, consent; defaults: interrupt on any speech, no consent question. */
+  conversation?: ConversationSettings;
+  /** Said when the caller refuses consent, before hanging up. */
+  consentRefusedMessage?: string;
+  /** Lifetime of the signed Media Streams URL; default 60 s. */
+  streamUrlTtlSeconds?: number;
   rateLimits: {
     outbound: { points: number; durationSeconds: number };
     destination: { points: number; durationSeconds: number };
@@ -53,6 +66,19 @@ export function voiceAppConfig(config: VoiceConfig): VoiceAppConfig {
       connectTimeoutMs: config.VOICE_AGENT_CONNECT_TIMEOUT_MS,
     },
     fallbackMessage: config.VOICE_FALLBACK_MESSAGE,
+    conversation: {
+      defaultLanguage: config.VOICE_DEFAULT_LANGUAGE,
+      minInterruptionMs: config.VOICE_MIN_INTERRUPTION_MS,
+      backchannels: {
+        en: config.VOICE_BACKCHANNELS_EN,
+        sw: config.VOICE_BACKCHANNELS_SW,
+        rw: config.VOICE_BACKCHANNELS_RW,
+        fr: config.VOICE_BACKCHANNELS_FR,
+      },
+      consentPrompt: config.VOICE_CONSENT_PROMPT || undefined,
+    },
+    consentRefusedMessage: config.VOICE_CONSENT_REFUSED_MESSAGE,
+    streamUrlTtlSeconds: config.VOICE_STREAM_URL_TTL_S,
     rateLimits: {
       outbound: {
         points: config.VOICE_OUTBOUND_RATE_POINTS,
@@ -101,6 +127,7 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
   const clock = deps.clock ?? (() => new Date());
   const newId = deps.newId ?? (() => crypto.randomUUID());
   const streams = deps.streams ?? createStreamRegistry();
+  const voiceMetrics = createVoiceMetrics(metrics.registry);
 
   const twilio = createTwilioClient({ ...config.twilio, fetch: deps.fetch });
   const twilioBreaker = breakers.create(
@@ -111,8 +138,8 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
   const createSocket = deps.createAgentSocket ?? globalAgentSocketFactory;
   const agentBreaker = breakers.create(
     AGENT_BREAKER,
-    (signal: AbortSignal, agent: string | null) =>
-      openAgentSession({ ...config.agent, agent, createSocket, signal }),
+    (signal: AbortSignal, call: { agent: string | null; language: string }) =>
+      openAgentSession({ ...config.agent, ...call, createSocket, signal }),
     // The session's own connect timeout fires first, so the breaker never abandons a socket mid-connect.
     { timeout: config.agent.connectTimeoutMs + 1000, ...config.breakers?.agent },
   );
@@ -155,12 +182,16 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     newId,
   });
 
+  mountCallTranscript(app, { store, apiKey: config.apiKey });
+
   mountProviderWebhooks(app, {
     store,
     authToken: config.twilio.authToken,
     publicUrl: config.publicUrl,
     metrics,
     fallbackMessage: config.fallbackMessage,
+    consentRefusedMessage: config.consentRefusedMessage ?? 'Goodbye.',
+    streamUrlTtlSeconds: config.streamUrlTtlSeconds ?? 60,
     agentUnavailable: () => agentBreaker.opened,
     clock,
     newId,
@@ -171,11 +202,16 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     authToken: config.twilio.authToken,
     publicUrl: config.publicUrl,
     metrics,
+    voiceMetrics,
+    logger: deps.logger,
     upgradeWebSocket: deps.upgradeWebSocket,
     streams,
+    clock,
+    newId,
     bridge: {
       logger: deps.logger,
-      connectAgent: (signal, agent) => agentBreaker.fire(signal, agent),
+      conversation: config.conversation ?? DEFAULT_CONVERSATION,
+      connectAgent: (signal, call) => agentBreaker.fire(signal, call),
     },
   });
 

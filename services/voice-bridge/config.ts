@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import {
   baseEnvShape,
+  envEnum,
   envInt,
+  envList,
   envOptionalPort,
   envOptionalString,
   envPort,
@@ -10,6 +12,7 @@ import {
   loadConfig,
   runtimeEnv,
 } from '../../shared/config/index.ts';
+import { CALL_LANGUAGES, DEFAULT_BACKCHANNELS } from './conversation-language.ts';
 
 /**
  * Dev-only credentials, used when TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are unset: the service then
@@ -50,6 +53,22 @@ export const VoiceEnvSchema = z
     VOICE_FALLBACK_MESSAGE: envString(
       'Sorry, our assistant is not available right now. Please call again later.',
     ),
+    /** Lifetime of the signed Media Streams URL in our TwiML answer. */
+    VOICE_STREAM_URL_TTL_S: envInt(60, { min: 5, max: 3600 }),
+    VOICE_DEFAULT_LANGUAGE: envEnum(CALL_LANGUAGES, 'en'),
+    /** Caller speech over the agent this long interrupts without waiting for words (0: any speech). */
+    VOICE_MIN_INTERRUPTION_MS: envInt(600, { min: 0, max: 5000 }),
+    /** Acknowledgements that never interrupt the agent, per language (comma-separated). */
+    VOICE_BACKCHANNELS_EN: envList([...DEFAULT_BACKCHANNELS.en]),
+    VOICE_BACKCHANNELS_SW: envList([...DEFAULT_BACKCHANNELS.sw]),
+    VOICE_BACKCHANNELS_RW: envList([...DEFAULT_BACKCHANNELS.rw]),
+    VOICE_BACKCHANNELS_FR: envList([...DEFAULT_BACKCHANNELS.fr]),
+    /** What the agent asks first; empty turns the consent question off. */
+    VOICE_CONSENT_PROMPT: z.preprocess(
+      (v) => v ?? 'This call is answered by an AI assistant and recorded. Press 1 or say yes to continue, press 2 or say no to end the call.',
+      z.string(),
+    ),
+    VOICE_CONSENT_REFUSED_MESSAGE: envString('Understood. We will not continue with the assistant. Goodbye.'),
     VOICE_OUTBOUND_RATE_POINTS: envInt(10, { min: 1 }),
     VOICE_OUTBOUND_RATE_DURATION_S: envInt(60, { min: 1 }),
     VOICE_DESTINATION_RATE_POINTS: envInt(3, { min: 1 }),

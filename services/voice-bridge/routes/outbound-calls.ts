@@ -50,6 +50,12 @@ export function callView(call: CallRecord) {
     agent: call.agent,
     metadata: call.metadata,
     failureReason: call.failureReason,
+    aiLegEndedBy: call.aiLegEndedBy,
+    consent: call.consent && {
+      decision: call.consent,
+      via: call.consentVia,
+      at: call.consentAt ? new Date(call.consentAt).toISOString() : null,
+    },
     durationSeconds: call.durationSeconds,
     answeredAt: call.answeredAt?.toISOString() ?? null,
     endedAt: call.endedAt?.toISOString() ?? null,
@@ -205,7 +211,7 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
         callDuration: e.callDuration,
         detail: e.detail,
       })),
-      transcript: transcript.map((t) => ({ role: t.role, text: t.text, at: t.at.toISOString() })),
+      transcript: transcript.map((t) => ({ role: t.role, text: t.text, at: new Date(t.at).toISOString() })),
     });
   });
 }
