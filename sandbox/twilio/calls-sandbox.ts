@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { synthesizeMulawClip } from '../../shared/audio/mulaw.ts';
 import { computeTwilioSignature, parseTwilioForm } from '../../shared/webhooks/twilio-signature.ts';
-import { type MediaStreamResult, runMediaStream } from './media-stream-client.ts';
+import { type CallerStep, type MediaStreamResult, runMediaStream } from './media-stream-client.ts';
 import { parseTwiml, type TwimlVerb } from './twiml-parser.ts';
 
 /** Dev-only defaults, the same the voice bridge uses when TWILIO_* are unset. Never real secrets. */
@@ -27,6 +27,8 @@ export interface TwilioSandboxOptions {
   clip?: Uint8Array;
   /** A DTMF digit the caller presses after speaking. */
   dtmf?: string;
+  /** What the caller does on the stream instead of "say the clip, press `dtmf`" (barge-in, backchannels). */
+  script?: readonly CallerStep[];
   /** Upper bound on one simulated call, so nothing the app does can hang the sandbox. Default 30 s. */
   maxCallMs?: number;
   log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -257,6 +259,7 @@ export function createTwilioSandbox(options: TwilioSandboxOptions = {}) {
           listenMs: options.listenMs ?? 4000,
           expectBytes: Math.floor(clip.length / 2),
           dtmf: options.dtmf,
+          script: options.script,
         });
         log('media stream ended', {
           callSid: call.sid,
