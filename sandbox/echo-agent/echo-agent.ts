@@ -126,12 +126,22 @@ export function createEchoAgent(options: EchoAgentOptions) {
         if (!item || !Number.isInteger(endMs) || endMs < 0 || endMs > item.audioMs) {
           send(ws, {
             type: 'error',
-            error: { type: 'invalid_request_error', code: 'invalid_value', message: 'bad truncate', event_id: message.event_id },
+            error: {
+              type: 'invalid_request_error',
+              code: 'invalid_value',
+              message: 'bad truncate',
+              event_id: message.event_id,
+            },
           });
           return;
         }
         item.audioMs = endMs;
-        send(ws, { type: 'conversation.item.truncated', item_id: itemId, content_index: 0, audio_end_ms: endMs });
+        send(ws, {
+          type: 'conversation.item.truncated',
+          item_id: itemId,
+          content_index: 0,
+          audio_end_ms: endMs,
+        });
         return;
       }
       case 'conversation.item.delete':
@@ -146,7 +156,9 @@ export function createEchoAgent(options: EchoAgentOptions) {
         return;
       case 'response.create': {
         // Speaks what the instructions quote (the consent question), as a 1 s tone.
-        const instructions = String((message.response as { instructions?: string } | undefined)?.instructions ?? '');
+        const instructions = String(
+          (message.response as { instructions?: string } | undefined)?.instructions ?? '',
+        );
         const quoted = /"([^"]+)"/.exec(instructions)?.[1] ?? instructions;
         speak(ws, state, synthesizeMulawClip([{ frequencyHz: 330, durationMs: 1000 }]), quoted);
         return;

@@ -225,7 +225,11 @@ export function runMediaStream(options: MediaStreamRunOptions): Promise<MediaStr
           send({ event: 'dtmf', dtmf: { track: 'inbound_track', digit: step.dtmf } });
         } else {
           const until = Date.now() + (step.timeoutMs ?? 10_000);
-          while (result.heardBytes < step.untilHeardMs * 8 && Date.now() < until && sendFrame(silence, ++chunk))
+          while (
+            result.heardBytes < step.untilHeardMs * 8 &&
+            Date.now() < until &&
+            sendFrame(silence, ++chunk)
+          )
             await sleep(options.frameIntervalMs);
         }
       }

@@ -65,7 +65,9 @@ export const VoiceEnvSchema = z
     VOICE_BACKCHANNELS_FR: envList([...DEFAULT_BACKCHANNELS.fr]),
     /** What the agent asks first; empty turns the consent question off. */
     VOICE_CONSENT_PROMPT: z.preprocess(
-      (v) => v ?? 'This call is answered by an AI assistant and recorded. Press 1 or say yes to continue, press 2 or say no to end the call.',
+      (v) =>
+        v ??
+        'This call is answered by an AI assistant and recorded. Press 1 or say yes to continue, press 2 or say no to end the call.',
       z.string(),
     ),
     VOICE_CONSENT_REFUSED_MESSAGE: envString('Understood. We will not continue with the assistant. Goodbye.'),

@@ -47,7 +47,10 @@ export function isBackchannel(text: string, language: CallLanguage, backchannels
 
 /** Spoken answers to the consent question, per language (English always understood too). */
 export const CONSENT_WORDS: Record<CallLanguage, { yes: readonly string[]; no: readonly string[] }> = {
-  en: { yes: ['yes', 'yeah', 'i agree', 'agree', 'okay', 'ok', 'sure'], no: ['no', 'nope', "don't", 'do not'] },
+  en: {
+    yes: ['yes', 'yeah', 'i agree', 'agree', 'okay', 'ok', 'sure'],
+    no: ['no', 'nope', "don't", 'do not'],
+  },
   sw: { yes: ['ndiyo', 'ndio', 'sawa', 'nakubali'], no: ['hapana', 'sikubali', 'la'] },
   rw: { yes: ['yego', 'ndabyemeye', 'nibyo'], no: ['oya', 'sinemera', 'ntabwo'] },
   fr: { yes: ['oui', "d'accord", "j'accepte"], no: ['non', 'refuse', 'je refuse'] },

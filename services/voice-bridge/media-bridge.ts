@@ -359,13 +359,10 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
       while (tasks.size > 0) await Promise.allSettled([...tasks]);
       await writes;
     };
-    drain().then(
-      () => {
-        events.emit('closed', { reason, stats: { ...stats } });
-        resolveDone();
-      },
-      resolveDone,
-    );
+    drain().then(() => {
+      events.emit('closed', { reason, stats: { ...stats } });
+      resolveDone();
+    }, resolveDone);
   };
 
   const start = async (call: { agent: string | null; language: CallLanguage }) => {

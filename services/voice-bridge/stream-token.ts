@@ -25,7 +25,12 @@ export function signStreamToken(secret: string, callId: string, expiresAt: Date)
 }
 
 /** Constant-time; an expired token is only reported as expired once its MAC is right. */
-export function verifyStreamToken(secret: string, callId: string, token: string, now: Date): StreamTokenCheck {
+export function verifyStreamToken(
+  secret: string,
+  callId: string,
+  token: string,
+  now: Date,
+): StreamTokenCheck {
   const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!match) return 'invalid';
   const expires = Number(match[1]);

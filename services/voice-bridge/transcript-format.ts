@@ -22,7 +22,8 @@ const timestamp = (ms: number) => {
   return `${pad(h)}:${pad(m)}:${pad(s)}.${pad(total % 1000, 3)}`;
 };
 
-const escapeCueText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeCueText = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * WebVTT: one cue per segment, the speaker as a voice span and the language as a `<lang>` span, so a

@@ -48,7 +48,12 @@ export function createVoiceMetrics(registry: Registry): VoiceMetrics {
  * The one place a media bridge's events become logs and metrics (opossum style: the bridge emits, this
  * subscribes). Transitions log at debug; decisions a caller notices log at info.
  */
-export function observeMediaBridge(bridge: MediaBridge, callId: string, logger: Logger, metrics: VoiceMetrics) {
+export function observeMediaBridge(
+  bridge: MediaBridge,
+  callId: string,
+  logger: Logger,
+  metrics: VoiceMetrics,
+) {
   const log = logger.child({ callId });
   bridge.on('transition', (t) => log.debug(t, 'media stream transition'));
   bridge.on('agentUnavailable', ({ reason, breakerOpen }) => {

@@ -49,21 +49,27 @@ export function mountMediaStream(app: Hono<VoiceEnv>, options: MediaStreamOption
       const check = token ? verifyStreamToken(options.authToken, callId, token, options.clock()) : 'invalid';
       if (check !== 'valid') {
         refuse(check === 'expired' ? 'expired' : 'unsigned');
-        const detail = check === 'expired' ? 'this stream URL has expired' : 'stream URL token missing or wrong';
+        const detail =
+          check === 'expired' ? 'this stream URL has expired' : 'stream URL token missing or wrong';
         return problem(c, { status: 403, title: 'Forbidden', detail });
       }
       // Only a real upgrade takes the call's stream slot; anything else falls through to the 426.
       if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return next();
       const streamId = options.newId();
       const claim = await options.store.claimMediaStream(callId, streamId);
-      if (claim === 'unknown') return problem(c, { status: 404, title: 'Not Found', detail: `no call ${callId}` });
+      if (claim === 'unknown')
+        return problem(c, { status: 404, title: 'Not Found', detail: `no call ${callId}` });
       if (claim === 'ended') {
         refuse('ended');
         return problem(c, { status: 410, title: 'Gone', detail: `call ${callId} has ended` });
       }
       if (claim === 'busy') {
         refuse('busy');
-        return problem(c, { status: 409, title: 'Conflict', detail: `call ${callId} already has a media stream` });
+        return problem(c, {
+          status: 409,
+          title: 'Conflict',
+          detail: `call ${callId} already has a media stream`,
+        });
       }
       c.set('mediaStreamId', streamId);
       await next();
@@ -88,7 +94,8 @@ export function mountMediaStream(app: Hono<VoiceEnv>, options: MediaStreamOption
         onClose() {
           if (bridge) bridge.handleClose();
           // The socket died during the handshake: give the slot back.
-          else if (streamId) options.store.releaseMediaStream(streamId, 'upgrade not completed').catch(() => {});
+          else if (streamId)
+            options.store.releaseMediaStream(streamId, 'upgrade not completed').catch(() => {});
         },
         onError() {
           bridge?.handleClose();

@@ -109,7 +109,8 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
   app.post('/webhooks/voice/stream-ended', verified, async (c) => {
     const query = parseInput(WebhookQuery, c.req.query(), 'query');
     const call = query.callId ? await store.getCall(query.callId) : null;
-    if (call?.aiLegEndedBy === 'agent_unavailable') return twiml(c, sayAndHangupTwiml(options.fallbackMessage));
+    if (call?.aiLegEndedBy === 'agent_unavailable')
+      return twiml(c, sayAndHangupTwiml(options.fallbackMessage));
     if (call?.aiLegEndedBy === 'consent_refused')
       return twiml(c, sayAndHangupTwiml(options.consentRefusedMessage));
     return twiml(c, hangupTwiml());

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { Database } from '../../../../shared/db/index.ts';
 import { signStreamToken } from '../../../../services/voice-bridge/stream-token.ts';
+import type { Database } from '../../../../shared/db/index.ts';
 import { computeTwilioSignature } from '../../../../shared/webhooks/twilio-signature.ts';
 import { startVoiceHarness, type VoiceHarness } from '../../../e2e/voice-bridge/harness.ts';
 import { createTestDatabase } from '../../../support/database.ts';
