@@ -63,10 +63,12 @@ export function createBridgeEmitter() {
   const listeners = new Map<keyof MediaBridgeEvents, Set<(payload: never) => void>>();
   return {
     on<K extends keyof MediaBridgeEvents>(event: K, listener: MediaBridgeListener<K>): () => void {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
+      const set = listeners.get(event) ?? new Set();
+      listeners.set(event, set);
       set.add(listener as (payload: never) => void);
-      return () => set.delete(listener as (payload: never) => void);
+      return () => {
+        set.delete(listener as (payload: never) => void);
+      };
     },
     emit<K extends keyof MediaBridgeEvents>(event: K, payload: MediaBridgeEvents[K]): void {
       for (const listener of listeners.get(event) ?? []) {
