@@ -14,7 +14,9 @@ export type CallerStep =
   /** Press a key. */
   | { dtmf: string }
   /** Listen (sending silence) until this much agent audio has played, or `timeoutMs` of wall clock passed. */
-  | { untilHeardMs: number; timeoutMs?: number };
+  | { untilHeardMs: number; timeoutMs?: number }
+  /** Not the caller: something the test makes happen at this moment of the call (e.g. the agent drops). */
+  | { run: () => unknown };
 
 export interface MediaStreamRunOptions {
   url: string;
@@ -223,6 +225,8 @@ export function runMediaStream(options: MediaStreamRunOptions): Promise<MediaStr
             await sleep(options.frameIntervalMs);
         } else if ('dtmf' in step) {
           send({ event: 'dtmf', dtmf: { track: 'inbound_track', digit: step.dtmf } });
+        } else if ('run' in step) {
+          await step.run();
         } else {
           const until = Date.now() + (step.timeoutMs ?? 10_000);
           while (

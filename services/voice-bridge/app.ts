@@ -76,6 +76,7 @@ export function voiceAppConfig(config: VoiceConfig): VoiceAppConfig {
         fr: config.VOICE_BACKCHANNELS_FR,
       },
       consentPrompt: config.VOICE_CONSENT_PROMPT || undefined,
+      sessionRolloverMs: config.VOICE_AGENT_SESSION_ROLLOVER_S * 1000 || undefined,
     },
     consentRefusedMessage: config.VOICE_CONSENT_REFUSED_MESSAGE,
     streamUrlTtlSeconds: config.VOICE_STREAM_URL_TTL_S,

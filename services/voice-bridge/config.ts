@@ -63,6 +63,8 @@ export const VoiceEnvSchema = z
     VOICE_BACKCHANNELS_SW: envList([...DEFAULT_BACKCHANNELS.sw]),
     VOICE_BACKCHANNELS_RW: envList([...DEFAULT_BACKCHANNELS.rw]),
     VOICE_BACKCHANNELS_FR: envList([...DEFAULT_BACKCHANNELS.fr]),
+    /** Replace the agent session after this long (at a quiet moment), before the provider's cap; 0: never. */
+    VOICE_AGENT_SESSION_ROLLOVER_S: envInt(1500, { min: 0 }),
     /** What the agent asks first; empty turns the consent question off. */
     VOICE_CONSENT_PROMPT: z.preprocess(
       (v) =>

@@ -1,12 +1,16 @@
 import type { CallLanguage } from './conversation-language.ts';
 
-/** The stream's lifecycle: each state is entered once, in this order, `closed` from any of them. */
-export type StreamState = 'awaiting-start' | 'connecting' | 'bridging' | 'closed';
+/**
+ * The stream's lifecycle. `rolling-over`: the agent session is being replaced (its cap is near, or it
+ * dropped) while the Twilio stream stays up and caller audio is buffered. `closed` from any state.
+ */
+export type StreamState = 'awaiting-start' | 'connecting' | 'bridging' | 'rolling-over' | 'closed';
 
 export const STREAM_TRANSITIONS: Record<StreamState, readonly StreamState[]> = {
   'awaiting-start': ['connecting', 'closed'],
   connecting: ['bridging', 'closed'],
-  bridging: ['closed'],
+  bridging: ['rolling-over', 'closed'],
+  'rolling-over': ['bridging', 'closed'],
   closed: [],
 };
 
@@ -29,6 +33,7 @@ export interface BridgeStats {
   marks: number;
   bargeIns: number;
   backchannels: number;
+  rollovers: number;
 }
 
 /**
@@ -44,6 +49,8 @@ export interface MediaBridgeEvents {
   agentUnavailable: { reason: string; breakerOpen: boolean };
   /** The caller cut the agent off: playback cleared, the item truncated at what was heard (if any). */
   bargeIn: { itemIds: string[]; playedMs: number; generatedMs: number; truncated: boolean };
+  /** A new agent session replaces the current one, with the conversation so far; Twilio never notices. */
+  rollover: { cause: 'session-cap' | 'agent-closed'; session: number; closeCode?: number };
   /** The caller only acknowledged ("mhm", "yego"); the agent carried on. */
   backchannel: { text: string; language: CallLanguage };
   /** The caller pressed a key; it was recorded and passed to the agent. */

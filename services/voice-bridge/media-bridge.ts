@@ -41,6 +41,13 @@ export interface ConversationSettings {
   minInterruptionMs: number;
   /** When set, the agent asks this at the start; DTMF 1 / "yes" consents, 2 / "no" ends the AI leg. */
   consentPrompt?: string;
+  /**
+   * Replace the agent session after this long (wall clock), at the next moment the agent is silent, so
+   * the provider's session cap never cuts a call. Unset: only when the session drops.
+   */
+  sessionRolloverMs?: number;
+  /** Agent sessions that may drop during one call before the caller gets the fallback. Default 3. */
+  maxAgentDrops?: number;
 }
 
 export const DEFAULT_CONVERSATION: ConversationSettings = {
@@ -105,7 +112,14 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
   const events = createBridgeEmitter();
   const playback = createPlaybackTracker();
   const connecting = new AbortController();
-  const stats: BridgeStats = { framesIn: 0, framesOut: 0, marks: 0, bargeIns: 0, backchannels: 0 };
+  const stats: BridgeStats = {
+    framesIn: 0,
+    framesOut: 0,
+    marks: 0,
+    bargeIns: 0,
+    backchannels: 0,
+    rollovers: 0,
+  };
 
   let state: StreamState = 'awaiting-start';
   let turn: TurnState = 'agent-silent';
@@ -126,6 +140,16 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
   // Agent items and transcripts meet here: a segment is stored once both the heard audio and its text are known.
   const agentTranscripts = new Map<string, string>();
   const endedItems = new Map<string, AgentItem>();
+  // What was said and heard so far, handed to a replacement agent session.
+  const history: Array<{ speaker: 'caller' | 'agent'; text: string }> = [];
+  // Items of the current agent session: only those can be truncated (another session never knew them).
+  const sessionItems = new Set<string>();
+  let sessions = 0;
+  let drops = 0;
+  let rolloverTimer: ReturnType<typeof setTimeout> | undefined;
+  let rolloverDue = false;
+  let callerSpeaking = false;
+  let callAgent: { agent: string | null; language: CallLanguage } = { agent: null, language };
 
   let resolveDone!: () => void;
   const finished = new Promise<void>((r) => {
@@ -167,6 +191,7 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
     if (from === to || !TURN_TRANSITIONS[from].includes(to)) return;
     turn = to;
     events.emit('transition', { machine: 'turn', from, to, reason });
+    if (to === 'agent-silent') maybeRollover();
   };
 
   const keyOf = (ref: AudioRef) => ref.itemId ?? ref.responseId;
@@ -188,6 +213,7 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
     const cut = item.ended === 'cut';
     const heard = cut ? heardPart(text, item.playedMs / Math.max(1, item.generatedMs)) : text.trim();
     if (!heard || item.playedMs <= 0) return;
+    history.push({ speaker: 'agent', text: heard });
     persist(() =>
       deps.store.addTranscriptSegment(callId, {
         speaker: 'agent',
@@ -208,7 +234,7 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
     let truncated = false;
     for (const item of cut) {
       // Nothing heard: nothing to truncate (the agent still knows what it meant to say).
-      if (!item.truncatable || item.playedMs <= 0) continue;
+      if (!item.truncatable || item.playedMs <= 0 || !sessionItems.has(item.itemId)) continue;
       truncated = true;
       agent?.send({
         type: 'conversation.item.truncate',
@@ -251,7 +277,8 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         const bytes = Math.floor((event.delta.length * 3) / 4) - (event.delta.match(/=+$/)?.[0].length ?? 0);
         if (bytes <= 0) return;
         stats.framesOut++;
-        const { markName } = playback.audioSent(refOf(event), bytes, clockMs);
+        const { item, markName } = playback.audioSent(refOf(event), bytes, clockMs);
+        sessionItems.add(item.itemId);
         sendTwilio({ event: 'media', media: { payload: event.delta } });
         sendTwilio({ event: 'mark', mark: { name: markName } });
         if (turn === 'agent-silent') moveTurn('agent-speaking', 'agent audio sent');
@@ -276,6 +303,7 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         const key = event.item_id ?? `speech-${clockMs}`;
         utterances.set(key, { startMs: agentClockToCall(event.audio_start_ms) });
         lastUtterance = key;
+        callerSpeaking = true;
         // Speech while the agent is silent changes nothing: it is simply the caller's turn.
         if (!playback.audible) return;
         if (settings.minInterruptionMs <= 0) return bargeIn('caller spoke over the agent');
@@ -287,6 +315,8 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         const key = event.item_id ?? lastUtterance;
         const utterance = key === undefined ? undefined : utterances.get(key);
         if (utterance) utterance.endMs = agentClockToCall(event.audio_end_ms);
+        callerSpeaking = false;
+        maybeRollover();
         return;
       }
       case 'conversation.item.input_audio_transcription.completed': {
@@ -296,6 +326,7 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         const text = event.transcript.trim();
         const spoken: CallLanguage = isCallLanguage(event.language) ? event.language : language;
         if (text) {
+          history.push({ speaker: 'caller', text });
           const startMs = utterance?.startMs ?? clockMs;
           persist(() =>
             deps.store.addTranscriptSegment(callId, {
@@ -338,6 +369,7 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
     if (!moveStream('closed', reason)) return;
     const hadStream = streamSid !== '';
     connecting.abort();
+    clearTimeout(rolloverTimer);
     buffered.length = 0;
     overlap = undefined;
     // Whatever was still queued at Twilio is not heard: the transcript keeps only what played.
@@ -365,19 +397,94 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
     }, resolveDone);
   };
 
-  const start = async (call: { agent: string | null; language: CallLanguage }) => {
+  /** A session is ours: its events, its end, the audio buffered meanwhile, the conversation so far. */
+  const attach = (session: AgentSession) => {
+    agent = session;
+    sessions++;
+    sessionItems.clear();
+    session.onEvent((event) => {
+      if (agent === session) onAgentEvent(event);
+    });
+    session.closed.then(({ code }) => {
+      if (agent !== session || state !== 'bridging') return; // we replaced or closed it ourselves
+      // 1000: the agent ended the conversation on purpose. Anything else: it dropped; replace it.
+      if (code === 1000) finish('agent closed');
+      else rollover('agent-closed', code);
+    });
+    if (sessions > 1) {
+      for (const turn of history.slice(-50)) {
+        const caller = turn.speaker === 'caller';
+        session.send({
+          type: 'conversation.item.create',
+          item: {
+            type: 'message',
+            role: caller ? 'user' : 'assistant',
+            content: [{ type: caller ? 'input_text' : 'text', text: turn.text }],
+          },
+        });
+      }
+    }
+    agentClockOriginMs = buffered[0]?.atMs ?? clockMs;
+    for (const frame of buffered.splice(0)) session.appendAudio(frame.payload);
+    if (settings.sessionRolloverMs) {
+      rolloverTimer = setTimeout(() => {
+        rolloverDue = true;
+        maybeRollover();
+      }, settings.sessionRolloverMs);
+    }
+  };
+
+  /** Replace the agent session; the caller's audio waits in the buffer meanwhile. */
+  const rollover = (cause: 'session-cap' | 'agent-closed', closeCode?: number) => {
+    if (!moveStream('rolling-over', cause)) return;
+    clearTimeout(rolloverTimer);
+    rolloverDue = false;
+    overlap = undefined;
+    callerSpeaking = false;
+    const old = agent;
+    agent = undefined;
+    old?.close();
+    stats.rollovers++;
+    events.emit('rollover', { cause, session: sessions + 1, closeCode });
+    persist(() =>
+      deps.store.recordServiceEvent(callId, 'agent_rollover', { cause, session: sessions + 1, closeCode }),
+    );
+    if (cause === 'agent-closed' && ++drops > (settings.maxAgentDrops ?? 3)) {
+      track(agentUnavailable(new Error(`the agent session dropped ${drops} times`)));
+      return;
+    }
+    track(connect());
+  };
+
+  // A due rollover waits for a quiet moment: nothing of the agent still playing, the caller not speaking.
+  const maybeRollover = () => {
+    if (rolloverDue && state === 'bridging' && turn === 'agent-silent' && !callerSpeaking)
+      rollover('session-cap');
+  };
+
+  const agentUnavailable = async (error: unknown) => {
+    const breakerOpen = (error as { code?: string }).code === 'EOPENBREAKER';
+    const reason = breakerOpen
+      ? 'agent unavailable: breaker open'
+      : `agent unavailable: ${(error as Error).message}`;
+    events.emit('agentUnavailable', { reason, breakerOpen });
+    // Stored before the socket closes: Twilio's <Connect action> webhook reads it to pick the fallback.
+    await persist(() => deps.store.recordAgentFailure(callId, reason));
+    sendTwilio({ event: 'clear' });
+    finish(reason);
+  };
+
+  const connect = async () => {
+    const waiting = state; // 'connecting' or 'rolling-over'
     try {
-      const session = await deps.connectAgent(connecting.signal, call);
-      if (state !== 'connecting') {
+      const session = await deps.connectAgent(connecting.signal, callAgent);
+      if (state !== waiting) {
         session.close(); // the caller hung up while we were connecting
         return;
       }
-      agent = session;
-      moveStream('bridging', 'agent connected');
-      session.onEvent(onAgentEvent);
-      session.closed.then(() => finish('agent closed'));
-      agentClockOriginMs = buffered[0]?.atMs ?? clockMs;
-      for (const frame of buffered.splice(0)) session.appendAudio(frame.payload);
+      moveStream('bridging', waiting === 'connecting' ? 'agent connected' : 'agent session replaced');
+      attach(session);
+      if (sessions > 1) return;
       persist(() => deps.store.recordServiceEvent(callId, 'agent_connected', { streamSid }));
       if (settings.consentPrompt) {
         consent = 'asking';
@@ -387,16 +494,8 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         });
       }
     } catch (error) {
-      if (state !== 'connecting') return;
-      const breakerOpen = (error as { code?: string }).code === 'EOPENBREAKER';
-      const reason = breakerOpen
-        ? 'agent unavailable: breaker open'
-        : `agent unavailable: ${(error as Error).message}`;
-      events.emit('agentUnavailable', { reason, breakerOpen });
-      // Stored before the socket closes: Twilio's <Connect action> webhook reads it to pick the fallback.
-      await persist(() => deps.store.recordAgentFailure(callId, reason));
-      sendTwilio({ event: 'clear' });
-      finish(reason);
+      if (state !== waiting) return;
+      await agentUnavailable(error);
     }
   };
 
@@ -426,7 +525,8 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
             .then((call) => {
               const wanted = call?.metadata?.language;
               if (isCallLanguage(wanted)) language = wanted;
-              if (state === 'connecting') return start({ agent: call?.agent ?? null, language });
+              callAgent = { agent: call?.agent ?? null, language };
+              if (state === 'connecting') return connect();
             }),
         );
         return;
@@ -440,7 +540,7 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
           // Still talking over the agent after the threshold: that is an interruption, words or not.
           if (overlap && clockMs - overlap.sinceMs >= settings.minInterruptionMs)
             bargeIn('caller kept talking over the agent');
-        } else if (state === 'connecting') {
+        } else if (state === 'connecting' || state === 'rolling-over') {
           buffered.push({ payload: message.media.payload, atMs: clockMs });
           if (buffered.length > maxBuffered) buffered.shift();
         }

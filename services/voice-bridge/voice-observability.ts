@@ -9,6 +9,7 @@ export interface VoiceMetrics {
   agentUnavailable: Counter<'cause'>;
   streamsRefused: Counter<'reason'>;
   consent: Counter<'decision' | 'via'>;
+  rollovers: Counter<'cause'>;
 }
 
 const counter = <L extends string>(registry: Registry, name: string, help: string, labelNames: L[]) =>
@@ -37,6 +38,12 @@ export function createVoiceMetrics(registry: Registry): VoiceMetrics {
       'Media Streams upgrades refused after a valid Twilio signature',
       ['reason'],
     ),
+    rollovers: counter(
+      registry,
+      'voice_agent_rollovers_total',
+      'Agent sessions replaced mid-call (session cap near, or the session dropped)',
+      ['cause'],
+    ),
     consent: counter(registry, 'voice_consent_total', 'Consent answers by decision and channel', [
       'decision',
       'via',
@@ -63,6 +70,10 @@ export function observeMediaBridge(
   bridge.on('bargeIn', (b) => {
     metrics.bargeIns.inc({ truncated: String(b.truncated) });
     log.info(b, 'caller barged in');
+  });
+  bridge.on('rollover', (r) => {
+    metrics.rollovers.inc({ cause: r.cause });
+    log.info(r, 'agent session rolled over');
   });
   bridge.on('backchannel', ({ language }) => metrics.backchannels.inc({ language }));
   bridge.on('consent', (c) => {

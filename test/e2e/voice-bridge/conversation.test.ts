@@ -30,7 +30,6 @@ afterEach(async () => {
   harness = undefined;
 });
 
-const tone = (ms: number, hz = 440) => synthesizeMulawClip([{ frequencyHz: hz, durationMs: ms }]);
 const utterance = (ms: number, hz = 440) =>
   synthesizeMulawClip([
     { frequencyHz: hz, durationMs: ms },
@@ -227,5 +226,69 @@ describe('a voice agent callers can interrupt', () => {
     expect(detail.aiLegEndedBy).toBeNull();
     expect(segments.map((s) => s.speaker)).toEqual(['agent', 'caller', 'agent']);
     expect(segments[1]).toMatchObject({ text: 'Yego', language: 'rw' });
+  });
+
+  it('rollover: the agent session drops mid-call; a new one continues with the conversation so far', async () => {
+    const script: CallerStep[] = [
+      { say: utterance(600) },
+      { untilHeardMs: 900 }, // the whole first reply
+      { run: () => harness!.echo.closeAll(1011, 'internal error') },
+      { silenceMs: 400 },
+      { say: utterance(500, 660) },
+      { silenceMs: 1000 },
+    ];
+    harness = await startVoiceHarness({
+      config: { conversation: conversation() },
+      sandbox: { script },
+      // Each agent session counts its utterances from 0, so tell them apart by length (0.9 s vs 0.8 s).
+      echo: {
+        transcribe: ({ audio }) => ({ transcript: audio.length > 6800 ? 'Book a moto' : 'To Kimironko' }),
+      },
+    });
+    const { id, stream, segments } = await runCall(harness, { to: '+14155558006' });
+    expect(stream.endedBy).toBe('caller');
+    expect(harness.echo.stats.sessions).toBe(2);
+    const replayed = harness.echo.clientEvents
+      .filter((e) => e.session === '2' && e.type === 'conversation.item.create')
+      .map((e) => e.event.item as { role: string; content: Array<{ text: string }> })
+      .map((item) => [item.role, item.content[0].text]);
+    expect(replayed).toEqual([
+      ['user', 'Book a moto'],
+      ['assistant', 'Echo: I heard 0.90 seconds of audio.'],
+    ]);
+    expect(segments.map((s) => [s.speaker, s.text.slice(0, 12)])).toEqual([
+      ['caller', 'Book a moto'],
+      ['agent', 'Echo: I hear'],
+      ['caller', 'To Kimironko'],
+      ['agent', 'Echo: I hear'],
+    ]);
+    expect(await metricValue(harness, 'voice_agent_rollovers_total', 'cause="agent-closed"')).toBe(1);
+    const detail = (await (await harness.request(`/calls/${id}`)).json()) as {
+      events: Array<{ type: string }>;
+    };
+    expect(detail.events.map((e) => e.type)).toContain('agent_rollover');
+  });
+
+  it('rollover: before the session cap, at a quiet moment, without dropping the stream', async () => {
+    harness = await startVoiceHarness({
+      config: { conversation: conversation({ sessionRolloverMs: 250 }) },
+      sandbox: {
+        script: [
+          { say: utterance(600) },
+          { untilHeardMs: 900 },
+          { silenceMs: 2000 },
+          { say: utterance(500, 660) },
+          { silenceMs: 1000 },
+        ],
+      },
+    });
+    const { stream, segments } = await runCall(harness, { to: '+14155558007' });
+    expect(stream.endedBy).toBe('caller');
+    expect(stream.clears).toBe(0);
+    expect(harness.echo.stats.sessions).toBeGreaterThanOrEqual(2);
+    expect(
+      await metricValue(harness, 'voice_agent_rollovers_total', 'cause="session-cap"'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(segments.filter((s) => s.speaker === 'agent' && !s.interrupted)).toHaveLength(2);
   });
 });

@@ -71,7 +71,7 @@ function fakeAgent() {
     appended,
     sent,
     emit: (event: AgentServerEvent) => handler(event),
-    hangUp: () => resolveClosed({ code: 1001, reason: 'agent gone' }),
+    hangUp: (code = 1000) => resolveClosed({ code, reason: 'agent gone' }),
     get closeCalls() {
       return closeCalls;
     },
@@ -274,6 +274,58 @@ describe('media bridge', () => {
     bridge.close('test over');
     await bridge.done;
     expect(writes.filter((w) => w[0] === 'turn').map((w) => w[2])).toEqual(['Mhm.']);
+  });
+
+  it('replaces a dropped agent session with the conversation so far; Twilio stays connected', async () => {
+    const { store, writes } = fakeStore();
+    const twilio = fakeTwilio();
+    const first = fakeAgent();
+    const second = fakeAgent();
+    let releaseSecond!: (s: AgentSession) => void;
+    const connects = [
+      Promise.resolve(first.session),
+      new Promise<AgentSession>((r) => {
+        releaseSecond = r;
+      }),
+    ];
+    const bridge = createMediaBridge(
+      { store, logger, connectAgent: () => connects.shift()! },
+      CALL_ID,
+      twilio.socket,
+    );
+    const rollovers: unknown[] = [];
+    bridge.on('rollover', (r) => rollovers.push(r));
+    bridge.handleMessage(start());
+    await tick();
+    await tick();
+    first.emit({ type: 'input_audio_buffer.speech_started', item_id: 'u1' });
+    first.emit({
+      type: 'conversation.item.input_audio_transcription.completed',
+      item_id: 'u1',
+      transcript: 'Hi',
+    });
+    first.hangUp(1011);
+    await tick();
+    expect(bridge.state).toBe('rolling-over');
+    bridge.handleMessage(media('DDDD'));
+    releaseSecond(second.session);
+    await tick();
+    expect(bridge.state).toBe('bridging');
+    expect(twilio.closed).toBeUndefined();
+    expect(rollovers).toEqual([{ cause: 'agent-closed', session: 2, closeCode: 1011 }]);
+    expect(second.sent).toEqual([
+      {
+        type: 'conversation.item.create',
+        item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi' }] },
+      },
+    ]);
+    expect(second.appended).toEqual(['DDDD']);
+    // Events of the replaced session are no longer ours.
+    first.emit({ type: 'response.audio.delta', delta: audio(20), item_id: 'old' });
+    expect(sentOf(twilio, 'media')).toEqual([]);
+    bridge.close('test over');
+    await bridge.done;
+    expect(writes.map((w) => w[1])).toContain('agent_rollover');
   });
 
   it('closes Twilio when the agent hangs up, and frees the registry', async () => {
