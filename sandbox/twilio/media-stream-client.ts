@@ -37,6 +37,8 @@ export interface MediaStreamRunOptions {
   dtmf?: string;
   /** What the caller does instead of "say the clip, press `dtmf`"; the listening phase follows it. */
   script?: readonly CallerStep[];
+  /** Twilio ends the stream (`stop`, then close) when the call is redirected or hung up through the API. */
+  signal?: AbortSignal;
 }
 
 export interface MediaStreamResult {
@@ -193,8 +195,19 @@ export function runMediaStream(options: MediaStreamRunOptions): Promise<MediaStr
       if (result.connected && !stopSent) result.endedBy = 'server';
       finish();
     });
+    const endByUpdate = () => {
+      if (ws.readyState !== WebSocket.OPEN || stopSent) return;
+      stopSent = true;
+      send({ event: 'stop', stop: { accountSid: options.accountSid, callSid: options.callSid } });
+      ws.close(1000, 'call updated');
+    };
+    options.signal?.addEventListener('abort', endByUpdate, { once: true });
     ws.on('open', async () => {
       result.connected = true;
+      if (options.signal?.aborted) {
+        endByUpdate();
+        return;
+      }
       send({ event: 'connected', protocol: 'Call', version: '1.0.0' });
       send({
         event: 'start',
@@ -247,7 +260,7 @@ export function runMediaStream(options: MediaStreamRunOptions): Promise<MediaStr
         sendFrame(silence, ++chunk);
         await sleep(options.frameIntervalMs);
       }
-      if (ws.readyState !== WebSocket.OPEN) return; // the server ended it; the close handler records that
+      if (ws.readyState !== WebSocket.OPEN || stopSent) return; // ended already; the close handler records it
       stopSent = true;
       send({ event: 'stop', stop: { accountSid: options.accountSid, callSid: options.callSid } });
       ws.close(1000, 'call ended');

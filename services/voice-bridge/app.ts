@@ -12,6 +12,7 @@ import type {
 } from '../../shared/resilience/index.ts';
 import { type AgentSocketFactory, globalAgentSocketFactory, openAgentSession } from './agent-session.ts';
 import type { VoiceConfig } from './config.ts';
+import type { MachineChoice } from './machine-detection.ts';
 import {
   type ConversationSettings,
   createStreamRegistry,
@@ -19,17 +20,19 @@ import {
   type StreamRegistry,
 } from './media-bridge.ts';
 import { mountCallTranscript } from './routes/call-transcript.ts';
+import { mountMachineDetection } from './routes/machine-detection.ts';
 import { mountMediaStream } from './routes/media-stream.ts';
 import { mountOutboundCalls } from './routes/outbound-calls.ts';
 import { mountProviderWebhooks } from './routes/provider-webhooks.ts';
 import type { VoiceEnv } from './routes/twilio-webhook-auth.ts';
 import { createVoiceStore } from './store.ts';
-import { type CreateCallInput, createTwilioClient } from './twilio-client.ts';
-import { createVoiceMetrics } from './voice-observability.ts';
+import { type CreateCallInput, createTwilioClient, type UpdateCallInput } from './twilio-client.ts';
+import { createVoiceMetrics, registerOutcomeGauge } from './voice-observability.ts';
 
 export const SERVICE_NAME = 'voice-bridge';
 export const TWILIO_BREAKER = 'twilio-calls';
 export const AGENT_BREAKER = 'voice-agent';
+export const TWILIO_UPDATE_BREAKER = 'twilio-call-updates';
 
 /** What the app needs to know, independent of where it came from (env on Node or Deno, or a test). */
 export interface VoiceAppConfig {
@@ -45,6 +48,8 @@ export interface VoiceAppConfig {
   consentRefusedMessage?: string;
   /** Lifetime of the signed Media Streams URL; default 60 s. */
   streamUrlTtlSeconds?: number;
+  /** Outbound calls: what to do on a machine unless the request says; unset: no machine detection. */
+  machine?: { onMachine?: MachineChoice; message: string };
   rateLimits: {
     outbound: { points: number; durationSeconds: number };
     destination: { points: number; durationSeconds: number };
@@ -80,6 +85,10 @@ export function voiceAppConfig(config: VoiceConfig): VoiceAppConfig {
     },
     consentRefusedMessage: config.VOICE_CONSENT_REFUSED_MESSAGE,
     streamUrlTtlSeconds: config.VOICE_STREAM_URL_TTL_S,
+    machine: {
+      onMachine: config.VOICE_ON_MACHINE === 'off' ? undefined : config.VOICE_ON_MACHINE,
+      message: config.VOICE_MACHINE_MESSAGE,
+    },
     rateLimits: {
       outbound: {
         points: config.VOICE_OUTBOUND_RATE_POINTS,
@@ -129,11 +138,17 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
   const newId = deps.newId ?? (() => crypto.randomUUID());
   const streams = deps.streams ?? createStreamRegistry();
   const voiceMetrics = createVoiceMetrics(metrics.registry);
+  registerOutcomeGauge(metrics.registry, () => store.countOutcomes());
 
   const twilio = createTwilioClient({ ...config.twilio, fetch: deps.fetch });
   const twilioBreaker = breakers.create(
     TWILIO_BREAKER,
     (input: CreateCallInput) => twilio.createCall(input),
+    { timeout: 5000, ...config.breakers?.twilio },
+  );
+  const twilioUpdateBreaker = breakers.create(
+    TWILIO_UPDATE_BREAKER,
+    (callSid: string, input: UpdateCallInput) => twilio.updateCall(callSid, input),
     { timeout: 5000, ...config.breakers?.twilio },
   );
   const createSocket = deps.createAgentSocket ?? globalAgentSocketFactory;
@@ -181,6 +196,16 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     metrics,
     trustProxy: config.trustProxy,
     newId,
+    defaultOnMachine: config.machine?.onMachine,
+  });
+
+  mountMachineDetection(app, {
+    store,
+    authToken: config.twilio.authToken,
+    publicUrl: config.publicUrl,
+    metrics,
+    updateCall: (callSid, input) => twilioUpdateBreaker.fire(callSid, input),
+    defaultMessage: config.machine?.message ?? 'Please call us back.',
   });
 
   mountCallTranscript(app, { store, apiKey: config.apiKey });

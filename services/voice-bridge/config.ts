@@ -65,6 +65,11 @@ export const VoiceEnvSchema = z
     VOICE_BACKCHANNELS_FR: envList([...DEFAULT_BACKCHANNELS.fr]),
     /** Replace the agent session after this long (at a quiet moment), before the provider's cap; 0: never. */
     VOICE_AGENT_SESSION_ROLLOVER_S: envInt(1500, { min: 0 }),
+    /** Outbound calls: what to do when a machine answers (Twilio async AMD); `off` places calls without AMD. */
+    VOICE_ON_MACHINE: envEnum(['hang_up', 'leave_message', 'connect_agent', 'off'], 'hang_up'),
+    VOICE_MACHINE_MESSAGE: envString(
+      'Hello, this is EasyMO. We tried to reach you about your request. Please call us back. Thank you.',
+    ),
     /** What the agent asks first; empty turns the consent question off. */
     VOICE_CONSENT_PROMPT: z.preprocess(
       (v) =>

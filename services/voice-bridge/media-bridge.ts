@@ -149,6 +149,10 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
   let rolloverTimer: ReturnType<typeof setTimeout> | undefined;
   let rolloverDue = false;
   let callerSpeaking = false;
+  // A reply is being made (response.created → response.done), or the caller just finished a turn and
+  // one is due (until this call-clock time): replacing the session now would lose it.
+  let responding = false;
+  let replyDueUntilMs = -1;
   let callAgent: { agent: string | null; language: CallLanguage } = { agent: null, language };
 
   let resolveDone!: () => void;
@@ -316,7 +320,7 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         const utterance = key === undefined ? undefined : utterances.get(key);
         if (utterance) utterance.endMs = agentClockToCall(event.audio_end_ms);
         callerSpeaking = false;
-        maybeRollover();
+        replyDueUntilMs = clockMs + 5000;
         return;
       }
       case 'conversation.item.input_audio_transcription.completed': {
@@ -357,6 +361,14 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         bargeIn('caller words over the agent');
         return;
       }
+      case 'response.created':
+        responding = true;
+        replyDueUntilMs = -1;
+        return;
+      case 'response.done':
+        responding = false;
+        maybeRollover();
+        return;
       case 'error':
         log.warn({ agentError: event.error }, 'agent reported an error');
         return;
@@ -441,6 +453,8 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
     rolloverDue = false;
     overlap = undefined;
     callerSpeaking = false;
+    responding = false;
+    replyDueUntilMs = -1;
     const old = agent;
     agent = undefined;
     old?.close();
@@ -540,6 +554,7 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
           // Still talking over the agent after the threshold: that is an interruption, words or not.
           if (overlap && clockMs - overlap.sinceMs >= settings.minInterruptionMs)
             bargeIn('caller kept talking over the agent');
+          else if (rolloverDue) maybeRollover();
         } else if (state === 'connecting' || state === 'rolling-over') {
           buffered.push({ payload: message.media.payload, atMs: clockMs });
           if (buffered.length > maxBuffered) buffered.shift();

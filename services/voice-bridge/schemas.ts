@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CALL_STATUSES } from './call-status-machine.ts';
+import { ANSWERED_BY, MACHINE_CHOICES } from './machine-detection.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Our API
@@ -20,6 +21,9 @@ export const OutboundCallRequest = z.strictObject({
       error: 'must serialise to at most 4096 bytes',
     })
     .optional(),
+  /** When a machine answers: leave `machineMessage`, hang up, or let the agent talk. Default from config. */
+  onMachine: z.enum(MACHINE_CHOICES, { error: 'must be leave_message, hang_up or connect_agent' }).optional(),
+  machineMessage: z.string().trim().min(1).max(500).optional(),
 });
 export type OutboundCallRequest = z.infer<typeof OutboundCallRequest>;
 
@@ -41,6 +45,20 @@ export const MediaStreamParams = z.object({
 
 export const TranscriptQuery = z.object({
   format: z.enum(['json', 'vtt'], { error: 'must be json or vtt' }).optional(),
+});
+
+/** The AMD callback URL we give Twilio carries the request's choice (Twilio signs the URL, query included). */
+export const MachineDetectionQuery = z.object({
+  callId: z.uuid(),
+  onMachine: z.enum(MACHINE_CHOICES),
+  message: z.string().max(500).optional(),
+});
+
+export const TwilioAmdCallback = z.looseObject({
+  CallSid: z.string().regex(/^CA[0-9a-fA-F]{32}$/, { error: 'must be a Twilio CallSid (CA + 32 hex)' }),
+  AccountSid: z.string().optional(),
+  AnsweredBy: z.enum(ANSWERED_BY),
+  MachineDetectionDuration: z.coerce.number().int().min(0).optional(),
 });
 
 /** `?callId=` on the webhook URLs we give Twilio for our own outbound calls. */
@@ -149,6 +167,8 @@ export const AgentServerEvent = z.discriminatedUnion('type', [
     audio_end_ms: z.number().optional(),
     item_id: z.string().optional(),
   }),
+  z.looseObject({ type: z.literal('response.created') }),
+  z.looseObject({ type: z.literal('response.done') }),
   z.looseObject({ type: z.literal('response.audio.done'), ...itemRef }),
   z.looseObject({ type: z.literal('response.output_audio.done'), ...itemRef }),
   z.looseObject({

@@ -1,6 +1,7 @@
 import type { Sql } from '../../shared/db/index.ts';
 import { type CallStatus, callStatusMachine } from './call-status-machine.ts';
 import type { CallLanguage } from './conversation-language.ts';
+import type { AnsweredBy, CallOutcome, MachineAction } from './machine-detection.ts';
 
 export type CallDirection = 'outbound' | 'inbound';
 
@@ -24,6 +25,10 @@ export interface CallRecord {
   consent: 'granted' | 'refused' | null;
   consentAt: Date | null;
   consentVia: 'speech' | 'dtmf' | null;
+  answeredBy: AnsweredBy | null;
+  machineAction: MachineAction | null;
+  /** Settled once, when the call became terminal (by the database: see machine-detection.ts). */
+  outcome: CallOutcome | null;
 }
 
 export type AiLegEnding = 'agent_unavailable' | 'consent_refused';
@@ -112,12 +117,15 @@ interface CallRow {
   consent: 'granted' | 'refused' | null;
   consent_at: Date | null;
   consent_via: 'speech' | 'dtmf' | null;
+  answered_by: AnsweredBy | null;
+  machine_action: MachineAction | null;
+  outcome: CallOutcome | null;
   request_hash?: string | null;
 }
 
 const CALL_COLUMNS = `id, direction, to_number, from_number, agent, metadata, status, provider_call_sid,
   failure_reason, duration_seconds, answered_at, ended_at, created_at, updated_at, ai_leg_ended_by,
-  consent, consent_at, consent_via`;
+  consent, consent_at, consent_via, answered_by, machine_action, outcome`;
 
 const asJson = (value: unknown): Record<string, unknown> =>
   (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, unknown>;
@@ -142,6 +150,9 @@ function toCall(row: CallRow): CallRecord {
     consent: row.consent ?? null,
     consentAt: row.consent_at ?? null,
     consentVia: row.consent_via ?? null,
+    answeredBy: row.answered_by ?? null,
+    machineAction: row.machine_action ?? null,
+    outcome: row.outcome ?? null,
   };
 }
 
@@ -461,6 +472,47 @@ export function createVoiceStore(db: Sql) {
         [callId, decision, via, `consent_${decision}`, JSON.stringify({ via, ...detail })],
       );
       return rows.length === 1;
+    },
+
+    /** Twilio's AMD verdict (the first one counts), kept as an event too. Null for a call we do not have. */
+    async recordMachineDetection(
+      callId: string,
+      answeredBy: AnsweredBy,
+      detail: Record<string, unknown>,
+    ): Promise<{ callSid: string | null; status: CallStatus } | null> {
+      const rows = await db.query<{ callSid: string | null; status: CallStatus }>(
+        `with upd as (
+           update voice_calls set answered_by = coalesce(answered_by, $2), updated_at = now()
+           where id = $1 returning id, provider_call_sid, status
+         ),
+         ev as (
+           insert into voice_call_events (call_id, provider_call_sid, source, type, detail)
+           select id, provider_call_sid, 'service', 'machine_detection', $3::jsonb from upd
+         )
+         select provider_call_sid as "callSid", status from upd`,
+        [callId, answeredBy, JSON.stringify({ answeredBy, ...detail })],
+      );
+      return rows[0] ?? null;
+    },
+
+    /** What we did about the machine, once Twilio accepted it. */
+    async recordMachineAction(callId: string, action: MachineAction): Promise<void> {
+      await db.query(
+        `with upd as (
+           update voice_calls set machine_action = coalesce(machine_action, $2), updated_at = now()
+           where id = $1 returning id
+         )
+         insert into voice_call_events (call_id, source, type, detail)
+         select id, 'service', 'machine_action', $3::jsonb from upd`,
+        [callId, action, JSON.stringify({ action })],
+      );
+    },
+
+    /** Ended calls by outcome, across every instance (for /metrics). */
+    async countOutcomes(): Promise<Array<{ outcome: CallOutcome; calls: number }>> {
+      return db.query<{ outcome: CallOutcome; calls: number }>(
+        `select outcome, count(*)::int as calls from voice_calls where outcome is not null group by outcome`,
+      );
     },
 
     /** The AI leg ends before the caller hangs up (consent refused): what the action webhook says. */

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../shared/observability/index.ts';
 import type { MediaBridge } from './media-bridge.ts';
 
@@ -49,6 +49,31 @@ export function createVoiceMetrics(registry: Registry): VoiceMetrics {
       'via',
     ]),
   };
+}
+
+/**
+ * `voice_call_outcomes{outcome}`: ended calls by their one outcome, read from the database at scrape
+ * time, so every instance reports the same totals and no call is counted twice.
+ */
+export function registerOutcomeGauge(
+  registry: Registry,
+  countOutcomes: () => Promise<Array<{ outcome: string; calls: number }>>,
+) {
+  if (registry.getSingleMetric('voice_call_outcomes')) return;
+  new Gauge({
+    name: 'voice_call_outcomes',
+    help: 'Ended calls by terminal outcome (exactly one per call), from the database',
+    labelNames: ['outcome'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        for (const row of await countOutcomes()) this.set({ outcome: row.outcome }, row.calls);
+      } catch {
+        // the database is down: /ready says so; the scrape still answers
+      }
+    },
+  });
 }
 
 /**

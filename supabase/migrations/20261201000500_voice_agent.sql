@@ -33,3 +33,39 @@ alter table voice_transcript_turns add column item_id text;
 alter table voice_media_streams enable row level security;
 create policy voice_media_streams_service_role on voice_media_streams
   for all to service_role using (true) with check (true);
+
+-- Answering-machine detection (Twilio async AMD) and the call's one terminal outcome.
+alter table voice_calls add column answered_by text;
+-- What we did about a machine: left the message, hung up, or let the agent talk to it.
+alter table voice_calls add column machine_action text
+  check (machine_action in ('message_left', 'hung_up', 'connected'));
+alter table voice_calls add column outcome text check (
+  outcome in ('human_completed', 'voicemail_left', 'machine_hangup', 'no_answer', 'busy', 'failed', 'canceled')
+);
+alter table voice_calls add column outcome_at timestamptz;
+create index voice_calls_outcome_idx on voice_calls (outcome) where outcome is not null;
+
+-- The outcome is settled here, once, in the same statement that makes the call terminal, whichever
+-- path does it (status callback, failed placement): no code path can forget it or set it twice.
+create function voice_call_settle_outcome() returns trigger language plpgsql as $$
+begin
+  if new.outcome is null and new.status_rank = 4 then
+    new.outcome := case new.status
+      when 'completed' then case
+        when new.machine_action in ('message_left', 'connected') then 'voicemail_left'
+        when new.answered_by like 'machine%' or new.answered_by = 'fax' then 'machine_hangup'
+        else 'human_completed'
+      end
+      when 'busy' then 'busy'
+      when 'no-answer' then 'no_answer'
+      when 'canceled' then 'canceled'
+      else 'failed'
+    end;
+    new.outcome_at := now();
+  end if;
+  return new;
+end
+$$;
+
+create trigger voice_calls_settle_outcome before insert or update on voice_calls
+  for each row execute function voice_call_settle_outcome();
