@@ -34,6 +34,8 @@ export interface BridgeStats {
   bargeIns: number;
   backchannels: number;
   rollovers: number;
+  /** Per caller turn: the agent's end-of-speech event → first agent audio frame sent to Twilio, ms. */
+  turnLatencyMs: number[];
 }
 
 /**
@@ -53,6 +55,8 @@ export interface MediaBridgeEvents {
   rollover: { cause: 'session-cap' | 'agent-closed'; session: number; closeCode?: number };
   /** The caller only acknowledged ("mhm", "yego"); the agent carried on. */
   backchannel: { text: string; language: CallLanguage };
+  /** The agent's first audio after the caller's turn went to Twilio this long after the turn ended. */
+  turnLatency: { ms: number };
   /** The caller pressed a key; it was recorded and passed to the agent. */
   dtmf: { digit: string };
   /** The caller answered the recording/AI consent question. */

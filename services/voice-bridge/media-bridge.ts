@@ -119,7 +119,10 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
     bargeIns: 0,
     backchannels: 0,
     rollovers: 0,
+    turnLatencyMs: [],
   };
+  // When the agent said the caller's turn ended (wall clock), until its first audio answers it.
+  let turnEndedAt: number | undefined;
 
   let state: StreamState = 'awaiting-start';
   let turn: TurnState = 'agent-silent';
@@ -281,6 +284,12 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         const bytes = Math.floor((event.delta.length * 3) / 4) - (event.delta.match(/=+$/)?.[0].length ?? 0);
         if (bytes <= 0) return;
         stats.framesOut++;
+        if (turnEndedAt !== undefined) {
+          const ms = Math.round(performance.now() - turnEndedAt);
+          turnEndedAt = undefined;
+          stats.turnLatencyMs.push(ms);
+          events.emit('turnLatency', { ms });
+        }
         const { item, markName } = playback.audioSent(refOf(event), bytes, clockMs);
         sessionItems.add(item.itemId);
         sendTwilio({ event: 'media', media: { payload: event.delta } });
@@ -321,6 +330,8 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
         if (utterance) utterance.endMs = agentClockToCall(event.audio_end_ms);
         callerSpeaking = false;
         replyDueUntilMs = clockMs + 5000;
+        // A turn the agent answers (not a backchannel over its own speech): time its reply.
+        if (turn === 'agent-silent') turnEndedAt = performance.now();
         return;
       }
       case 'conversation.item.input_audio_transcription.completed': {

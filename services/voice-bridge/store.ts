@@ -508,6 +508,23 @@ export function createVoiceStore(db: Sql) {
       );
     },
 
+    /** Turn latency of a call over all its streams (kept in each `stream_stopped` event), by the database. */
+    async turnLatency(
+      callId: string,
+    ): Promise<{ turns: number; p50Ms: number | null; p95Ms: number | null }> {
+      const rows = await db.query<{ turns: number; p50Ms: number | null; p95Ms: number | null }>(
+        `select count(*)::int as turns,
+                round(percentile_cont(0.5) within group (order by ms))::int as "p50Ms",
+                round(percentile_cont(0.95) within group (order by ms))::int as "p95Ms"
+         from voice_call_events e,
+              lateral jsonb_array_elements_text(coalesce(e.detail->'turnLatencyMs', '[]'::jsonb)) as t(v),
+              lateral (select t.v::numeric as ms) as m
+         where e.call_id = $1 and e.type = 'stream_stopped'`,
+        [callId],
+      );
+      return rows[0];
+    },
+
     /** Ended calls by outcome, across every instance (for /metrics). */
     async countOutcomes(): Promise<Array<{ outcome: CallOutcome; calls: number }>> {
       return db.query<{ outcome: CallOutcome; calls: number }>(

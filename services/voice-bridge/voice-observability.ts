@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../shared/observability/index.ts';
 import type { MediaBridge } from './media-bridge.ts';
 
@@ -10,6 +10,7 @@ export interface VoiceMetrics {
   streamsRefused: Counter<'reason'>;
   consent: Counter<'decision' | 'via'>;
   rollovers: Counter<'cause'>;
+  turnLatency: Histogram;
 }
 
 const counter = <L extends string>(registry: Registry, name: string, help: string, labelNames: L[]) =>
@@ -44,6 +45,14 @@ export function createVoiceMetrics(registry: Registry): VoiceMetrics {
       'Agent sessions replaced mid-call (session cap near, or the session dropped)',
       ['cause'],
     ),
+    turnLatency:
+      (registry.getSingleMetric('voice_turn_latency_seconds') as Histogram | undefined) ??
+      new Histogram({
+        name: 'voice_turn_latency_seconds',
+        help: "End of the caller's turn (agent's end-of-speech event) to the first agent audio frame sent to Twilio",
+        buckets: [0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5],
+        registers: [registry],
+      }),
     consent: counter(registry, 'voice_consent_total', 'Consent answers by decision and channel', [
       'decision',
       'via',
@@ -100,6 +109,7 @@ export function observeMediaBridge(
     metrics.rollovers.inc({ cause: r.cause });
     log.info(r, 'agent session rolled over');
   });
+  bridge.on('turnLatency', ({ ms }) => metrics.turnLatency.observe(ms / 1000));
   bridge.on('backchannel', ({ language }) => metrics.backchannels.inc({ language }));
   bridge.on('consent', (c) => {
     metrics.consent.inc(c);

@@ -217,9 +217,14 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
     const { id } = parseInput(CallIdParams, c.req.param(), 'params');
     const call = await store.getCall(id);
     if (!call) return problem(c, { status: 404, title: 'Not Found', detail: `no call ${id}` });
-    const [events, transcript] = await Promise.all([store.listEvents(id), store.listTranscript(id)]);
+    const [events, transcript, turnLatency] = await Promise.all([
+      store.listEvents(id),
+      store.listTranscript(id),
+      store.turnLatency(id),
+    ]);
     return c.json({
       ...callView(call),
+      turnLatency,
       events: events.map((e) => ({
         source: e.source,
         type: e.type,

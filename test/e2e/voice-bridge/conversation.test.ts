@@ -82,7 +82,7 @@ describe('a voice agent callers can interrupt', () => {
         }),
       },
     });
-    const { stream, segments } = await runCall(harness, { to: '+14155558001' });
+    const { id, stream, segments } = await runCall(harness, { to: '+14155558001' });
 
     expect(stream.clears).toBe(1);
     expect(stream.pendingAtClear[0]).toBeGreaterThan(0); // there was unplayed agent audio to drop
@@ -119,6 +119,16 @@ describe('a voice agent callers can interrupt', () => {
     expect(interruption.startMs).toBeGreaterThanOrEqual(cutReply.startMs);
     expect(secondReply.text).toMatch(/^Echo: I heard 1\.\d\d seconds/);
     expect(await metricValue(harness, 'voice_barge_ins_total', 'truncated="true"')).toBe(1);
+    // Turn latency: both caller turns the agent answered were timed, in the call and in /metrics.
+    const detail = (await (await harness.request(`/calls/${id}`)).json()) as {
+      turnLatency: { turns: number; p50Ms: number; p95Ms: number };
+    };
+    expect(detail.turnLatency.turns).toBe(2);
+    expect(detail.turnLatency.p50Ms).toBeGreaterThanOrEqual(0);
+    expect(detail.turnLatency.p95Ms).toBeGreaterThanOrEqual(detail.turnLatency.p50Ms);
+    expect(detail.turnLatency.p95Ms).toBeLessThan(2000);
+    const metrics = await harness.metrics.registry.metrics();
+    expect(metrics).toMatch(/voice_turn_latency_seconds_count\{[^}]*\} 2/);
   });
 
   it('a backchannel ("sawa") while the agent speaks does not interrupt it', async () => {
