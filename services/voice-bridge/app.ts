@@ -80,7 +80,7 @@ export function voiceAppConfig(config: VoiceConfig): VoiceAppConfig {
         rw: config.VOICE_BACKCHANNELS_RW,
         fr: config.VOICE_BACKCHANNELS_FR,
       },
-      consentPrompt: config.VOICE_CONSENT_PROMPT || undefined,
+      consentPrompt: config.VOICE_CONSENT ? config.VOICE_CONSENT_PROMPT : undefined,
       sessionRolloverMs: config.VOICE_AGENT_SESSION_ROLLOVER_S * 1000 || undefined,
     },
     consentRefusedMessage: config.VOICE_CONSENT_REFUSED_MESSAGE,

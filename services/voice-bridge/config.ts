@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   baseEnvShape,
+  envBool,
   envEnum,
   envInt,
   envList,
@@ -70,12 +71,10 @@ export const VoiceEnvSchema = z
     VOICE_MACHINE_MESSAGE: envString(
       'Hello, this is EasyMO. We tried to reach you about your request. Please call us back. Thank you.',
     ),
-    /** What the agent asks first; empty turns the consent question off. */
-    VOICE_CONSENT_PROMPT: z.preprocess(
-      (v) =>
-        v ??
-        'This call is answered by an AI assistant and recorded. Press 1 or say yes to continue, press 2 or say no to end the call.',
-      z.string(),
+    /** The agent asks for recording/AI consent first (DTMF 1 / yes, 2 / no). */
+    VOICE_CONSENT: envBool(true),
+    VOICE_CONSENT_PROMPT: envString(
+      'This call is answered by an AI assistant and recorded. Press 1 or say yes to continue, press 2 or say no to end the call.',
     ),
     VOICE_CONSENT_REFUSED_MESSAGE: envString('Understood. We will not continue with the assistant. Goodbye.'),
     VOICE_OUTBOUND_RATE_POINTS: envInt(10, { min: 1 }),
