@@ -11,7 +11,8 @@ import { analyzeOpenModel, type OpenModelResult } from '../common/summary.js';
 import { type FlowContext, flows, type LoadConfig, setup } from '../scenarios/flows.js';
 import { runRampingArrivalRate } from './arrival-rate-executor.ts';
 import { CheckTally, FlowDriver, nodeSigner } from './flow-driver.ts';
-import { MetricRegistry, percentile, type Tags } from './metrics.ts';
+import { MetricRegistry, type Tags } from './metrics.ts';
+import { percentile } from './percentile.ts';
 import { toTimedStages } from './ramping.ts';
 import { evaluateThreshold, parseThreshold } from './thresholds.ts';
 
