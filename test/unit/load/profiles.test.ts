@@ -116,7 +116,7 @@ describe('load profiles (the one source of truth for k6 and the Node runner)', (
       { threshold: 'p(95)<500', abortOnFail: true, delayAbortEval: '2s' },
     ]);
     // Climbs far past what two cores serve, so each service breaks inside it...
-    expect(rates.at(-1)).toBeGreaterThanOrEqual(8_000);
+    expect(rates.at(-1)).toBeGreaterThanOrEqual(6_000);
     // ...yet bounded for CI: one service's whole climb fits in under 40 seconds.
     expect(compiled.steps.at(-1)!.endMs).toBeLessThanOrEqual(40_000);
   });
