@@ -149,7 +149,7 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
             where e.source = 'provider'`
         )[0].n,
     });
-  const poolSize = Math.min(MAX_POOL, Math.ceil(options.durationSeconds * 20_000));
+  const poolSize = Math.min(MAX_POOL, Math.ceil((options.durationSeconds + 1) * 20_000));
 
   const bareHono = (
     await measureHttp({

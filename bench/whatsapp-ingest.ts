@@ -87,7 +87,7 @@ export async function benchWhatsAppIngest(
 ) {
   const { sql } = system;
   const run = `wamid.bench.${process.pid}.${Date.now().toString(36)}`;
-  const count = Math.min(MAX_POOL, Math.ceil(options.durationSeconds * 20_000));
+  const count = Math.min(MAX_POOL, Math.ceil((options.durationSeconds + 1) * 20_000));
   const requests = (label: string, senders: number) =>
     signedDeliveries({
       prefix: `${run}.${label}.`,

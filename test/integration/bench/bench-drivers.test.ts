@@ -42,7 +42,7 @@ describe('bench drivers', () => {
     await server.close();
   });
 
-  it('measureHttp ties every 2xx to the request it answers', async () => {
+  it('measureHttp ties every 2xx to the request it answers, warm-up included', async () => {
     let n = 0;
     const { figures, acknowledgedKeys, unansweredAtStop } = await measureHttp({
       url: server.url,
@@ -54,7 +54,8 @@ describe('bench drivers', () => {
       },
     });
     expect(figures.requests).toBeGreaterThan(20);
-    expect(acknowledgedKeys.length).toBe(figures.requests - figures.non2xx);
+    // The warm-up second's requests count for the stored check, not for the figures.
+    expect(acknowledgedKeys.length).toBeGreaterThan(figures.requests - figures.non2xx);
     expect(acknowledgedKeys.every((key) => Number(key) % 2 === 0)).toBe(true);
     expect(acknowledgedKeys.every((key) => stub.acknowledged.has(key))).toBe(true);
     // The server may have answered a request the measurement cut: never more than were cut.
