@@ -46,7 +46,10 @@ export interface OpenProfile {
   name: string;
   description?: string;
   model: 'open';
-  rates: number[];
+  /** The staircase's rates as written; or */
+  rates?: number[];
+  /** a climb: startRate, × factor each step, up to maxRate (the probe's bound). */
+  climb?: { startRate: number; factor: number; maxRate: number };
   stepDuration: string;
   preAllocatedVUs?: number;
   maxVUs?: number;
@@ -143,6 +146,7 @@ export function compileClosedProfile(
   profile: ClosedProfile,
   select?: { services?: string[] },
 ): CompiledClosedProfile;
+export function openProfileRates(profile: Pick<OpenProfile, 'rates' | 'climb'>): number[];
 export function compileOpenProfile(
   profile: OpenProfile,
   service: string,

@@ -244,6 +244,24 @@ export function compileClosedProfile(profile, select = {}) {
 }
 
 /**
+ * The staircase's rates: the profile's `rates` as written, or its `climb` (from `startRate`, each step
+ * `factor` times the last, rounded, up to `maxRate`), so a probe climbs until the service breaks and
+ * stays bounded in rate and so in time (steps × stepDuration).
+ *
+ * @param {{ rates?: number[], climb?: { startRate: number, factor: number, maxRate: number } }} profile
+ * @returns {number[]}
+ */
+export function openProfileRates(profile) {
+  if (profile.rates) return profile.rates;
+  const climb = profile.climb;
+  if (!climb || climb.factor <= 1) throw new Error('an open profile needs rates or a climb with factor > 1');
+  const rates = [];
+  for (let rate = climb.startRate; Math.round(rate) <= climb.maxRate; rate *= climb.factor)
+    rates.push(Math.round(rate));
+  return rates;
+}
+
+/**
  * Compiles an open-model profile for one service: a `ramping-arrival-rate` staircase (instant jump,
  * then hold) whose steps are tagged `step:<i>`, with a breakpoint threshold on each step.
  *
@@ -254,7 +272,7 @@ export function compileClosedProfile(profile, select = {}) {
 export function compileOpenProfile(profile, service, opts = {}) {
   const stepMs = parseDuration(profile.stepDuration);
   /** @type {{ index: number, rate: number, startMs: number, endMs: number }[]} */
-  const steps = profile.rates.map((/** @type {number} */ rate, /** @type {number} */ index) => ({
+  const steps = openProfileRates(profile).map((/** @type {number} */ rate, /** @type {number} */ index) => ({
     index,
     rate,
     startMs: index * stepMs,

@@ -46,6 +46,8 @@ export interface StartSystemOptions {
   rateLimitStore?: string;
   logLevel?: string;
   healthTimeoutMs?: number;
+  /** Variables added to one process's environment, by process name (`sandbox`, `whatsapp-webhook`, ...). */
+  env?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function startSystem(options: StartSystemOptions): Promise<StartedS
     dataDir,
     rateLimitStore: options.rateLimitStore ?? 'memory',
     logLevel: options.logLevel ?? 'warn',
-  });
+  }).map((spec) => ({ ...spec, env: { ...spec.env, ...options.env?.[spec.name] } }));
   const healthTimeoutMs = options.healthTimeoutMs ?? 90_000;
   const running: RunningProcess[] = [];
   let stopped = false;

@@ -481,10 +481,11 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
     track(connect());
   };
 
-  // A due rollover waits for a quiet moment: nothing of the agent still playing, the caller not speaking.
+  // A due rollover waits for a quiet moment: no reply being made or due, nothing of the agent still
+  // playing, the caller not speaking.
   const maybeRollover = () => {
-    if (rolloverDue && state === 'bridging' && turn === 'agent-silent' && !callerSpeaking)
-      rollover('session-cap');
+    const quiet = turn === 'agent-silent' && !callerSpeaking && !responding && clockMs > replyDueUntilMs;
+    if (rolloverDue && state === 'bridging' && quiet) rollover('session-cap');
   };
 
   const agentUnavailable = async (error: unknown) => {
