@@ -201,7 +201,8 @@ export function createEchoAgent(options: EchoAgentOptions) {
       state.speaking = false;
       send(ws, {
         type: 'input_audio_buffer.speech_stopped',
-        audio_end_ms: Math.round(state.receivedMs),
+        // Where speech ended, before the silence that told the VAD so (as the Realtime API reports it).
+        audio_end_ms: Math.round(state.receivedMs - state.silentMs),
         item_id: state.inputItem,
       });
       respond(ws, state);
