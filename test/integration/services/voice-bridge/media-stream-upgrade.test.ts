@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { createVoiceStore } from '../../../../services/voice-bridge/store.ts';
 import { signStreamToken } from '../../../../services/voice-bridge/stream-token.ts';
 import type { Database } from '../../../../shared/db/index.ts';
 import { computeTwilioSignature } from '../../../../shared/webhooks/twilio-signature.ts';
@@ -207,5 +208,16 @@ describe('Media Streams upgrade guard (issue 9.5)', () => {
       opened: false,
       status: 404,
     });
+  });
+
+  it('takes the stream slot once under concurrent claims (the database decides, across instances)', async () => {
+    harness = await startVoiceHarness({ db, fetch: quietTwilio });
+    const { id } = await placedCall(harness);
+    const store = createVoiceStore(db);
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, () => store.claimMediaStream(id, randomUUID())),
+    );
+    expect(claims.filter((c) => c === 'claimed')).toHaveLength(1);
+    expect(claims.filter((c) => c === 'busy')).toHaveLength(9);
   });
 });
