@@ -67,7 +67,7 @@ export async function startVideoRuntime(
   await setupRenderQueues(queue, queueSettings);
   const store = createVideoStore(db);
   const components = createVideoComponents(config, store, options.overrides);
-  const renderMetrics = createRenderMetrics(options.metrics.registry);
+  const renderMetrics = createRenderMetrics(options.metrics);
   let worker: RenderWorker | null = null;
   if (options.withWorker) {
     worker = createRenderWorker({

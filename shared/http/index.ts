@@ -7,3 +7,4 @@ export { requestContext } from './request-context.ts';
 export { requireBearer, safeEqual } from './require-bearer.ts';
 export { type RunningServer, type ServeNodeOptions, serveNode } from './serve-node.ts';
 export { type InputSource, parseInput, parseJsonText, readJsonBody } from './validation.ts';
+export { type WebhookDeliveryMetrics, webhookDeliveryMetrics } from './webhook-delivery-metrics.ts';

@@ -1,7 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type BusinessMetrics, createBusinessMetrics } from './business-metrics.ts';
 
-/** Every metric a service exports, on a registry of its own so several apps can live in one process. */
-export interface ServiceMetrics {
+/**
+ * Every metric a service exports, on a registry of its own so several apps can live in one process:
+ * the HTTP and resilience ones here, the business ones from business-metrics.ts.
+ */
+export interface ServiceMetrics extends BusinessMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   /** 0 closed, 1 half-open, 2 open. */
@@ -33,6 +37,7 @@ export function createMetrics(options: MetricsOptions): ServiceMetrics {
   const registers = [registry];
   return {
     registry,
+    ...createBusinessMetrics(registry),
     httpDuration: new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration by route template and status',

@@ -17,6 +17,7 @@ import { VerifyQuery } from '../schemas.ts';
 import type { createSignatureGuard } from '../signature-guard.ts';
 import { type BatchResult, batchStatementCount, insertWebhookBatch } from '../store.ts';
 import { readWebhookBatch, type WebhookBatch } from '../webhook-batch.ts';
+import { createWebhookMetrics } from '../webhook-metrics.ts';
 
 export interface WebhookRouteDeps {
   db: Database;
@@ -83,7 +84,9 @@ export function registerWebhookRoutes(app: Hono<AppEnv>, deps: WebhookRouteDeps)
     });
   });
 
-  app.post('/webhook', maxBody(deps.bodyLimitBytes), async function receiveWebhook(c) {
+  const webhookMetrics = createWebhookMetrics(deps.metrics);
+
+  app.post('/webhook', webhookMetrics.count, maxBody(deps.bodyLimitBytes), async function receiveWebhook(c) {
     const ip = clientIp(c, deps.trustProxy);
     deps.guard.assertNotBlocked(ip);
 
@@ -114,6 +117,7 @@ export function registerWebhookRoutes(app: Hono<AppEnv>, deps: WebhookRouteDeps)
         headers: { 'Retry-After': '5' },
       });
     }
+    webhookMetrics.recordStored(batch, result);
     return c.json({
       received: true,
       messages: result.inserted.length,
