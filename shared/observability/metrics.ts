@@ -19,6 +19,12 @@ export interface ServiceMetrics extends BusinessMetrics {
   webhookSignatureFailures: Counter<'provider'>;
 }
 
+const UNLINTED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 export interface MetricsOptions {
   service: string;
   /** Process metrics (memory, event loop lag); off in tests that build many apps. */
@@ -33,7 +39,12 @@ export interface MetricsOptions {
 export function createMetrics(options: MetricsOptions): ServiceMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service: options.service });
-  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named *_total break Prometheus naming (`promtool check metrics` fails them; prom-client
+    // issue #283); each is only the sum of the by-type gauge beside it (nodejs_active_handles{type}).
+    for (const name of UNLINTED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  }
   const registers = [registry];
   return {
     registry,
