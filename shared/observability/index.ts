@@ -7,5 +7,6 @@ export {
   type WebhookResult,
   webhookDeliveryCounters,
 } from './business-metrics.ts';
+export { type GroupCommitMetrics, observeGroupCommit } from './group-commit-events.ts';
 export { createLogger, type Logger, type LoggerOptions, maskPhone, REDACT_PATHS } from './logger.ts';
 export { createMetrics, type MetricsOptions, type ServiceMetrics } from './metrics.ts';
