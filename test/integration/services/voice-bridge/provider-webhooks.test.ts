@@ -191,6 +191,10 @@ describe('POST /webhooks/voice/status', () => {
     expect(await eventCount(sid)).toBe(0);
     expect((await twilioPost(harness, '/webhooks/voice/status', params)).status).toBe(200);
     expect(await eventCount(sid)).toBe(1);
+    const metrics = await scrapeMetrics(harness.url);
+    const deliveries = (result: string) =>
+      sampleValue(metrics, 'webhook_deliveries_total', { provider: 'twilio', result });
+    expect([deliveries('failed'), deliveries('stored')]).toEqual([1, 1]);
   });
 
   it('answers 400 naming the field for a signed but malformed callback', async () => {
