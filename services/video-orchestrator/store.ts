@@ -125,6 +125,7 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
     db,
     ...options.groupCommit,
     ...options.observe,
+    singleStatement: true,
     flush: writeProgress,
   });
 

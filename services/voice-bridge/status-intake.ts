@@ -27,6 +27,7 @@ export function createStatusIntake(deps: {
     db: deps.db,
     ...deps.groupCommit,
     ...observeGroupCommit(deps.metrics),
+    singleStatement: true,
     flush: insertStatusEvents,
   });
 }

@@ -27,6 +27,10 @@ export interface GroupCommitOptions<Item, Result> {
    * statement per table: the point is one round trip per table and one commit for the whole group.
    */
   flush: (tx: Sql, items: Item[]) => Promise<Result[]>;
+  /**
+   * The flush is one statement, atomic on its own: run it without BEGIN/COMMIT (two round trips fewer).
+   */
+  singleStatement?: boolean;
   /** Flush as soon as this many items wait (default 256). */
   maxBatch?: number;
   /** Longest an item waits for company before its group is flushed (default 1 ms, at most 2 ms). */
@@ -119,7 +123,10 @@ export function createGroupCommitWriter<Item, Result>(
     try {
       const items = group.map((p) => p.item);
       const results = await withDeadlockRetry(
-        () => options.db.transaction((tx) => options.flush(tx, items)),
+        () =>
+          options.singleStatement
+            ? options.flush(options.db, items)
+            : options.db.transaction((tx) => options.flush(tx, items)),
         options.attempts ?? 3,
       );
       if (results.length !== group.length) {

@@ -7,7 +7,7 @@ import {
 import { loadWhatsAppConfig, type WhatsAppSettings } from '../../../../services/whatsapp-webhook/config.ts';
 import { createWhatsAppQueues } from '../../../../services/whatsapp-webhook/jobs.ts';
 import { startWorkers } from '../../../../services/whatsapp-webhook/workers.ts';
-import type { Database, Sql } from '../../../../shared/db/index.ts';
+import type { Database } from '../../../../shared/db/index.ts';
 import { createLogger, createMetrics, type ServiceMetrics } from '../../../../shared/observability/index.ts';
 import { type Queue, startQueue } from '../../../../shared/queue/index.ts';
 import {
