@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SANDBOX, SERVICES } from '../services/manifest.js';
+import { NODE_FLAGS, SANDBOX, SERVICES } from '../services/manifest.js';
 
 interface Child {
   name: string;
@@ -65,7 +65,7 @@ CHILDREN.forEach((definition, index) => {
     process.stdout.write(`${definition.name.padEnd(18)} (not built yet: ${definition.entry} missing)\n`);
     return;
   }
-  const child = spawn(process.execPath, [definition.entry], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, definition.entry], {
     cwd: ROOT,
     env: { ...process.env, ...definition.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -38,6 +38,14 @@ export const SERVICES = [
 /** The provider sandbox (Graph API, Twilio, AI agent stand-ins): started beside the services, not one of them. */
 export const SANDBOX = { name: 'sandbox', entry: 'sandbox/main.ts', port: 4010, envPrefix: 'SANDBOX' };
 
+/**
+ * Node flags every process of the system starts with (npm start, the npm start:* scripts, the load runner
+ * and the bench). A smaller young generation: under load V8 otherwise grows the heap to ~2.5× the live set
+ * in garbage awaiting collection (a heap snapshot of whatsapp-webhook after 8,000 deliveries held 36 MiB
+ * live in a 260 MiB process); 8 MiB semi-spaces keep a service under 200 MiB at the same throughput.
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=8'];
+
 /** @type {import('./manifest.d.ts').ServiceName[]} */
 export const SERVICE_NAMES = SERVICES.map((service) => service.name);
 

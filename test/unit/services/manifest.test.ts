@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SANDBOX, SERVICES, serviceNamed } from '../../../services/manifest.js';
+import { NODE_FLAGS, SANDBOX, SERVICES, serviceNamed } from '../../../services/manifest.js';
 import { VideoEnvSchema } from '../../../services/video-orchestrator/config.ts';
 import { VoiceEnvSchema } from '../../../services/voice-bridge/config.ts';
 import { WhatsAppEnvSchema } from '../../../services/whatsapp-webhook/config.ts';
@@ -33,6 +33,17 @@ describe('services/manifest.js', () => {
       expect(defaults.PORT, name).toBe(service.port);
       const variable = `${service.envPrefix}_PORT`;
       expect((schema.parse({ [variable]: '4321' }) as Record<string, unknown>)[variable], name).toBe(4321);
+    }
+  });
+
+  it('starts every process with the same Node flags from the npm scripts as from npm start', () => {
+    const { scripts } = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    const processes = [SANDBOX, ...SERVICES, ...SERVICES.flatMap((s) => (s.worker ? [s.worker] : []))];
+    for (const process of processes) {
+      const script = Object.values(scripts).find((command) => command.endsWith(` ${process.entry}`));
+      expect(script, process.entry).toBe(`node ${[...NODE_FLAGS, process.entry].join(' ')}`);
     }
   });
 });
