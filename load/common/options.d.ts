@@ -1,4 +1,4 @@
-export type ServiceName = 'voice-bridge' | 'whatsapp-webhook' | 'video-orchestrator';
+export type { ServiceName } from '../../services/manifest.d.ts';
 
 export interface StageSpec {
   duration: string;
@@ -132,7 +132,7 @@ export interface CompiledOpenProfile {
   requestTimeout: string;
 }
 
-export const SERVICES: string[];
+export const SERVICES: readonly string[];
 export const SUMMARY_TREND_STATS: string[];
 export const METRIC_TYPES: Readonly<Record<string, 'counter' | 'trend' | 'rate' | 'gauge'>>;
 export function stagePlan(stages: StageSpec[], startVUs?: number): PlannedStage[];

@@ -1,10 +1,11 @@
 // Plain ECMAScript shared by the k6 scripts and the Node runner: a profile JSON (load/profiles/*.json)
 // becomes the k6 `options` object. The Node runner executes that same object, so both runners read
 // one source of truth and name every scenario, threshold and sub-metric identically.
+import { SERVICE_NAMES } from '../../services/manifest.js';
 import { formatDuration, parseDuration } from './duration.js';
 
-/** Services of the EasyMO edge, in the order every table and chart lists them. */
-export const SERVICES = ['voice-bridge', 'whatsapp-webhook', 'video-orchestrator'];
+/** Services of the EasyMO edge (services/manifest.js), in the order every table and chart lists them. */
+export const SERVICES = SERVICE_NAMES;
 
 /** k6 prints and exports these trend statistics; p(50) is `med`. */
 export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { SERVICE_NAMES } from '../../services/manifest.js';
 import { parseDuration } from '../common/duration.js';
 import type { ClosedProfile, OpenProfile } from '../common/options.js';
 import { flows } from '../scenarios/flows.js';
@@ -50,7 +51,7 @@ const mix = z
     }),
   )
   .min(1);
-const service = z.enum(['voice-bridge', 'whatsapp-webhook', 'video-orchestrator']);
+const service = z.enum(SERVICE_NAMES);
 
 export const ClosedProfileSchema = z.strictObject({
   name: z.string().min(1),
