@@ -57,6 +57,8 @@ export interface MediaBridgeEvents {
   backchannel: { text: string; language: CallLanguage };
   /** The agent's first audio after the caller's turn went to Twilio this long after the turn ended. */
   turnLatency: { ms: number };
+  /** Sound over the agent that held no words; the agent carried on. */
+  falseInterruption: { reason: 'no words' };
   /** The caller pressed a key; it was recorded and passed to the agent. */
   dtmf: { digit: string };
   /** The caller answered the recording/AI consent question. */

@@ -360,13 +360,17 @@ export function createMediaBridge(deps: MediaBridgeDeps, callId: string, twilio:
           if (decision) decideConsent(decision, 'speech', { transcript: text });
         }
         if (!overlap) return;
-        if (isBackchannel(text, spoken, settings.backchannels)) {
+        // No words at all (a cough, a door): a false interruption; a backchannel: an acknowledgement.
+        // Either way the agent was never cut, so there is nothing to resume.
+        if (!text || isBackchannel(text, spoken, settings.backchannels)) {
           overlap = undefined;
-          stats.backchannels++;
           // Out of the agent's memory too, so it does not answer an "mhm" after it finishes.
           if (event.item_id) agent?.send({ type: 'conversation.item.delete', item_id: event.item_id });
-          moveTurn(playback.audible ? 'agent-speaking' : 'agent-silent', 'backchannel');
-          events.emit('backchannel', { text, language: spoken });
+          moveTurn(playback.audible ? 'agent-speaking' : 'agent-silent', text ? 'backchannel' : 'no words');
+          if (text) {
+            stats.backchannels++;
+            events.emit('backchannel', { text, language: spoken });
+          } else events.emit('falseInterruption', { reason: 'no words' });
           return;
         }
         bargeIn('caller words over the agent');

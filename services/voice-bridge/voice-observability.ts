@@ -111,6 +111,7 @@ export function observeMediaBridge(
   });
   bridge.on('turnLatency', ({ ms }) => metrics.turnLatency.observe(ms / 1000));
   bridge.on('backchannel', ({ language }) => metrics.backchannels.inc({ language }));
+  bridge.on('falseInterruption', (f) => log.debug(f, 'sound over the agent ignored'));
   bridge.on('consent', (c) => {
     metrics.consent.inc(c);
     log.info(c, 'consent answered');

@@ -263,7 +263,18 @@ describe('media bridge', () => {
     });
     expect(sentOf(twilio, 'clear')).toHaveLength(0);
     expect(agent.sent).toEqual([{ type: 'conversation.item.delete', item_id: 'u1' }]);
+    agent.sent.length = 0;
     expect(transitions.slice(-2)).toEqual(['turn:caller-over-agent', 'turn:agent-speaking']);
+
+    // A sound with no words is a false interruption: nothing cleared either.
+    agent.emit({ type: 'input_audio_buffer.speech_started', item_id: 'u1b' });
+    agent.emit({
+      type: 'conversation.item.input_audio_transcription.completed',
+      item_id: 'u1b',
+      transcript: ' ',
+    });
+    expect(sentOf(twilio, 'clear')).toHaveLength(0);
+    expect(bridge.turn).toBe('agent-speaking');
 
     // Real words over the agent, or speech lasting past the threshold, do interrupt.
     agent.emit({ type: 'input_audio_buffer.speech_started', item_id: 'u2' });
