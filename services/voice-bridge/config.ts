@@ -5,9 +5,11 @@ import {
   envOptionalPort,
   envOptionalString,
   envPort,
+  envSecret,
   envString,
   envUrl,
   loadConfig,
+  refuseDevSecretsWhenLive,
   runtimeEnv,
 } from '../../shared/config/index.ts';
 
@@ -19,42 +21,47 @@ export const SANDBOX_TWILIO_ACCOUNT_SID = 'AC00000000000000000000000000000000';
 export const SANDBOX_TWILIO_AUTH_TOKEN = 'sandbox-twilio-auth-token';
 export const DEV_VOICE_API_KEY = 'dev-voice-api-key';
 
+const voiceEnvShape = {
+  ...baseEnvShape,
+  PORT: envPort(3001),
+  /** Wins over PORT when several services share one environment. */
+  VOICE_PORT: envOptionalPort(),
+  VOICE_API_KEY: envSecret(DEV_VOICE_API_KEY),
+  /** The URL Twilio reaches us at (a proxy changes host and scheme); webhook signatures cover it. */
+  VOICE_PUBLIC_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('http://127.0.0.1:3001'),
+  ),
+  TWILIO_ACCOUNT_SID: envOptionalString(),
+  TWILIO_AUTH_TOKEN: envOptionalString(),
+  TWILIO_API_URL: envUrl(),
+  TWILIO_FROM_NUMBER: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.e164({ error: 'must be an E.164 phone number' }).default('+15005550006'),
+  ),
+  VOICE_AGENT_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.url({ protocol: /^wss?$/, error: 'must be a ws(s) URL' }).default('ws://127.0.0.1:4010/agent/realtime'),
+  ),
+  /** Sent as `Authorization: Bearer` to the agent (e.g. an OpenAI key); unset for the local echo agent. */
+  VOICE_AGENT_API_KEY: envOptionalString(),
+  VOICE_AGENT_CONNECT_TIMEOUT_MS: envInt(3000, { min: 100 }),
+  VOICE_FALLBACK_MESSAGE: envString(
+    'Sorry, our assistant is not available right now. Please call again later.',
+  ),
+  VOICE_OUTBOUND_RATE_POINTS: envInt(10, { min: 1 }),
+  VOICE_OUTBOUND_RATE_DURATION_S: envInt(60, { min: 1 }),
+  VOICE_DESTINATION_RATE_POINTS: envInt(3, { min: 1 }),
+  VOICE_DESTINATION_RATE_DURATION_S: envInt(3600, { min: 1 }),
+};
+
 export const VoiceEnvSchema = z
-  .object({
-    ...baseEnvShape,
-    PORT: envPort(3001),
-    /** Wins over PORT when several services share one environment. */
-    VOICE_PORT: envOptionalPort(),
-    VOICE_API_KEY: envString(DEV_VOICE_API_KEY),
-    /** The URL Twilio reaches us at (a proxy changes host and scheme); webhook signatures cover it. */
-    VOICE_PUBLIC_URL: z.preprocess(
-      (v) => (v === '' ? undefined : v),
-      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('http://127.0.0.1:3001'),
+  .object(voiceEnvShape)
+  .superRefine(
+    refuseDevSecretsWhenLive(voiceEnvShape, (env) =>
+      env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN ? 'Twilio credentials are set' : null,
     ),
-    TWILIO_ACCOUNT_SID: envOptionalString(),
-    TWILIO_AUTH_TOKEN: envOptionalString(),
-    TWILIO_API_URL: envUrl(),
-    TWILIO_FROM_NUMBER: z.preprocess(
-      (v) => (v === '' ? undefined : v),
-      z.e164({ error: 'must be an E.164 phone number' }).default('+15005550006'),
-    ),
-    VOICE_AGENT_URL: z.preprocess(
-      (v) => (v === '' ? undefined : v),
-      z
-        .url({ protocol: /^wss?$/, error: 'must be a ws(s) URL' })
-        .default('ws://127.0.0.1:4010/agent/realtime'),
-    ),
-    /** Sent as `Authorization: Bearer` to the agent (e.g. an OpenAI key); unset for the local echo agent. */
-    VOICE_AGENT_API_KEY: envOptionalString(),
-    VOICE_AGENT_CONNECT_TIMEOUT_MS: envInt(3000, { min: 100 }),
-    VOICE_FALLBACK_MESSAGE: envString(
-      'Sorry, our assistant is not available right now. Please call again later.',
-    ),
-    VOICE_OUTBOUND_RATE_POINTS: envInt(10, { min: 1 }),
-    VOICE_OUTBOUND_RATE_DURATION_S: envInt(60, { min: 1 }),
-    VOICE_DESTINATION_RATE_POINTS: envInt(3, { min: 1 }),
-    VOICE_DESTINATION_RATE_DURATION_S: envInt(3600, { min: 1 }),
-  })
+  )
   .superRefine((env, ctx) => {
     if (Boolean(env.TWILIO_ACCOUNT_SID) !== Boolean(env.TWILIO_AUTH_TOKEN)) {
       ctx.addIssue({

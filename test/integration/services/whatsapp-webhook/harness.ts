@@ -19,9 +19,9 @@ import { signMetaPayload } from '../../../../shared/webhooks/meta-signature.ts';
 import { createTestDatabase } from '../../../support/database.ts';
 import { listen, type TestServer } from '../../../support/http.ts';
 
-export const APP_SECRET = 'test-app-secret';
-export const API_KEY = 'test-api-key';
-export const VERIFY_TOKEN = 'test-verify-token';
+export const APP_SECRET = 'test-app-secret-0123456789abcdef';
+export const API_KEY = 'test-api-key-0123456789abcdef0123';
+export const VERIFY_TOKEN = 'test-verify-token-0123456789abcdef';
 export const PHONE_NUMBER_ID = '106540352242922';
 
 export async function waitFor<T>(
