@@ -1,3 +1,11 @@
 export { observeBreaker } from './breaker-events.ts';
-export { createLogger, type Logger, type LoggerOptions, maskPhone, REDACT_PATHS } from './logger.ts';
+export {
+  createLogger,
+  type Logger,
+  type LoggerOptions,
+  maskPhone,
+  maskPhonesInText,
+  REDACT_PATHS,
+  serializeError,
+} from './logger.ts';
 export { createMetrics, type MetricsOptions, type ServiceMetrics } from './metrics.ts';

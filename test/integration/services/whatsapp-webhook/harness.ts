@@ -100,12 +100,18 @@ export interface HarnessOptions {
   appDb?: (db: Database) => Database;
   /** Extra breaker env (BREAKER_<NAME>_*). */
   breakerEnv?: Record<string, string>;
+  /** Where the service's log lines go (default: nowhere). */
+  logDestination?: { write(line: string): void };
 }
 
 /** The real service over real HTTP, on a database of its own. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
-  const logger = createLogger({ service: 'whatsapp-webhook-test', level: 'silent' });
+  const logger = createLogger({
+    service: 'whatsapp-webhook-test',
+    level: options.logDestination ? 'info' : 'silent',
+    destination: options.logDestination,
+  });
   const metrics = createMetrics({ service: 'whatsapp-webhook-test' });
   const queue = await startQueue(db, { logger, metrics });
   const settings = testSettings(options.env);
