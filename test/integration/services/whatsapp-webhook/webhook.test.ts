@@ -84,18 +84,28 @@ describe('whatsapp-webhook /webhook over HTTP', () => {
       expect(await countRows(h.db, 'whatsapp_inbound_messages')).toBe(1);
     });
 
-    it('blocks an IP after too many bad signatures, even one that later signs correctly', async () => {
+    it('blocks an IP after too many bad signatures, yet still accepts and stores its correctly signed deliveries', async () => {
       let status = 0;
       for (let i = 0; i < 10 && status !== 429; i += 1) {
         status = (await postWebhook(h.url, body, `sha256=${'0'.repeat(64)}`)).status;
       }
       expect(status).toBe(429);
-      const blocked = await postWebhook(h.url, body, good);
+      // Still blocked for bad signatures (and one without a signature)...
+      const blocked = await postWebhook(h.url, body, `sha256=${'1'.repeat(64)}`);
       expect(blocked.status).toBe(429);
       expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await postWebhook(h.url, body, null)).status).toBe(429);
       expect(await h.metrics.registry.getSingleMetricAsString('rate_limit_rejections_total')).toMatch(
         /whatsapp-webhook-signature/,
       );
+      // ...but Meta behind the same address (a proxy without TRUST_PROXY) is never locked out.
+      const fresh = JSON.stringify(inboundEnvelope({ id: 'wamid.SIG2', type: 'text', text: { body: 'y' } }));
+      const delivered = await postWebhook(h.url, fresh, signMetaPayload(fresh, APP_SECRET));
+      expect(delivered.status).toBe(200);
+      const rows = await h.db.query<{ wamid: string }>(
+        "select wamid from whatsapp_inbound_messages where wamid = 'wamid.SIG2'",
+      );
+      expect(rows).toHaveLength(1);
     });
   });
 });
