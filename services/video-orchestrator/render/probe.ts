@@ -1,4 +1,4 @@
-import type { AssetKind } from '../inputs/asset-sniff.ts';
+import { type AssetKind, demuxerForFile } from '../inputs/asset-sniff.ts';
 import { RenderFailure } from '../render-failure.ts';
 import { type MediaTools, ProbeError, type ProbeResult } from './ffmpeg.ts';
 
@@ -30,15 +30,20 @@ function invalid(label: string, message: string): RenderFailure {
   return new RenderFailure('invalid_input', `${label}: ${message}`, { retryable: false });
 }
 
-/** ffprobe of one input; a file ffprobe cannot read fails the render without retry. */
+/**
+ * ffprobe of one input, read by the demuxer its sniffed type pins (by the extension we named it with);
+ * a file ffprobe cannot read that way fails the render without retry.
+ */
 export async function readMedia(
   tools: MediaTools,
   path: string,
   label: string,
   signal?: AbortSignal,
 ): Promise<ProbeResult> {
+  const demuxer = demuxerForFile(path);
+  if (!demuxer) throw invalid(label, 'not a file of a type we accept');
   try {
-    return await tools.probe(path, { signal });
+    return await tools.probe(path, { demuxer, signal });
   } catch (error) {
     if (error instanceof ProbeError && error.kind === 'unreadable') {
       throw invalid(label, `not a readable media file (${error.message})`);
@@ -107,7 +112,7 @@ export async function verifyOutput(
 ): Promise<OutputInfo> {
   let result: ProbeResult;
   try {
-    result = await tools.probe(path, { signal });
+    result = await tools.probe(path, { demuxer: 'mov', signal });
   } catch (error) {
     throw new RenderFailure('output_check_failed', `output is not readable: ${(error as Error).message}`, {
       retryable: false,

@@ -141,7 +141,7 @@ describe('video orchestrator: API → queue → worker → output', () => {
     expect(bytes.length).toBe(done.output!.sizeBytes);
     const downloaded = join(h.dataDir, 'downloaded.mp4');
     await writeFile(downloaded, bytes);
-    const probe = await tools.probe(downloaded);
+    const probe = await tools.probe(downloaded, { demuxer: 'mov' });
     expect(probe.streams.map((s) => s.codecName).sort()).toEqual(['aac', 'h264']);
     expect(
       bytes.subarray(0, 64).includes(Buffer.from('moov')) || bytes.indexOf('moov') < bytes.indexOf('mdat'),
