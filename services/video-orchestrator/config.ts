@@ -17,6 +17,7 @@ import {
   refuseDevSecretsWhenLive,
   runtimeEnv,
 } from '../../shared/config/index.ts';
+import { DEFAULT_MAX_INPUT_PIXELS } from './render/probe.ts';
 import { assertFilterSafePath } from './render/render-plan.ts';
 
 /** Dev-only key so `npm start` works with no variables; never use it anywhere reachable. */
@@ -58,6 +59,12 @@ const videoEnvShape = {
   RENDER_MAX_CAPTION_CHARS: envInt(300, { min: 1, max: 5000 }),
   /** Per input: an upload to POST /assets or one downloaded `src`. */
   RENDER_MAX_INPUT_BYTES: envInt(50 * 1024 * 1024, { min: 1024 }),
+  /** Width × height of an input picture (image or video frame); larger ones are refused (422 / failed). */
+  RENDER_MAX_INPUT_PIXELS: envInt(DEFAULT_MAX_INPUT_PIXELS, { min: 16 * 16, max: 16_384 * 16_384 }),
+  /** POST /assets running at once in one process; more get 503 + Retry-After. */
+  VIDEO_MAX_CONCURRENT_UPLOADS: envInt(4, { min: 1, max: 1000 }),
+  /** Open GET /renders/:id/events streams per API key in one process; more get 429. */
+  VIDEO_MAX_SSE_STREAMS_PER_KEY: envInt(20, { min: 1, max: 10_000 }),
   RENDER_DOWNLOAD_TIMEOUT_S: envInt(60, { min: 1, max: 3600 }),
   RENDER_MAX_REDIRECTS: envInt(3, { min: 0, max: 10 }),
   /** Renders one worker process runs at once; default: half the cores (at least 1). */

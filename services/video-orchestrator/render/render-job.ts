@@ -13,6 +13,8 @@ import { buildRenderPlan, type EncoderSettings, type PlannedInput } from './rend
 
 export interface RenderAttemptSettings {
   maxDurationS: number;
+  /** RENDER_MAX_INPUT_PIXELS. */
+  maxInputPixels: number;
   encoder: EncoderSettings;
   fontFile: string;
   jobTimeoutMs: number;
@@ -186,7 +188,10 @@ export async function runRenderAttempt(
           retryable: false,
         });
       }
-      return { file: input.file, info: mediaInfoFor(readings.get(src)!, role, label) };
+      return {
+        file: input.file,
+        info: mediaInfoFor(readings.get(src)!, role, label, settings.maxInputPixels),
+      };
     };
     const planned = {
       clips: spec.clips.map((clip, i) => plannedInput(clip.src, clip.type, `clips.${i}`)),
