@@ -13,6 +13,7 @@ import {
   refuseDevSecretsWhenLive,
   runtimeEnv,
 } from '../../shared/config/index.ts';
+import { type GroupCommitSettings, groupCommitSettings } from '../../shared/db/index.ts';
 
 /**
  * Development defaults so `npm start` runs with no variables and no Meta account. They are public
@@ -92,6 +93,8 @@ export interface WhatsAppSettings {
   sendRetry: { retryLimit: number; retryDelaySeconds: number; retryDelayMaxSeconds: number };
   media: { enabled: boolean; dir: string; maxBytes: number };
   workerConcurrency: number;
+  /** Webhook intake batching; defaults when omitted (tests). */
+  groupCommit?: GroupCommitSettings;
 }
 
 export function settingsFromEnv(env: WhatsAppEnv): WhatsAppSettings {
@@ -133,6 +136,7 @@ export function settingsFromEnv(env: WhatsAppEnv): WhatsAppSettings {
       maxBytes: env.WHATSAPP_MEDIA_MAX_BYTES,
     },
     workerConcurrency: env.WHATSAPP_WORKER_CONCURRENCY,
+    groupCommit: groupCommitSettings(env),
   };
 }
 

@@ -1,4 +1,5 @@
 export { observeBreaker } from './breaker-events.ts';
+export { type GroupCommitMetrics, observeGroupCommit } from './group-commit-events.ts';
 export {
   createLogger,
   type Logger,
