@@ -164,14 +164,14 @@ describe('whatsapp-webhook ingest', () => {
       {
         id: 'wamid.T6',
         type: 'audio',
-        audio: { id: 'a1', mime_type: 'audio/ogg; codecs=opus', sha256: 's', voice: true },
+        audio: { id: '1001', mime_type: 'audio/ogg; codecs=opus', sha256: 's', voice: true },
       },
-      { id: 'wamid.T7', type: 'video', video: { id: 'v1', mime_type: 'video/mp4', sha256: 's' } },
+      { id: 'wamid.T7', type: 'video', video: { id: '1002', mime_type: 'video/mp4', sha256: 's' } },
       {
         id: 'wamid.T8',
         type: 'document',
         document: {
-          id: 'd1',
+          id: '1003',
           mime_type: 'application/pdf',
           sha256: 's',
           filename: 'a.pdf',
@@ -181,7 +181,7 @@ describe('whatsapp-webhook ingest', () => {
       {
         id: 'wamid.T9',
         type: 'sticker',
-        sticker: { id: 'st1', mime_type: 'image/webp', sha256: 's', animated: false },
+        sticker: { id: '1004', mime_type: 'image/webp', sha256: 's', animated: false },
       },
       { id: 'wamid.T10', type: 'location', location: { latitude: -1.95, longitude: 30.06, name: 'Office' } },
       {
@@ -224,7 +224,7 @@ describe('whatsapp-webhook ingest', () => {
       media_sha256: 'HgN8uaBk+zuvVuzY=',
       caption: 'receipt',
     });
-    expect((await inbound('wamid.T8'))[0]).toMatchObject({ media_id: 'd1', caption: 'invoice' });
+    expect((await inbound('wamid.T8'))[0]).toMatchObject({ media_id: '1003', caption: 'invoice' });
     expect((await inbound('wamid.T10'))[0].payload).toMatchObject({
       location: { latitude: -1.95, longitude: 30.06 },
     });
