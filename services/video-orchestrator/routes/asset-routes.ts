@@ -147,7 +147,7 @@ export function registerAssetRoutes(app: Hono<AppEnv>, deps: AssetRouteDeps): vo
         }
         if (!(error instanceof RenderFailure)) throw error;
         probe = null;
-        c.get('logger').warn({ err: error.message }, 'ffprobe unavailable at upload; the worker will probe');
+        c.get('logger').warn({ err: error }, 'ffprobe unavailable at upload; the worker will probe');
       }
       await deps.storage.put(key, staged, type.mime);
     } finally {
