@@ -53,14 +53,16 @@ try {
     log,
     databaseServerUrl: postgres.url,
     healthTimeoutMs: 120_000,
-    extraEnv: {
-      // Recovery within the suite's time: breakers retry after 2 s, the outbox after 1 s.
-      BREAKER_WHATSAPP_GRAPH_RESET_MS: '2000',
-      BREAKER_WHATSAPP_GRAPH_TIMEOUT_MS: '1500',
-      WHATSAPP_SEND_RETRY_DELAY_SECONDS: '1',
-      WHATSAPP_SEND_RETRY_DELAY_MAX_SECONDS: '2',
-      WHATSAPP_SEND_RETRY_LIMIT: '30',
-      GRAPH_API_TIMEOUT_MS: '1000',
+    env: {
+      // Recovery within the suite's time: the Graph breaker retries after 2 s, the outbox after 1 s.
+      'whatsapp-webhook': {
+        BREAKER_WHATSAPP_GRAPH_RESET_MS: '2000',
+        BREAKER_WHATSAPP_GRAPH_TIMEOUT_MS: '1500',
+        WHATSAPP_SEND_RETRY_DELAY_SECONDS: '1',
+        WHATSAPP_SEND_RETRY_DELAY_MAX_SECONDS: '2',
+        WHATSAPP_SEND_RETRY_LIMIT: '30',
+        GRAPH_API_TIMEOUT_MS: '1000',
+      },
     },
   });
   const port = (name: keyof StartedSystem['ports']) => `http://127.0.0.1:${system!.ports[name]}`;

@@ -1,35 +1,34 @@
 // Plain ECMAScript shared by the k6 scripts (`__ENV`) and the Node runner (`process.env`): the same
 // variable names configure both. Defaults are the values `npm run load:ci` starts the system with.
 
+import { baseUrlVariable, SERVICES } from '../../services/manifest.js';
+
 /**
  * Secrets the load and the system under load agree on when nothing else is set. The Twilio pair is the
  * provider sandbox's public dev account (voice-bridge uses it when TWILIO_* are unset), so the
- * sandbox's own callbacks and ours verify alike.
+ * sandbox's own callbacks and ours verify alike. The system runs with NODE_ENV=production, which refuses
+ * public dev secrets and short ones: these are at least 32 characters.
  */
 export const LOAD_DEFAULTS = {
   TWILIO_AUTH_TOKEN: 'sandbox-twilio-auth-token',
   TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
-  VOICE_API_KEY: 'load-voice-api-key',
-  WHATSAPP_APP_SECRET: 'load-whatsapp-app-secret',
-  WHATSAPP_API_KEY: 'load-whatsapp-api-key',
+  VOICE_API_KEY: 'load-voice-api-key-0123456789abcdef',
+  WHATSAPP_APP_SECRET: 'load-whatsapp-app-secret-0123456789',
+  WHATSAPP_API_KEY: 'load-whatsapp-api-key-0123456789ab',
   WHATSAPP_PHONE_NUMBER_ID: '100000000000001',
   WHATSAPP_DISPLAY_PHONE_NUMBER: '250788000100',
-  VIDEO_API_KEY: 'load-video-api-key',
+  VIDEO_API_KEY: 'load-video-api-key-0123456789abcdef',
 };
 
-/** Where each service listens when no BASE_* variable says otherwise (the seed's ports). */
-export const DEFAULT_BASE_URLS = {
-  'voice-bridge': 'http://127.0.0.1:3001',
-  'whatsapp-webhook': 'http://127.0.0.1:8080',
-  'video-orchestrator': 'http://127.0.0.1:3002',
-};
+/** Where each service listens when no BASE_* variable says otherwise (the manifest's ports, the seed's). */
+export const DEFAULT_BASE_URLS = Object.fromEntries(
+  SERVICES.map((service) => [service.name, `http://127.0.0.1:${service.port}`]),
+);
 
-/** The environment variable naming each service's base URL. */
-export const BASE_URL_ENV = {
-  'voice-bridge': 'BASE_VOICE_URL',
-  'whatsapp-webhook': 'BASE_WHATSAPP_URL',
-  'video-orchestrator': 'BASE_VIDEO_URL',
-};
+/** The environment variable naming each service's base URL (`BASE_<prefix>_URL`). */
+export const BASE_URL_ENV = Object.fromEntries(
+  SERVICES.map((service) => [service.name, baseUrlVariable(service)]),
+);
 
 /**
  * @param {Record<string, string | undefined>} env

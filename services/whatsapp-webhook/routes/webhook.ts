@@ -16,6 +16,7 @@ import type { createSignatureGuard } from '../signature-guard.ts';
 import type { BatchResult } from '../store.ts';
 import { readWebhookBatch } from '../webhook-batch.ts';
 import type { WebhookIntake } from '../webhook-intake.ts';
+import { createWebhookMetrics } from '../webhook-metrics.ts';
 
 export interface WebhookRouteDeps {
   /** Group commit: the delivery's rows (and their jobs) commit with concurrent deliveries'. */
@@ -46,14 +47,17 @@ export function registerWebhookRoutes(app: Hono<AppEnv>, deps: WebhookRouteDeps)
     });
   });
 
-  app.post('/webhook', maxBody(deps.bodyLimitBytes), async function receiveWebhook(c) {
-    const ip = clientIp(c, deps.trustProxy);
-    deps.guard.assertNotBlocked(ip);
+  const webhookMetrics = createWebhookMetrics(deps.metrics);
 
+  app.post('/webhook', webhookMetrics.count, maxBody(deps.bodyLimitBytes), async function receiveWebhook(c) {
     // The signature covers the raw bytes: verify them before anything parses the body.
     const raw = new Uint8Array(await c.req.arrayBuffer());
     const signature = verifyMetaSignature(raw, c.req.header(META_SIGNATURE_HEADER), deps.appSecret);
     if (!signature.ok) {
+      // Only bad signatures meet the guard: behind a proxy every caller may share one address, and a
+      // correctly signed delivery from Meta must never be refused because someone else guessed there.
+      const ip = clientIp(c, deps.trustProxy);
+      deps.guard.assertNotBlocked(ip);
       deps.metrics.webhookSignatureFailures.inc({ provider: 'meta' });
       c.get('logger').warn({ ip, reason: signature.reason }, 'webhook signature rejected');
       await deps.guard.recordFailure(ip);
@@ -72,6 +76,7 @@ export function registerWebhookRoutes(app: Hono<AppEnv>, deps: WebhookRouteDeps)
       // Meta retries a 503 for days: nothing refused here is lost.
       return storeUnavailable(c, error, 'webhook delivery');
     }
+    webhookMetrics.recordStored(batch, result);
     return c.json({
       received: true,
       messages: result.inserted.length,

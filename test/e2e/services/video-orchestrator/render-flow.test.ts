@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loopbackAllowedForTests } from '../../../../services/video-orchestrator/inputs/address-policy.ts';
 import { createMediaTools } from '../../../../services/video-orchestrator/render/ffmpeg.ts';
+import { sampleValue, scrapeMetrics } from '../../../support/metrics-text.ts';
 import {
   createMediaFixtures,
   type MediaFixtures,
@@ -141,7 +142,7 @@ describe('video orchestrator: API → queue → worker → output', () => {
     expect(bytes.length).toBe(done.output!.sizeBytes);
     const downloaded = join(h.dataDir, 'downloaded.mp4');
     await writeFile(downloaded, bytes);
-    const probe = await tools.probe(downloaded);
+    const probe = await tools.probe(downloaded, { demuxer: 'mov' });
     expect(probe.streams.map((s) => s.codecName).sort()).toEqual(['aac', 'h264']);
     expect(
       bytes.subarray(0, 64).includes(Buffer.from('moov')) || bytes.indexOf('moov') < bytes.indexOf('mdat'),
@@ -249,6 +250,32 @@ describe('video orchestrator: API → queue → worker → output', () => {
     expect((await h.getRender(id)).attempts).toBe(1);
   });
 
+  it('counts renders by status on /metrics, with the queued → final duration of each', async () => {
+    const before = await scrapeMetrics(h.url);
+    const ok = await h.createRender({
+      output: { width: 160, height: 120, fps: 10 },
+      clips: [{ type: 'image', src: src('/image.jpg'), duration: 0.5 }],
+    });
+    const bad = await h.createRender({
+      output: { width: 160, height: 120 },
+      clips: [{ type: 'video', src: src('/corrupt.mp4') }],
+    });
+    const okId = ((await ok.json()) as { id: string }).id;
+    const badId = ((await bad.json()) as { id: string }).id;
+    expect((await h.waitForStatus(okId, ['completed', 'failed'])).status).toBe('completed');
+    expect((await h.waitForStatus(badId, ['completed', 'failed'])).status).toBe('failed');
+
+    const after = await scrapeMetrics(h.url);
+    const delta = (name: string, labels: Record<string, string>) =>
+      sampleValue(after, name, labels) - sampleValue(before, name, labels);
+    expect(delta('video_renders_total', { status: 'queued' })).toBe(2);
+    expect(delta('video_renders_total', { status: 'completed' })).toBe(1);
+    expect(delta('video_renders_total', { status: 'failed' })).toBe(1);
+    expect(delta('video_render_duration_seconds_count', { status: 'completed' })).toBe(1);
+    expect(delta('video_render_duration_seconds_count', { status: 'failed' })).toBe(1);
+    expect(delta('video_render_duration_seconds_sum', { status: 'completed' })).toBeGreaterThan(0);
+  });
+
   it('a transient download failure (503) is retried with backoff and then completes', async () => {
     const response = await h.createRender({
       output: { width: 160, height: 120, fps: 10 },
@@ -271,11 +298,16 @@ describe('video orchestrator: API → queue → worker → output', () => {
     const done = await h.waitForStatus(id, ['failed', 'completed']);
     expect(done).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'download_failed' } });
     expect(done.error?.message).toMatch(/answered 503/);
-    const [row] = await h.db.query<{ state: string }>(
-      `select state from ${h.db.schema ? `${h.db.schema}_boss` : 'pgboss'}.job where name = 'video-renders' and data->>'renderId' = $1`,
-      [id],
-    );
-    expect(row.state).toBe('failed');
+    // pg-boss settles the job after the handler has failed the render row: wait for it, do not race it.
+    const jobState = async () =>
+      (
+        await h.db.query<{ state: string }>(
+          `select state from ${h.db.schema ? `${h.db.schema}_boss` : 'pgboss'}.job where name = 'video-renders' and data->>'renderId' = $1`,
+          [id],
+        )
+      )[0]?.state;
+    await waitFor(async () => (await jobState()) === 'failed', { what: 'the pg-boss job to be failed' });
+    expect(await jobState()).toBe('failed');
     await h.restart({ env: { ...h.env, RENDER_RETRY_LIMIT: '3' } });
   });
 
