@@ -265,7 +265,17 @@ describe('video orchestrator: API → queue → worker → output', () => {
     expect((await h.waitForStatus(okId, ['completed', 'failed'])).status).toBe('completed');
     expect((await h.waitForStatus(badId, ['completed', 'failed'])).status).toBe('failed');
 
-    const after = await scrapeMetrics(h.url);
+    // The worker counts a render once it has settled the row, a moment after the API shows it: wait for it.
+    const settledCount = (text: string, status: string) =>
+      sampleValue(text, 'video_render_duration_seconds_count', { status }) -
+      sampleValue(before, 'video_render_duration_seconds_count', { status });
+    const after = await waitFor(
+      async () => {
+        const text = await scrapeMetrics(h.url);
+        return settledCount(text, 'completed') >= 1 && settledCount(text, 'failed') >= 1 ? text : null;
+      },
+      { what: 'both renders counted on /metrics' },
+    );
     const delta = (name: string, labels: Record<string, string>) =>
       sampleValue(after, name, labels) - sampleValue(before, name, labels);
     expect(delta('video_renders_total', { status: 'queued' })).toBe(2);
