@@ -13,6 +13,8 @@ import type {
 import { type AgentSocketFactory, globalAgentSocketFactory, openAgentSession } from './agent-session.ts';
 import type { VoiceConfig } from './config.ts';
 import { createStreamRegistry, type StreamRegistry } from './media-bridge.ts';
+import { voiceOpenApiDocument } from './openapi.ts';
+import { mountCallList } from './routes/call-list.ts';
 import { mountMediaStream } from './routes/media-stream.ts';
 import { mountOutboundCalls } from './routes/outbound-calls.ts';
 import { mountProviderWebhooks } from './routes/provider-webhooks.ts';
@@ -127,6 +129,7 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     metrics,
     breakers,
     bodyLimitBytes: config.bodyLimitBytes,
+    openApi: voiceOpenApiDocument({ publicUrl: config.publicUrl }),
   });
 
   const outboundPolicy: RateLimitPolicy = {
@@ -154,6 +157,8 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     trustProxy: config.trustProxy,
     newId,
   });
+
+  mountCallList(app, { store, apiKey: config.apiKey });
 
   mountProviderWebhooks(app, {
     store,

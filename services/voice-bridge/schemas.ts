@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageQueryShape, SinceParam } from '../../shared/http/index.ts';
 import { CALL_STATUSES } from './call-status-machine.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -35,6 +36,51 @@ export const OutboundCallHeaders = z.object({
 export const CallIdParams = z.object({ id: z.uuid({ error: 'must be a call id (UUID)' }) });
 
 export const MediaStreamParams = z.object({ callId: z.uuid({ error: 'must be a call id (UUID)' }) });
+
+/** GET /calls: filters and the page. Unknown parameters are refused, so a typo never lists everything. */
+export const ListCallsQuery = z.strictObject({
+  status: z.enum(CALL_STATUSES).optional(),
+  direction: z.enum(['outbound', 'inbound']).optional(),
+  to: e164.optional().meta({ description: 'The number called (E.164).' }),
+  since: SinceParam.optional(),
+  ...pageQueryShape,
+});
+export type ListCallsQuery = z.infer<typeof ListCallsQuery>;
+
+const isoTime = z.iso.datetime();
+
+/** A call as our API shows it (routes/outbound-calls.ts `callView`). */
+export const CallView = z.object({
+  id: z.uuid(),
+  direction: z.enum(['outbound', 'inbound']),
+  providerCallSid: z.string().nullable(),
+  status: z.enum(CALL_STATUSES),
+  to: z.string(),
+  from: z.string(),
+  agent: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  failureReason: z.string().nullable(),
+  durationSeconds: z.int().nullable(),
+  answeredAt: isoTime.nullable(),
+  endedAt: isoTime.nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+
+/** GET /calls/:id: the call with its ordered events and transcript. */
+export const CallDetailView = CallView.extend({
+  events: z.array(
+    z.object({
+      source: z.enum(['provider', 'service']),
+      type: z.string(),
+      sequenceNumber: z.int().nullable(),
+      occurredAt: isoTime,
+      callDuration: z.int().nullable(),
+      detail: z.record(z.string(), z.unknown()),
+    }),
+  ),
+  transcript: z.array(z.object({ role: z.enum(['caller', 'agent']), text: z.string(), at: isoTime })),
+});
 
 /** `?callId=` on the webhook URLs we give Twilio for our own outbound calls. */
 export const WebhookQuery = z.object({ callId: z.uuid().optional() });

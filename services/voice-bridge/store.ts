@@ -45,6 +45,19 @@ export interface NewOutboundCall {
   requestHash?: string;
 }
 
+export interface CallListFilter {
+  status?: CallStatus;
+  direction?: CallDirection;
+  to?: string;
+  since?: string;
+  /** Strictly older than this (created_at, id): the previous page's last row. */
+  before?: { createdAt: string; id: string };
+  limit: number;
+}
+
+/** A listed call and where it sits in the (created_at, id) order, to the microsecond. */
+export type ListedCall = CallRecord & { cursorAt: string };
+
 export interface StatusEventInput {
   callSid: string;
   /** Our call id when Twilio echoes it back in the callback URL (calls we placed). */
@@ -375,6 +388,41 @@ export function createVoiceStore(db: Sql) {
 
     /** A service-side event on a call (stream started/stopped, dtmf, …). */
     recordServiceEvent: serviceEvent,
+
+    /**
+     * Newest first, keyset-paginated on (created_at, id). Only the filters given become conditions,
+     * so each query has one plain shape the planner matches to its index (migration 20261201000000).
+     */
+    async listCalls(filter: CallListFilter): Promise<ListedCall[]> {
+      const params: unknown[] = [];
+      const where: string[] = [];
+      const param = (value: unknown) => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      if (filter.status) where.push(`status = ${param(filter.status)}`);
+      if (filter.direction) where.push(`direction = ${param(filter.direction)}`);
+      if (filter.to) where.push(`to_number = ${param(filter.to)}`);
+      if (filter.since) where.push(`created_at >= ${param(filter.since)}::timestamptz`);
+      if (filter.before) {
+        where.push(
+          `(created_at, id) < (${param(filter.before.createdAt)}::timestamptz, ${param(filter.before.id)}::uuid)`,
+        );
+      }
+      const rows = await db.query<ListedCall>(
+        `select id, direction, to_number as "to", from_number as "from", agent, metadata, status,
+                provider_call_sid as "providerCallSid", failure_reason as "failureReason",
+                duration_seconds as "durationSeconds", answered_at as "answeredAt", ended_at as "endedAt",
+                created_at as "createdAt", updated_at as "updatedAt",
+                to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"
+           from voice_calls
+          ${where.length > 0 ? `where ${where.join(' and ')}` : ''}
+          order by created_at desc, id desc
+          limit ${param(filter.limit)}`,
+        params,
+      );
+      return rows.map((row) => ({ ...row, metadata: asJson(row.metadata) }));
+    },
   };
 }
 
