@@ -7,9 +7,11 @@ import type { Queue } from '../../shared/queue/index.ts';
 import { type RateLimiterFactory, type RateLimitPolicy, rateLimit } from '../../shared/resilience/index.ts';
 import type { VideoComponents } from './components.ts';
 import type { VideoConfig } from './config.ts';
+import { videoOpenApiDocument } from './openapi.ts';
 import { registerAssetRoutes } from './routes/asset-routes.ts';
 import { registerOutputRoutes } from './routes/output-routes.ts';
 import { registerRenderEvents } from './routes/render-events.ts';
+import { registerRenderList } from './routes/render-list.ts';
 import { registerRenderRoutes } from './routes/render-routes.ts';
 import type { VideoStore } from './store.ts';
 
@@ -46,6 +48,11 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     // Uploads set their own (larger) limit: RENDER_MAX_INPUT_BYTES.
     bodyLimitExempt: ['/assets'],
     beforeScrape: () => deps.queue.refreshDepthMetrics(),
+    openApi: videoOpenApiDocument({
+      specSchema: components.specSchema,
+      publicUrl: config.publicUrl,
+      maxInputBytes: config.RENDER_MAX_INPUT_BYTES,
+    }),
   });
 
   const writePolicy: RateLimitPolicy = {
@@ -92,6 +99,7 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     writeGuard,
     readGuard,
   });
+  registerRenderList(app, { ...shared, readGuard });
   registerRenderEvents(app, { ...shared, guard: readGuard, pollMs: deps.ssePollMs ?? 500 });
   registerOutputRoutes(app, {
     store: deps.store,

@@ -391,7 +391,7 @@ export function createVoiceStore(db: Sql) {
 
     /**
      * Newest first, keyset-paginated on (created_at, id). Only the filters given become conditions,
-     * so each query has one plain shape the planner matches to its index (migration 20261201000000).
+     * so each query has one plain shape the planner matches to its index (migration 20261201120000_list_indexes).
      */
     async listCalls(filter: CallListFilter): Promise<ListedCall[]> {
       const params: unknown[] = [];
