@@ -81,6 +81,8 @@ export function switchableDatabase(db: Database): Database & { down: boolean } {
 }
 
 export interface Harness {
+  /** The app itself (its routes, for the contract test). */
+  app: { routes: { method: string; path: string }[] };
   db: Database;
   queue: Queue;
   metrics: ServiceMetrics;
@@ -119,6 +121,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (options.workers) await startWorkers({ ...deps, components });
   const server = await listen(app);
   return {
+    app,
     db,
     queue,
     metrics,
