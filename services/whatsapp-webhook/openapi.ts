@@ -4,6 +4,7 @@ import {
   jsonContent,
   jsonSchema,
   type OpenApiDocument,
+  PROBLEM_TYPE,
   pageSchema,
   parametersOf,
   problems,
@@ -18,6 +19,7 @@ import {
   ListMessagesQuery,
   MessageDetailView,
   MessageIdParams,
+  MessageRejectedView,
   MessageView,
   SendMessageRequest,
   VerifyQuery,
@@ -63,6 +65,7 @@ export function whatsappOpenApiDocument(): OpenApiDocument {
       MessageDetail: MessageDetailView,
       ListedMessage: ListedMessageView,
       WebhookAck,
+      MessageRejected: MessageRejectedView,
     },
     paths: {
       '/webhook': {
@@ -109,7 +112,15 @@ export function whatsappOpenApiDocument(): OpenApiDocument {
               headers: sendHeaders,
               content: jsonContent(schemaRef('Message')),
             },
-            ...problems(400, 401, 409, 422, 429, 503),
+            ...problems(400, 401, 409, 429, 503),
+            422: {
+              description:
+                'Refused: WhatsApp rejected the message for good (the body carries the message: `id`, `error`, and `status: "failed"` in place of the HTTP status), or an Idempotency-Key reused with another body.',
+              content: jsonContent(
+                { anyOf: [schemaRef('Problem'), schemaRef('MessageRejected')] },
+                PROBLEM_TYPE,
+              ),
+            },
           },
         },
         get: {

@@ -272,6 +272,17 @@ export const MessageDetailView = MessageView.extend({
   ),
 });
 
+/** POST /messages 422 when Meta refused the message: a problem whose `status` is the message's. */
+export const MessageRejectedView = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.literal('failed'),
+  detail: z.string(),
+  id: z.uuid(),
+  error: MessageError.nullable(),
+  instance: z.string(),
+});
+
 /** One message in a list or a contact's timeline, inbound or outbound. */
 export const ListedMessageView = z.object({
   id: z.uuid(),
