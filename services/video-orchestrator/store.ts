@@ -1,4 +1,10 @@
-import type { Sql } from '../../shared/db/index.ts';
+import {
+  createGroupCommitWriter,
+  type Database,
+  type GroupCommitOptions,
+  type GroupCommitSettings,
+  type Sql,
+} from '../../shared/db/index.ts';
 import type { AssetKind } from './inputs/asset-sniff.ts';
 import type { ProbeResult } from './render/ffmpeg.ts';
 import type { OutputInfo } from './render/probe.ts';
@@ -80,7 +86,60 @@ export interface RenderListFilter {
 /** created_at to the microsecond, for the list cursor. */
 export type ListedRender = RenderRow & { cursorAt: string };
 
-export function createVideoStore(db: Sql) {
+interface ProgressWrite {
+  id: string;
+  workerId: string;
+  progress: number;
+}
+
+/**
+ * Every running render's progress in one statement (the group-commit flush): progress only grows, only the
+ * render's own worker writes it, and each write learns the render's status (anything but `processing`
+ * tells the worker to stop: canceled).
+ */
+async function writeProgress(tx: Sql, writes: ProgressWrite[]): Promise<(RenderStatus | null)[]> {
+  const rows = await tx.query<{ ord: number; status: RenderStatus | null }>(
+    `with input as (
+       select * from jsonb_to_recordset($1::jsonb) as p(ord int, id uuid, worker_id text, progress int)
+     ),
+     furthest as (
+       select distinct on (id, worker_id) id, worker_id, progress from input order by id, worker_id, progress desc
+     ),
+     updated as (
+       update video_renders r set progress = greatest(r.progress, f.progress), updated_at = now()
+         from furthest f
+        where r.id = f.id and r.worker_id = f.worker_id and r.status = 'processing'
+        returning r.id, r.status
+     )
+     select i.ord, coalesce(u.status, r.status) as status
+       from input i left join updated u on u.id = i.id left join video_renders r on r.id = i.id
+      order by i.ord`,
+    [
+      JSON.stringify(
+        writes.map((w, ord) => ({ ord, id: w.id, worker_id: w.workerId, progress: w.progress })),
+      ),
+    ],
+  );
+  return rows.map((r) => r.status);
+}
+
+export interface VideoStoreOptions {
+  /** Batching of progress writes from concurrent renders (defaults when omitted). */
+  groupCommit?: GroupCommitSettings;
+  /** Writer metrics (observeGroupCommit). */
+  observe?: Pick<GroupCommitOptions<ProgressWrite, RenderStatus | null>, 'onFlush' | 'onReject' | 'onDepth'>;
+}
+
+export function createVideoStore(db: Database, options: VideoStoreOptions = {}) {
+  const progress = createGroupCommitWriter({
+    name: 'video-progress',
+    db,
+    ...options.groupCommit,
+    ...options.observe,
+    singleStatement: true,
+    flush: writeProgress,
+  });
+
   async function one<T>(text: string, params: unknown[]): Promise<T | null> {
     const rows = await db.query<T>(text, params);
     return rows[0] ?? null;
@@ -178,19 +237,8 @@ export function createVideoStore(db: Sql) {
     },
 
     /** Returns the row's status after the write; anything but `processing` means stop (canceled). */
-    async updateProgress(id: string, workerId: string, progress: number): Promise<RenderStatus | null> {
-      const row = await one<{ status: RenderStatus }>(
-        `with updated as (
-           update video_renders set progress = greatest(progress, $3), updated_at = now()
-           where id = $1 and worker_id = $2 and status = 'processing'
-           returning status
-         )
-         select status from updated
-         union all
-         select status from video_renders where id = $1 and not exists (select 1 from updated)`,
-        [id, workerId, progress],
-      );
-      return row?.status ?? null;
+    updateProgress(id: string, workerId: string, percent: number): Promise<RenderStatus | null> {
+      return progress.submit({ id, workerId, progress: percent });
     },
 
     async getStatus(id: string): Promise<{ status: RenderStatus; worker_id: string | null } | null> {

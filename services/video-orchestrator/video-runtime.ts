@@ -1,5 +1,5 @@
-import { type Database, openDatabase } from '../../shared/db/index.ts';
-import type { Logger, ServiceMetrics } from '../../shared/observability/index.ts';
+import { type Database, groupCommitSettings, openDatabase } from '../../shared/db/index.ts';
+import { type Logger, observeGroupCommit, type ServiceMetrics } from '../../shared/observability/index.ts';
 import { type Queue, startQueue } from '../../shared/queue/index.ts';
 import {
   createRenderQueueSettings,
@@ -65,7 +65,10 @@ export async function startVideoRuntime(
   const queue = await startQueue(db, { logger, metrics: options.metrics, supervise: options.withWorker });
   const queueSettings = createRenderQueueSettings(config);
   await setupRenderQueues(queue, queueSettings);
-  const store = createVideoStore(db);
+  const store = createVideoStore(db, {
+    groupCommit: groupCommitSettings(config),
+    observe: observeGroupCommit(options.metrics),
+  });
   const components = createVideoComponents(config, store, options.overrides);
   const renderMetrics = createRenderMetrics(options.metrics.registry);
   let worker: RenderWorker | null = null;

@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import type { UpgradeWebSocket } from 'hono/ws';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { Database } from '../../shared/db/index.ts';
+import { type Database, type GroupCommitSettings, groupCommitSettings } from '../../shared/db/index.ts';
 import { createService } from '../../shared/http/index.ts';
 import type { Logger, ServiceMetrics } from '../../shared/observability/index.ts';
 import type {
@@ -19,6 +19,7 @@ import { mountMediaStream } from './routes/media-stream.ts';
 import { mountOutboundCalls } from './routes/outbound-calls.ts';
 import { mountProviderWebhooks } from './routes/provider-webhooks.ts';
 import type { VoiceEnv } from './routes/twilio-webhook-auth.ts';
+import { createStatusIntake } from './status-intake.ts';
 import { createVoiceStore } from './store.ts';
 import { type CreateCallInput, createTwilioClient } from './twilio-client.ts';
 
@@ -42,6 +43,8 @@ export interface VoiceAppConfig {
   bodyLimitBytes?: number;
   /** Per-dependency breaker defaults; `BREAKER_TWILIO_CALLS_*` / `BREAKER_VOICE_AGENT_*` env still win. */
   breakers?: { twilio?: BreakerOptions; agent?: BreakerOptions };
+  /** Status-callback batching; defaults when omitted (tests). */
+  groupCommit?: GroupCommitSettings;
 }
 
 export function voiceAppConfig(config: VoiceConfig): VoiceAppConfig {
@@ -67,6 +70,7 @@ export function voiceAppConfig(config: VoiceConfig): VoiceAppConfig {
     },
     trustProxy: config.TRUST_PROXY,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    groupCommit: groupCommitSettings(config),
   };
 }
 
@@ -162,6 +166,7 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
 
   mountProviderWebhooks(app, {
     store,
+    statusIntake: createStatusIntake({ db: deps.db, metrics, groupCommit: config.groupCommit }),
     authToken: config.twilio.authToken,
     publicUrl: config.publicUrl,
     metrics,

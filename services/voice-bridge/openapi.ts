@@ -48,7 +48,8 @@ const twilioWebhook = (operationId: string, summary: string, form: JsonObject): 
       callId: 'Our call id, on the URLs we hand Twilio for calls we place.',
     }),
     requestBody: { required: true, content: { [FORM]: { schema: form } } },
-    responses: { 200: twiml, ...problems(400, 403) },
+    // 503 + Retry-After when the event could not be stored (Twilio retries): nothing accepted is lost.
+    responses: { 200: twiml, ...problems(400, 403, 503) },
   },
 });
 

@@ -1,5 +1,5 @@
 import type { Sql } from '../../shared/db/index.ts';
-import { type CallStatus, callStatusMachine } from './call-status-machine.ts';
+import { CALL_STATUSES, type CallStatus, callStatusMachine } from './call-status-machine.ts';
 
 export type CallDirection = 'outbound' | 'inbound';
 
@@ -124,37 +124,94 @@ function toCall(row: CallRow): CallRecord {
 
 const TERMINAL_RANK = 4;
 
-// One statement per status callback: the event insert (deduped by the partial unique index) and the
-// call's monotonic update happen together, and the update only runs when the event is new. Concurrent
-// callbacks for one call serialize on the call's row lock, and Postgres re-evaluates `status_rank`
-// on the row it finally locks, so the highest rank always wins whatever the arrival order.
-const statusEventSql = (target: string) => `
-  with target as (select id from voice_calls where ${target}),
+/** A status's rank in SQL, built from the one map in call-status-machine.ts. */
+const rankSql = (column: string) =>
+  `case ${column} ${CALL_STATUSES.map((s) => `when '${s}' then ${callStatusMachine.rank(s)}`).join(' ')} end`;
+
+/**
+ * A group of status callbacks in one statement (the group-commit writer's flush). Each event is stored once
+ * (CallSid + SequenceNumber + status, the partial unique index) and the new ones move their call forward
+ * only: per call the highest rank wins (the first of equal ranks, so the first terminal status stays), and
+ * Postgres re-evaluates `status_rank` on the row it finally locks, so concurrent groups cannot move a call
+ * back. A callback for an unknown CallSid is kept with no call (linked when the call appears).
+ */
+const STATUS_EVENTS_SQL = `
+  with input as (
+    select * from jsonb_to_recordset($1::jsonb) as e(
+      ord int, call_id uuid, call_sid text, status text, seq int, occurred_at timestamptz, call_duration int, detail jsonb)
+  ),
+  resolved as (
+    select i.*, coalesce(by_id.id, by_sid.id) as target_id
+      from input i
+      left join voice_calls by_id on by_id.id = i.call_id
+      left join voice_calls by_sid on i.call_id is null and by_sid.provider_call_sid = i.call_sid
+  ),
   ins as (
     insert into voice_call_events
       (call_id, provider_call_sid, source, type, sequence_number, occurred_at, call_duration, detail)
-    select (select id from target), $2, 'provider', $3, $4, $5::timestamptz, $6, $7::jsonb
+    select target_id, call_sid, 'provider', status, seq, occurred_at, call_duration, detail from resolved order by ord
     on conflict (provider_call_sid, sequence_number, type) where source = 'provider' do nothing
-    returning call_id
+    returning call_id, provider_call_sid, type, sequence_number, occurred_at, call_duration
+  ),
+  new_events as (
+    select ins.*, ${rankSql('ins.type')} as rank,
+           (select min(r.ord) from resolved r
+             where r.call_sid = ins.provider_call_sid and r.seq = ins.sequence_number and r.status = ins.type) as ord
+      from ins
+  ),
+  per_call as (
+    select call_id,
+           (array_agg(type order by rank desc, ord))[1] as status,
+           max(rank) as rank,
+           min(provider_call_sid) as call_sid,
+           min(occurred_at) filter (where type = 'in-progress') as answered_at,
+           min(occurred_at) filter (where rank = ${TERMINAL_RANK}) as ended_at,
+           (array_agg(call_duration order by ord desc) filter (where call_duration is not null))[1] as duration
+      from new_events where call_id is not null
+     group by call_id
   ),
   upd as (
     update voice_calls c set
-      status = case when c.status_rank < $8 then $3 else c.status end,
-      status_rank = greatest(c.status_rank, $8),
-      provider_call_sid = coalesce(c.provider_call_sid, $2),
-      answered_at = case when $3 = 'in-progress' then coalesce(c.answered_at, $5::timestamptz) else c.answered_at end,
-      ended_at = case when $8 = ${TERMINAL_RANK} then coalesce(c.ended_at, $5::timestamptz) else c.ended_at end,
-      duration_seconds = coalesce($6, c.duration_seconds),
+      status = case when c.status_rank < p.rank then p.status else c.status end,
+      status_rank = greatest(c.status_rank, p.rank),
+      provider_call_sid = coalesce(c.provider_call_sid, p.call_sid),
+      answered_at = coalesce(c.answered_at, p.answered_at),
+      ended_at = coalesce(c.ended_at, p.ended_at),
+      duration_seconds = coalesce(p.duration, c.duration_seconds),
       updated_at = now()
-    from ins where c.id = ins.call_id
+    from per_call p where c.id = p.call_id
     returning c.id, c.status
   )
-  select (select count(*) from ins)::int as inserted,
-         coalesce((select id from upd), (select id from target)) as call_id,
-         (select status from upd) as status`;
+  select r.ord, r.target_id as "callId", (n.ord is not null) as stored,
+         case when n.ord is not null then u.status end as "callStatus"
+    from resolved r
+    left join new_events n on n.ord = r.ord
+    left join upd u on u.id = r.target_id
+   order by r.ord`;
 
-const STATUS_EVENT_BY_ID = statusEventSql('id = $1::uuid');
-const STATUS_EVENT_BY_SID = statusEventSql('provider_call_sid = $2 and $1::uuid is null');
+/**
+ * Stores a group of status callbacks (run it inside the writer's transaction) and answers for each, in
+ * order, whether it was new, its call, and the call's status after the group.
+ */
+export async function insertStatusEvents(sql: Sql, inputs: StatusEventInput[]): Promise<StatusEventResult[]> {
+  const events = inputs.map((input, ord) => ({
+    ord,
+    call_id: input.callId ?? null,
+    call_sid: input.callSid,
+    status: input.status,
+    seq: input.sequenceNumber,
+    occurred_at: input.occurredAt.toISOString(),
+    call_duration: input.callDuration ?? null,
+    detail: input.detail,
+  }));
+  const rows = await sql.query<{
+    ord: number;
+    callId: string | null;
+    stored: boolean;
+    callStatus: CallStatus | null;
+  }>(STATUS_EVENTS_SQL, [JSON.stringify(events)]);
+  return rows.map((r) => ({ stored: r.stored, callId: r.callId, callStatus: r.callStatus }));
+}
 
 /**
  * Every statement the voice bridge runs. Takes the kit's `Sql`, so a transaction's `tx` works too.
@@ -265,23 +322,10 @@ export function createVoiceStore(db: Sql) {
       return toCall(rows[0]);
     },
 
-    /** One status callback, stored once, moving the call forward only. See {@link statusEventSql}. */
+    /** One status callback, stored once, moving the call forward only. See {@link insertStatusEvents}. */
     async recordStatusEvent(input: StatusEventInput): Promise<StatusEventResult> {
-      const rows = await db.query<{ inserted: number; call_id: string | null; status: CallStatus | null }>(
-        input.callId ? STATUS_EVENT_BY_ID : STATUS_EVENT_BY_SID,
-        [
-          input.callId ?? null,
-          input.callSid,
-          input.status,
-          input.sequenceNumber,
-          input.occurredAt.toISOString(),
-          input.callDuration ?? null,
-          JSON.stringify(input.detail),
-          callStatusMachine.rank(input.status),
-        ],
-      );
-      const row = rows[0];
-      return { stored: row.inserted === 1, callId: row.call_id, callStatus: row.status };
+      const [result] = await insertStatusEvents(db, [input]);
+      return result;
     },
 
     /**

@@ -7,6 +7,7 @@ import { registerMessageListRoutes } from './routes/message-list.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
 import { registerWebhookRoutes } from './routes/webhook.ts';
 import { createSignatureGuard } from './signature-guard.ts';
+import { createWebhookIntake } from './webhook-intake.ts';
 
 export const SERVICE_NAME = 'whatsapp-webhook';
 
@@ -41,8 +42,14 @@ export function createApp(deps: WhatsAppAppDeps): Hono<AppEnv> {
 
   const signaturePolicy = { name: 'whatsapp-webhook-signature', ...settings.signatureGuard };
   registerWebhookRoutes(app, {
-    db: deps.db,
-    queue: deps.queue,
+    intake: createWebhookIntake({
+      db: deps.db,
+      queue: deps.queue,
+      metrics: deps.metrics,
+      agent: components.replyToInbound !== null,
+      media: components.downloadInboundMedia !== null,
+      groupCommit: settings.groupCommit,
+    }),
     metrics: deps.metrics,
     guard: createSignatureGuard({
       limiter: deps.limiterFor(signaturePolicy),
@@ -53,8 +60,6 @@ export function createApp(deps: WhatsAppAppDeps): Hono<AppEnv> {
     appSecret: settings.appSecret,
     bodyLimitBytes: settings.webhookBodyLimitBytes,
     trustProxy: settings.trustProxy,
-    agent: components.replyToInbound !== null,
-    media: components.downloadInboundMedia !== null,
   });
 
   const messagesPolicy: RateLimitPolicy = {

@@ -11,6 +11,7 @@ import {
   loadConfig,
   runtimeEnv,
 } from '../../shared/config/index.ts';
+import { type GroupCommitSettings, groupCommitSettings } from '../../shared/db/index.ts';
 
 /**
  * Development defaults so `npm start` runs with no variables and no Meta account. They are public
@@ -82,6 +83,8 @@ export interface WhatsAppSettings {
   sendRetry: { retryLimit: number; retryDelaySeconds: number; retryDelayMaxSeconds: number };
   media: { enabled: boolean; dir: string; maxBytes: number };
   workerConcurrency: number;
+  /** Webhook intake batching; defaults when omitted (tests). */
+  groupCommit?: GroupCommitSettings;
 }
 
 export function settingsFromEnv(env: WhatsAppEnv): WhatsAppSettings {
@@ -123,6 +126,7 @@ export function settingsFromEnv(env: WhatsAppEnv): WhatsAppSettings {
       maxBytes: env.WHATSAPP_MEDIA_MAX_BYTES,
     },
     workerConcurrency: env.WHATSAPP_WORKER_CONCURRENCY,
+    groupCommit: groupCommitSettings(env),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageQueryShape, SinceParam } from '../../shared/http/index.ts';
+import { OUTBOUND_STATUSES } from './status-progress.ts';
 
 /*
  * Every request we accept and every payload Meta (or the agent) sends us. Meta adds fields without
@@ -210,7 +211,7 @@ export const MessageIdParams = z.object({ id: z.uuid() });
 /** A WhatsApp id: the contact's number in digits, as Meta sends it (`250788123456`). */
 const WaId = z.string().regex(/^[1-9]\d{6,14}$/, 'must be a WhatsApp id: 7 to 15 digits, no plus');
 
-const LISTED_STATUSES = ['received', 'queued', 'sent', 'delivered', 'read', 'failed'] as const;
+const LISTED_STATUSES = ['received', ...OUTBOUND_STATUSES] as const;
 
 const timelineQueryShape = {
   direction: z.enum(['in', 'out']).optional(),
@@ -248,7 +249,7 @@ const MessageError = z.object({
 
 export const MessageView = z.object({
   id: z.uuid(),
-  status: z.enum(['queued', 'sent', 'delivered', 'read', 'failed']),
+  status: z.enum(OUTBOUND_STATUSES),
   to: z.string(),
   type: z.string(),
   phoneNumberId: z.string(),

@@ -1,4 +1,5 @@
 import type { Sql } from '../../shared/db/index.ts';
+import { OUTBOUND_STATUSES, statusRank } from './status-progress.ts';
 import type { StatusRecord, WebhookBatch } from './webhook-batch.ts';
 
 /*
@@ -6,9 +7,38 @@ import type { StatusRecord, WebhookBatch } from './webhook-batch.ts';
  * stores a whole delivery (and enqueues its jobs) in one, so the 200 means "all of it is durable".
  */
 
-/** Rank of a status in SQL, the same order as status-progress.ts. */
-const RANK_SQL = `case status when 'queued' then 0 when 'sent' then 1 when 'delivered' then 2
-  when 'read' then 3 when 'failed' then 4 end`;
+/** Rank of a status in SQL, built from the one map in status-progress.ts. */
+const RANK_SQL = `case status ${OUTBOUND_STATUSES.map((s) => `when '${s}' then ${statusRank(s)}`).join(' ')} end`;
+
+/**
+ * Moves outbound messages to the furthest of the given statuses when that is further than where they
+ * are (a lower or repeated status changes nothing). `events` is any relation with wamid, status and
+ * the error columns; the same rule for status webhooks and for a send recorded after its statuses.
+ */
+const applyFurthestSql = (events: string, where = 'true') => `
+  update whatsapp_outbound_messages m
+     set status = f.status, status_rank = f.rank,
+         error_code = case when f.status = 'failed' then f.error_code else m.error_code end,
+         error_title = case when f.status = 'failed' then f.error_title else m.error_title end,
+         error_message = case when f.status = 'failed' then f.error_message else m.error_message end,
+         updated_at = now()
+    from (select distinct on (wamid) wamid, status, ${RANK_SQL} as rank, error_code, error_title, error_message
+            from ${events} e where ${RANK_SQL} is not null
+           order by wamid, rank desc) f
+   where m.wamid = f.wamid and m.status_rank < f.rank and ${where}`;
+
+/**
+ * A status and the send it belongs to may commit at the same moment, each unable to see the other.
+ * Both take this transaction lock on the message id first (in one order), so the later one sees the
+ * earlier and the status is applied either way.
+ */
+async function lockWamids(tx: Sql, wamids: string[]): Promise<void> {
+  await tx.query(
+    `select pg_advisory_xact_lock(hashtextextended('whatsapp-wamid:' || w, 0))
+       from (select distinct unnest($1::text[]) as w order by 1) ids`,
+    [wamids],
+  );
+}
 
 // ---------------------------------------------------------------------------------------------
 // Inbound
@@ -24,7 +54,6 @@ export interface BatchResult {
   inserted: InsertedInbound[];
   duplicates: number;
   statusEvents: number;
-  statusesApplied: number;
   otherEvents: number;
 }
 
@@ -35,73 +64,97 @@ export interface BatchOptions {
   media: boolean;
 }
 
+/** Hands each stored row to the first delivery in the group that carried its key; later ones are duplicates. */
+function firstOwners<T>(keysPerDelivery: T[][], key: (item: T) => string): Map<string, number> {
+  const owners = new Map<string, number>();
+  keysPerDelivery.forEach((items, index) => {
+    for (const item of items) if (!owners.has(key(item))) owners.set(key(item), index);
+  });
+  return owners;
+}
+
 /**
- * Contacts and messages in one statement: a delivery is usually one message, and one round trip
- * (no BEGIN/COMMIT when no job has to be enqueued with it) is what keeps the webhook fast.
+ * Contacts: new ones inserted, known ones updated only when the name changed, so a chatty sender's
+ * unchanged row is never locked. One statement for the whole group.
  */
-async function insertContactsAndMessages(
-  sql: Sql,
-  batch: WebhookBatch,
-  options: BatchOptions,
-): Promise<InsertedInbound[]> {
-  const contacts = batch.contacts.map((c) => ({ wa_id: c.waId, profile_name: c.name }));
-  const messages = batch.messages.map((m) => ({
-    wamid: m.wamid,
-    phone_number_id: m.phoneNumberId,
-    display_phone_number: m.displayPhoneNumber,
-    from_wa_id: m.fromWaId,
-    contact_name: m.contactName,
-    type: m.type,
-    text_body: m.text,
-    reply_id: m.replyId,
-    media_id: m.mediaId,
-    media_mime_type: m.mediaMimeType,
-    media_sha256: m.mediaSha256,
-    caption: m.caption,
-    context_wamid: m.contextWamid,
-    sent_at: m.sentAt?.toISOString() ?? null,
-    payload: m.raw,
-    agent_state: options.agent && m.forAgent ? 'pending' : 'none',
-    media_state: options.media && m.mediaId !== null ? 'pending' : 'none',
-  }));
-  // The contact upsert's `where` skips the write when nothing changed, so retries cost no update.
-  const rows = await sql.query<{ id: string; wamid: string; agent_state: string; media_state: string }>(
-    `with contacts as (
-       insert into whatsapp_contacts (wa_id, profile_name)
-       select wa_id, profile_name from jsonb_to_recordset($1::jsonb) as c(wa_id text, profile_name text)
-       on conflict (wa_id) do update set profile_name = excluded.profile_name, updated_at = now()
-       where excluded.profile_name is not null
-         and whatsapp_contacts.profile_name is distinct from excluded.profile_name
+async function upsertContacts(tx: Sql, batches: WebhookBatch[]): Promise<void> {
+  const names = new Map<string, string | null>();
+  for (const batch of batches) {
+    for (const c of batch.contacts) if (c.name !== null || !names.has(c.waId)) names.set(c.waId, c.name);
+  }
+  if (names.size === 0) return;
+  const contacts = [...names]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([wa_id, profile_name]) => ({ wa_id, profile_name }));
+  await tx.query(
+    `with c as (select * from jsonb_to_recordset($1::jsonb) as c(wa_id text, profile_name text)),
+     inserted as (
+       insert into whatsapp_contacts (wa_id, profile_name) select wa_id, profile_name from c
+       on conflict (wa_id) do nothing
      )
-     insert into whatsapp_inbound_messages (
+     update whatsapp_contacts k set profile_name = c.profile_name, updated_at = now()
+       from c
+      where k.wa_id = c.wa_id and c.profile_name is not null and k.profile_name is distinct from c.profile_name`,
+    [JSON.stringify(contacts)],
+  );
+}
+
+async function insertMessages(
+  tx: Sql,
+  batches: WebhookBatch[],
+  options: BatchOptions,
+): Promise<{ id: string; wamid: string; agent: boolean; media: boolean }[]> {
+  const messages = batches.flatMap((batch) =>
+    batch.messages.map((m) => ({
+      wamid: m.wamid,
+      phone_number_id: m.phoneNumberId,
+      display_phone_number: m.displayPhoneNumber,
+      from_wa_id: m.fromWaId,
+      contact_name: m.contactName,
+      type: m.type,
+      text_body: m.text,
+      reply_id: m.replyId,
+      media_id: m.mediaId,
+      media_mime_type: m.mediaMimeType,
+      media_sha256: m.mediaSha256,
+      caption: m.caption,
+      context_wamid: m.contextWamid,
+      sent_at: m.sentAt?.toISOString() ?? null,
+      payload: m.raw,
+      agent_state: options.agent && m.forAgent ? 'pending' : 'none',
+      media_state: options.media && m.mediaId !== null ? 'pending' : 'none',
+    })),
+  );
+  if (messages.length === 0) return [];
+  return tx.query(
+    `insert into whatsapp_inbound_messages (
        wamid, phone_number_id, display_phone_number, from_wa_id, contact_name, type, text_body, reply_id,
        media_id, media_mime_type, media_sha256, caption, context_wamid, sent_at, payload, agent_state, media_state)
      select wamid, phone_number_id, display_phone_number, from_wa_id, contact_name, type, text_body, reply_id,
             media_id, media_mime_type, media_sha256, caption, context_wamid, sent_at, payload, agent_state, media_state
-       from jsonb_to_recordset($2::jsonb) as m(
+       from jsonb_to_recordset($1::jsonb) as m(
          wamid text, phone_number_id text, display_phone_number text, from_wa_id text, contact_name text, type text,
          text_body text, reply_id text, media_id text, media_mime_type text, media_sha256 text, caption text,
          context_wamid text, sent_at timestamptz, payload jsonb, agent_state text, media_state text)
      on conflict (wamid) do nothing
-     returning id, wamid, agent_state, media_state`,
-    [JSON.stringify(contacts), JSON.stringify(messages)],
+     returning id, wamid, agent_state = 'pending' as agent, media_state = 'pending' as media`,
+    [JSON.stringify(messages)],
   );
-  return rows.map((r) => ({
-    id: r.id,
-    wamid: r.wamid,
-    agent: r.agent_state === 'pending',
-    media: r.media_state === 'pending',
-  }));
 }
 
 /**
- * Every distinct status event is kept once; each new one moves its outbound message forward only
- * (the furthest of a delivery's statuses per message wins; a lower one changes nothing).
+ * Every distinct status event is kept once (wamid + status); the new ones move their outbound message
+ * forward only, under the wamid locks (see lockWamids).
  */
 async function insertStatuses(
-  sql: Sql,
+  tx: Sql,
   statuses: StatusRecord[],
-): Promise<{ stored: number; applied: number }> {
+): Promise<{ wamid: string; status: string }[]> {
+  if (statuses.length === 0) return [];
+  await lockWamids(
+    tx,
+    statuses.map((s) => s.wamid),
+  );
   const events = statuses.map((s) => ({
     wamid: s.wamid,
     status: s.status,
@@ -113,7 +166,7 @@ async function insertStatuses(
     error_message: s.errorMessage,
     payload: s.raw,
   }));
-  const [row] = await sql.query<{ stored: number; applied: number }>(
+  return tx.query(
     `with stored as (
        insert into whatsapp_status_events (
          wamid, status, phone_number_id, recipient_id, occurred_at, error_code, error_title, error_message, payload)
@@ -124,74 +177,70 @@ async function insertStatuses(
        on conflict (wamid, status) do nothing
        returning wamid, status, error_code, error_title, error_message
      ),
-     furthest as (
-       select distinct on (wamid) wamid, status, ${RANK_SQL} as rank, error_code, error_title, error_message
-         from stored where ${RANK_SQL} is not null
-        order by wamid, rank desc
-     ),
-     applied as (
-       update whatsapp_outbound_messages m
-          set status = f.status, status_rank = f.rank,
-              error_code = case when f.status = 'failed' then f.error_code else m.error_code end,
-              error_title = case when f.status = 'failed' then f.error_title else m.error_title end,
-              error_message = case when f.status = 'failed' then f.error_message else m.error_message end,
-              updated_at = now()
-         from furthest f
-        where m.wamid = f.wamid and m.status_rank < f.rank
-        returning m.id
-     )
-     select (select count(*) from stored)::int as stored, (select count(*) from applied)::int as applied`,
+     applied as (${applyFurthestSql('stored')} returning m.id)
+     select wamid, status from stored`,
     [JSON.stringify(events)],
   );
-  return row;
 }
 
-/** Statements a batch needs: with one and no job to enqueue, it needs no explicit transaction. */
-export function batchStatementCount(batch: WebhookBatch): number {
-  return (
-    (batch.messages.length > 0 || batch.contacts.length > 0 ? 1 : 0) +
-    (batch.statuses.length > 0 ? 1 : 0) +
-    (batch.others.length > 0 ? 1 : 0)
+async function insertOtherEvents(tx: Sql, batches: WebhookBatch[]): Promise<{ dedupeKey: string }[]> {
+  const others = batches.flatMap((b) =>
+    b.others.map((o) => ({ field: o.field, dedupe_key: o.dedupeKey, payload: o.raw })),
+  );
+  if (others.length === 0) return [];
+  return tx.query(
+    `insert into whatsapp_webhook_events (field, dedupe_key, payload)
+     select field, dedupe_key, payload from jsonb_to_recordset($1::jsonb) as o(field text, dedupe_key text, payload jsonb)
+     on conflict (dedupe_key) do nothing returning dedupe_key as "dedupeKey"`,
+    [JSON.stringify(others)],
   );
 }
 
 /**
- * Stores one webhook delivery: contacts, each message once (by wamid), each status event once
- * (by wamid + status), and raw events we do not model once. Several statements: run it inside a
- * transaction (see batchStatementCount).
+ * Stores a group of webhook deliveries (the group-commit writer's flush; run it inside its transaction):
+ * contacts, each message once (by wamid), each status event once (by wamid + status), and raw events we do
+ * not model once, one statement per table for the whole group. Returns one result per delivery, in order:
+ * a row goes to the first delivery that carried it, so a retry in the same group counts as a duplicate.
  */
-export async function insertWebhookBatch(
-  sql: Sql,
-  batch: WebhookBatch,
+export async function insertWebhookBatches(
+  tx: Sql,
+  batches: WebhookBatch[],
   options: BatchOptions,
-): Promise<BatchResult> {
-  const result: BatchResult = {
+): Promise<BatchResult[]> {
+  await upsertContacts(tx, batches);
+  const messages = await insertMessages(tx, batches, options);
+  const statuses = await insertStatuses(
+    tx,
+    batches.flatMap((b) => b.statuses),
+  );
+  const others = await insertOtherEvents(tx, batches);
+
+  const results: BatchResult[] = batches.map(() => ({
     inserted: [],
     duplicates: 0,
     statusEvents: 0,
-    statusesApplied: 0,
     otherEvents: 0,
-  };
-  if (batch.messages.length > 0 || batch.contacts.length > 0) {
-    result.inserted = await insertContactsAndMessages(sql, batch, options);
-    result.duplicates = batch.messages.length - result.inserted.length;
-  }
-  if (batch.statuses.length > 0) {
-    const { stored, applied } = await insertStatuses(sql, batch.statuses);
-    result.statusEvents = stored;
-    result.statusesApplied = applied;
-  }
-  if (batch.others.length > 0) {
-    const others = batch.others.map((o) => ({ field: o.field, dedupe_key: o.dedupeKey, payload: o.raw }));
-    const rows = await sql.query(
-      `insert into whatsapp_webhook_events (field, dedupe_key, payload)
-       select field, dedupe_key, payload from jsonb_to_recordset($1::jsonb) as o(field text, dedupe_key text, payload jsonb)
-       on conflict (dedupe_key) do nothing returning id`,
-      [JSON.stringify(others)],
-    );
-    result.otherEvents = rows.length;
-  }
-  return result;
+  }));
+  const messageOwner = firstOwners(
+    batches.map((b) => b.messages),
+    (m) => m.wamid,
+  );
+  for (const row of messages) results[messageOwner.get(row.wamid)!].inserted.push(row);
+  const statusKey = (s: { wamid: string; status: string }) => `${s.wamid}\0${s.status}`;
+  const statusOwner = firstOwners(
+    batches.map((b) => b.statuses),
+    statusKey,
+  );
+  for (const row of statuses) results[statusOwner.get(statusKey(row))!].statusEvents += 1;
+  const otherOwner = firstOwners(
+    batches.map((b) => b.others),
+    (o) => o.dedupeKey,
+  );
+  for (const row of others) results[otherOwner.get(row.dedupeKey)!].otherEvents += 1;
+  batches.forEach((batch, i) => {
+    results[i].duplicates = batch.messages.length - results[i].inserted.length;
+  });
+  return results;
 }
 
 export interface InboundRow {
@@ -337,11 +386,18 @@ export async function insertOutbound(
   input: NewOutbound,
 ): Promise<{ row: OutboundRow; created: boolean }> {
   const rows = await tx.query<OutboundRow>(
-    `insert into whatsapp_outbound_messages (
-       idempotency_key, request_hash, phone_number_id, to_number, type, request, graph_payload, reply_to_inbound_id)
-     values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)
-     on conflict do nothing
-     returning ${OUTBOUND_COLUMNS}`,
+    `with inserted as (
+       insert into whatsapp_outbound_messages (
+         idempotency_key, request_hash, phone_number_id, to_number, type, request, graph_payload, reply_to_inbound_id)
+       values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)
+       on conflict do nothing
+       returning *
+     ),
+     history as (
+       insert into whatsapp_outbound_status_history (message_id, status, detail)
+       select id, 'queued', 'accepted' from inserted
+     )
+     select ${OUTBOUND_COLUMNS} from inserted`,
     [
       input.idempotencyKey,
       input.requestHash,
@@ -353,10 +409,7 @@ export async function insertOutbound(
       input.replyToInboundId,
     ],
   );
-  if (rows[0]) {
-    await addHistory(tx, rows[0].id, 'queued', 'accepted');
-    return { row: rows[0], created: true };
-  }
+  if (rows[0]) return { row: rows[0], created: true };
   const existing = await tx.query<OutboundRow>(
     `select ${OUTBOUND_COLUMNS} from whatsapp_outbound_messages
       where ($1::text is not null and idempotency_key = $1) or ($2::uuid is not null and reply_to_inbound_id = $2)
@@ -408,19 +461,10 @@ export async function getOutboundHistory(
   );
 }
 
-async function addHistory(
-  sql: Sql,
-  id: string,
-  status: string,
-  detail: string | null,
-  error?: OutboundError,
-): Promise<void> {
-  await sql.query(
-    `insert into whatsapp_outbound_status_history (message_id, status, detail, error_code, error_title, error_message)
-     values ($1, $2, $3, $4, $5, $6)`,
-    [id, status, detail, error?.code ?? null, error?.title ?? null, error?.message ?? null],
-  );
-}
+/** A history row written in the same statement as the change it records (so they commit together). */
+const historySql = (from: string, status: string, detail: string, error = 'null, null, null') => `
+  insert into whatsapp_outbound_status_history (message_id, status, detail, error_code, error_title, error_message)
+  select id, '${status}', ${detail}, ${error} from ${from}`;
 
 /**
  * Takes the right to send a queued message for `leaseMs`: the API request and a queue worker may
@@ -439,29 +483,25 @@ export async function claimOutbound(sql: Sql, id: string, leaseMs: number): Prom
 }
 
 /**
- * Records Meta's message id and `sent`, then applies any status Meta already reported for that id
- * (the status webhook can arrive before the Graph API answer is recorded).
+ * Records Meta's message id and `sent`, then applies any status Meta already reported for that id (the
+ * status webhook can arrive before the Graph API answer is recorded; lockWamids orders the two).
+ * Run it in a transaction.
  */
 export async function recordSent(tx: Sql, id: string, wamid: string): Promise<void> {
+  await lockWamids(tx, [wamid]);
   await tx.query(
-    `update whatsapp_outbound_messages
-        set wamid = $2, status = 'sent', status_rank = 1, sent_at = now(), lease_until = null,
-            error_code = null, error_title = null, error_message = null, updated_at = now()
-      where id = $1 and status_rank < 1`,
+    `with sent as (
+       update whatsapp_outbound_messages
+          set wamid = $2, status = 'sent', status_rank = 1, sent_at = now(), lease_until = null,
+              error_code = null, error_title = null, error_message = null, updated_at = now()
+        where id = $1 and status_rank < 1
+        returning id
+     )
+     ${historySql('sent', 'sent', "'accepted by WhatsApp as ' || $2")}`,
     [id, wamid],
   );
-  await addHistory(tx, id, 'sent', `accepted by WhatsApp as ${wamid}`);
   await tx.query(
-    `update whatsapp_outbound_messages m
-        set status = e.status, status_rank = e.rank,
-            error_code = case when e.status = 'failed' then e.error_code else m.error_code end,
-            error_title = case when e.status = 'failed' then e.error_title else m.error_title end,
-            error_message = case when e.status = 'failed' then e.error_message else m.error_message end,
-            updated_at = now()
-       from (select status, ${RANK_SQL} as rank, error_code, error_title, error_message
-               from whatsapp_status_events where wamid = $2
-              order by rank desc nulls last limit 1) e
-      where m.id = $1 and e.rank is not null and e.rank > m.status_rank`,
+    `${applyFurthestSql('(select * from whatsapp_status_events where wamid = $2)', 'm.id = $1')}`,
     [id, wamid],
   );
 }
@@ -473,24 +513,30 @@ export async function recordFailed(
   detail: string,
 ): Promise<void> {
   await sql.query(
-    `update whatsapp_outbound_messages
-        set status = 'failed', status_rank = 4, error_code = $2, error_title = $3, error_message = $4,
-            lease_until = null, updated_at = now()
-      where id = $1 and status = 'queued'`,
-    [id, error.code, error.title, error.message],
+    `with failed as (
+       update whatsapp_outbound_messages
+          set status = 'failed', status_rank = 4, error_code = $2, error_title = $3, error_message = $4,
+              lease_until = null, updated_at = now()
+        where id = $1 and status = 'queued'
+        returning id
+     )
+     ${historySql('failed', 'failed', '$5', '$2, $3, $4')}`,
+    [id, error.code, error.title, error.message, detail],
   );
-  await addHistory(sql, id, 'failed', detail, error);
 }
 
 /** Gives the lease back after a retryable failure, keeping the error as the last one seen. */
 export async function recordRetry(sql: Sql, id: string, error: OutboundError, detail: string): Promise<void> {
   await sql.query(
-    `update whatsapp_outbound_messages
-        set lease_until = null, error_code = $2, error_title = $3, error_message = $4, updated_at = now()
-      where id = $1 and status = 'queued'`,
-    [id, error.code, error.title, error.message],
+    `with released as (
+       update whatsapp_outbound_messages
+          set lease_until = null, error_code = $2, error_title = $3, error_message = $4, updated_at = now()
+        where id = $1 and status = 'queued'
+        returning id
+     )
+     ${historySql('released', 'queued', '$5', '$2, $3, $4')}`,
+    [id, error.code, error.title, error.message, detail],
   );
-  await addHistory(sql, id, 'queued', detail, error);
 }
 
 /** The first answer given for an Idempotency-Key, replayed for repeats. */
@@ -516,7 +562,6 @@ export async function getStatusEvents(
 // ---------------------------------------------------------------------------------------------
 // Lists: inbound and outbound interleaved by time
 
-export const OUTBOUND_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed'] as const;
 /** The status an inbound message is listed with. */
 export const INBOUND_STATUS = 'received';
 export type ListedStatus = (typeof OUTBOUND_STATUSES)[number] | typeof INBOUND_STATUS;

@@ -16,4 +16,10 @@ export const baseEnvShape = {
   BODY_LIMIT_BYTES: envInt(1024 * 1024, { min: 1024 }),
   SHUTDOWN_GRACE_MS: envInt(10_000, { min: 0 }),
   HOST: envString('0.0.0.0'),
+  /** Group commit on the hot write paths (shared/db/group-commit.ts): the longest a write waits for company. */
+  GROUP_COMMIT_MAX_DELAY_MS: envInt(1, { min: 0, max: 2 }),
+  /** A group is flushed as soon as this many writes wait. */
+  GROUP_COMMIT_MAX_BATCH: envInt(256, { min: 1, max: 10_000 }),
+  /** Writes accepted and not yet committed beyond which requests get 503 + Retry-After. */
+  GROUP_COMMIT_MAX_QUEUED: envInt(4096, { min: 1, max: 1_000_000 }),
 };

@@ -23,6 +23,25 @@ export interface DatabaseEnv {
   DATA_DIR: string;
 }
 
+/** How a service's group-commit writers batch (see baseEnvShape). */
+export interface GroupCommitSettings {
+  maxDelayMs: number;
+  maxBatch: number;
+  maxQueued: number;
+}
+
+export function groupCommitSettings(env: {
+  GROUP_COMMIT_MAX_DELAY_MS: number;
+  GROUP_COMMIT_MAX_BATCH: number;
+  GROUP_COMMIT_MAX_QUEUED: number;
+}): GroupCommitSettings {
+  return {
+    maxDelayMs: env.GROUP_COMMIT_MAX_DELAY_MS,
+    maxBatch: env.GROUP_COMMIT_MAX_BATCH,
+    maxQueued: env.GROUP_COMMIT_MAX_QUEUED,
+  };
+}
+
 /**
  * A service's database options from its environment: the server at DATABASE_URL, or its own embedded
  * database under DATA_DIR/<service>.

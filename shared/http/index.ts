@@ -41,4 +41,5 @@ export { type FieldError, ProblemError, type ProblemInit, problem } from './prob
 export { requestContext } from './request-context.ts';
 export { requireBearer, safeEqual } from './require-bearer.ts';
 export { type RunningServer, type ServeNodeOptions, serveNode } from './serve-node.ts';
+export { storeUnavailable } from './store-unavailable.ts';
 export { type InputSource, parseInput, parseJsonText, readJsonBody } from './validation.ts';

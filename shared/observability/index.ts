@@ -1,3 +1,4 @@
 export { observeBreaker } from './breaker-events.ts';
+export { type GroupCommitMetrics, observeGroupCommit } from './group-commit-events.ts';
 export { createLogger, type Logger, type LoggerOptions, maskPhone, REDACT_PATHS } from './logger.ts';
 export { createMetrics, type MetricsOptions, type ServiceMetrics } from './metrics.ts';

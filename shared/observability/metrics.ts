@@ -13,6 +13,11 @@ export interface ServiceMetrics {
   rateLimitRejections: Counter<'policy'>;
   queueDepth: Gauge<'queue'>;
   webhookSignatureFailures: Counter<'provider'>;
+  /** Group-commit writers (shared/db/group-commit.ts): rows per flush, flush time, rows waiting. */
+  groupCommitBatchSize: Histogram<'writer'>;
+  groupCommitFlushDuration: Histogram<'writer' | 'result'>;
+  groupCommitQueueDepth: Gauge<'writer'>;
+  groupCommitRejections: Counter<'writer'>;
 }
 
 export interface MetricsOptions {
@@ -86,6 +91,32 @@ export function createMetrics(options: MetricsOptions): ServiceMetrics {
       name: 'webhook_signature_failures_total',
       help: 'Webhook requests rejected for a missing or wrong signature',
       labelNames: ['provider'],
+      registers,
+    }),
+    groupCommitBatchSize: new Histogram({
+      name: 'group_commit_batch_size',
+      help: 'Items written by one group-commit flush (one transaction)',
+      labelNames: ['writer'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers,
+    }),
+    groupCommitFlushDuration: new Histogram({
+      name: 'group_commit_flush_duration_seconds',
+      help: 'Time from BEGIN to COMMIT (or failure) of one group-commit flush',
+      labelNames: ['writer', 'result'],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    groupCommitQueueDepth: new Gauge({
+      name: 'group_commit_queue_depth',
+      help: 'Items accepted by a group-commit writer and not yet committed',
+      labelNames: ['writer'],
+      registers,
+    }),
+    groupCommitRejections: new Counter({
+      name: 'group_commit_rejections_total',
+      help: 'Submissions refused because the writer queue was full (answered 503)',
+      labelNames: ['writer'],
       registers,
     }),
   };

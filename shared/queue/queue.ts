@@ -65,6 +65,15 @@ export interface Queue {
     data: T,
     options?: SendOptions & { dedupeKey?: string },
   ): Promise<string | null>;
+  /**
+   * Many jobs through the caller's transaction in one statement (a group commit's follow-up jobs). Each
+   * `dedupeKey` derives the job id as in `send`, so a key already enqueued adds nothing.
+   */
+  insertInTransaction<T extends object>(
+    tx: Sql,
+    name: string,
+    jobs: { data: T; dedupeKey?: string }[],
+  ): Promise<void>;
   /** Jobs waiting (queued, deferred or retrying) in a queue. */
   depth(name: string): Promise<number>;
   /** Refreshes the queue_depth gauge for every queue created here (called on /metrics scrape). */
@@ -141,6 +150,18 @@ export async function startQueue(db: Database, options: StartQueueOptions): Prom
     sendInTransaction: (tx, name, data, sendOptions = {}) => {
       const db: Db = { executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) };
       return send(name, data, { ...sendOptions, db });
+    },
+    async insertInTransaction(tx, name, jobs) {
+      if (jobs.length === 0) return;
+      const db: Db = { executeSql: async (text, values) => ({ rows: await tx.query(text, values) }) };
+      await boss.insert(
+        name,
+        jobs.map((job) => ({
+          data: job.data,
+          ...(job.dedupeKey ? { id: jobIdFor(name, job.dedupeKey) } : {}),
+        })),
+        { db },
+      );
     },
     async work(name, workOptions, handler) {
       await boss.work(

@@ -18,6 +18,20 @@ export const UNKNOWN_CLIENT_IP = 'unknown';
  */
 export function normalizeIp(value: string | undefined): string | undefined {
   if (!value) return undefined;
+  const known = normalized.get(value);
+  if (known !== undefined) return known || undefined;
+  const ip = parseIp(value);
+  // Bounded: a flood of distinct junk values cannot grow it past NORMALIZED_CACHE_SIZE.
+  if (normalized.size >= NORMALIZED_CACHE_SIZE) normalized.clear();
+  normalized.set(value, ip ?? '');
+  return ip;
+}
+
+// Parsing an address costs more than the rest of a cheap request; the same few peers repeat endlessly.
+const NORMALIZED_CACHE_SIZE = 4096;
+const normalized = new Map<string, string>();
+
+function parseIp(value: string): string | undefined {
   let text = value.trim();
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
   if (bracketed) text = bracketed[1];

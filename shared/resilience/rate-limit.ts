@@ -33,6 +33,18 @@ async function sha256Hex(text: string): Promise<string> {
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
+// Keys are hashed so the store never holds a secret; the few keys a service knows repeat on every request.
+const TOKEN_DIGEST_CACHE_SIZE = 1024;
+const tokenDigests = new Map<string, string>();
+async function tokenDigest(token: string): Promise<string> {
+  const known = tokenDigests.get(token);
+  if (known) return known;
+  const digest = await sha256Hex(token);
+  if (tokenDigests.size >= TOKEN_DIGEST_CACHE_SIZE) tokenDigests.clear();
+  tokenDigests.set(token, digest);
+  return digest;
+}
+
 function bearerToken(c: Context): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
   return match?.[1];
@@ -46,7 +58,7 @@ export async function rateLimitKey(c: Context, key: RateLimitKey, trustProxy?: s
   }
   if (key === 'apiKey') {
     const token = bearerToken(c);
-    if (token) return `key:${await sha256Hex(token)}`;
+    if (token) return `key:${await tokenDigest(token)}`;
   }
   return `ip:${clientIp(c, trustProxy)}`;
 }

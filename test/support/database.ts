@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Database, fromPostgresJs, migrate } from '../../shared/db/index.ts';
+import { type Database, fromPostgresJs, migrate, type Sql } from '../../shared/db/index.ts';
 import { fromPglite, openPglite } from '../../shared/db/pglite-adapter.ts';
 
 /**
@@ -31,4 +31,29 @@ export async function createTestDatabase(): Promise<Database> {
       await cleanup.close();
     },
   };
+}
+
+/** A database whose every statement fails while `down` is set, as an unreachable server would. */
+export function switchableDatabase(db: Database): Database & { down: boolean } {
+  const fail = () =>
+    Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+  const state = { down: false };
+  const guard = (sql: Sql): Sql => ({
+    query: (text, params) => (state.down ? fail() : sql.query(text, params)),
+    execScript: (text) => (state.down ? fail() : sql.execScript(text)),
+  });
+  const wrapped = {
+    ...db,
+    ...guard(db),
+    transaction: <T>(fn: (tx: Sql) => Promise<T>) =>
+      state.down ? fail() : db.transaction((tx) => fn(guard(tx))),
+    ping: () => (state.down ? fail() : db.ping()),
+    close: () => db.close(),
+  };
+  return Object.defineProperty(wrapped, 'down', {
+    get: () => state.down,
+    set: (v: boolean) => {
+      state.down = v;
+    },
+  }) as Database & { down: boolean };
 }

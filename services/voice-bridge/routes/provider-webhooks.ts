@@ -1,13 +1,16 @@
 import type { Context, Hono } from 'hono';
-import { parseInput } from '../../../shared/http/index.ts';
+import { parseInput, storeUnavailable } from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import { TwilioStatusCallback, TwilioVoiceWebhook, WebhookQuery } from '../schemas.ts';
-import type { VoiceStore } from '../store.ts';
+import type { StatusIntake } from '../status-intake.ts';
+import type { StatusEventResult, VoiceStore } from '../store.ts';
 import { connectStreamTwiml, emptyTwiml, hangupTwiml, sayAndHangupTwiml } from '../twiml.ts';
 import { type TwilioForm, twilioWebhookAuth, type VoiceEnv } from './twilio-webhook-auth.ts';
 
 export interface ProviderWebhooksOptions {
   store: VoiceStore;
+  /** Group commit for status callbacks (the hot path). */
+  statusIntake: StatusIntake;
   authToken: string;
   publicUrl: string;
   metrics: ServiceMetrics;
@@ -53,15 +56,20 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
     const form = c.get('twilioForm');
     const query = parseInput(WebhookQuery, c.req.query(), 'query');
     const event = parseInput(TwilioStatusCallback, flatten(form), 'body');
-    const result = await store.recordStatusEvent({
-      callSid: event.CallSid,
-      callId: query.callId,
-      status: event.CallStatus,
-      sequenceNumber: event.SequenceNumber ?? -1,
-      occurredAt: eventTime(event.Timestamp, options.clock),
-      callDuration: event.CallDuration,
-      detail: form,
-    });
+    let result: StatusEventResult;
+    try {
+      result = await options.statusIntake.submit({
+        callSid: event.CallSid,
+        callId: query.callId,
+        status: event.CallStatus,
+        sequenceNumber: event.SequenceNumber ?? -1,
+        occurredAt: eventTime(event.Timestamp, options.clock),
+        callDuration: event.CallDuration,
+        detail: form,
+      });
+    } catch (error) {
+      return storeUnavailable(c, error, 'status callback');
+    }
     if (!result.callId)
       c.get('logger').info({ callSid: event.CallSid }, 'status callback for an unknown call kept');
     return twiml(c, emptyTwiml());

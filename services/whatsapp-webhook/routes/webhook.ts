@@ -1,5 +1,4 @@
 import type { Hono } from 'hono';
-import type { Database } from '../../../shared/db/index.ts';
 import {
   type AppEnv,
   maxBody,
@@ -7,62 +6,26 @@ import {
   parseJsonText,
   problem,
   safeEqual,
+  storeUnavailable,
 } from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
-import type { Queue } from '../../../shared/queue/index.ts';
 import { clientIp } from '../../../shared/resilience/index.ts';
 import { META_SIGNATURE_HEADER, verifyMetaSignature } from '../../../shared/webhooks/meta-signature.ts';
-import { QUEUES } from '../jobs.ts';
 import { VerifyQuery } from '../schemas.ts';
 import type { createSignatureGuard } from '../signature-guard.ts';
-import { type BatchResult, batchStatementCount, insertWebhookBatch } from '../store.ts';
-import { readWebhookBatch, type WebhookBatch } from '../webhook-batch.ts';
+import type { BatchResult } from '../store.ts';
+import { readWebhookBatch } from '../webhook-batch.ts';
+import type { WebhookIntake } from '../webhook-intake.ts';
 
 export interface WebhookRouteDeps {
-  db: Database;
-  queue: Queue;
+  /** Group commit: the delivery's rows (and their jobs) commit with concurrent deliveries'. */
+  intake: WebhookIntake;
   metrics: ServiceMetrics;
   guard: ReturnType<typeof createSignatureGuard>;
   verifyToken: string;
   appSecret: string;
   bodyLimitBytes: number;
   trustProxy?: string;
-  /** Hand text/interactive messages to the agent (only with an AGENT_URL). */
-  agent: boolean;
-  /** Download inbound media. */
-  media: boolean;
-}
-
-/**
- * The rows and their follow-up jobs commit together or not at all. A delivery that is a single
- * statement with no job to enqueue (the common case without an agent) needs no BEGIN/COMMIT.
- */
-function storeDelivery(deps: WebhookRouteDeps, batch: WebhookBatch): Promise<BatchResult> {
-  const options = { agent: deps.agent, media: deps.media };
-  const jobs = batch.messages.some((m) => (deps.agent && m.forAgent) || (deps.media && m.mediaId !== null));
-  if (!jobs && batchStatementCount(batch) <= 1) return insertWebhookBatch(deps.db, batch, options);
-  return deps.db.transaction(async (tx) => {
-    const result = await insertWebhookBatch(tx, batch, options);
-    for (const message of result.inserted) {
-      if (message.agent) {
-        await deps.queue.sendInTransaction(
-          tx,
-          QUEUES.agent,
-          { inboundId: message.id },
-          { dedupeKey: message.wamid },
-        );
-      }
-      if (message.media) {
-        await deps.queue.sendInTransaction(
-          tx,
-          QUEUES.media,
-          { inboundId: message.id },
-          { dedupeKey: message.wamid },
-        );
-      }
-    }
-    return result;
-  });
 }
 
 /**
@@ -104,15 +67,10 @@ export function registerWebhookRoutes(app: Hono<AppEnv>, deps: WebhookRouteDeps)
     const batch = readWebhookBatch(parseJsonText(new TextDecoder().decode(raw)));
     let result: BatchResult;
     try {
-      result = await storeDelivery(deps, batch);
+      result = await deps.intake.submit(batch);
     } catch (error) {
-      c.get('logger').error({ err: error }, 'webhook delivery not stored; asking Meta to retry');
-      return problem(c, {
-        status: 503,
-        title: 'Service Unavailable',
-        detail: 'the event could not be stored; retry later',
-        headers: { 'Retry-After': '5' },
-      });
+      // Meta retries a 503 for days: nothing refused here is lost.
+      return storeUnavailable(c, error, 'webhook delivery');
     }
     return c.json({
       received: true,

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import type { Database } from '../../../../shared/db/index.ts';
 import { computeTwilioSignature } from '../../../../shared/webhooks/twilio-signature.ts';
 import { startVoiceHarness, type VoiceHarness } from '../../../e2e/voice-bridge/harness.ts';
-import { createTestDatabase } from '../../../support/database.ts';
+import { createTestDatabase, switchableDatabase } from '../../../support/database.ts';
 
 let db: Database;
 beforeAll(async () => {
@@ -174,6 +174,22 @@ describe('POST /webhooks/voice/status', () => {
       'completed#3',
       'ringing#7',
     ]);
+  });
+
+  it('answers 503 with Retry-After while the database is down, and stores Twilio’s retry after recovery', async () => {
+    const switchable = switchableDatabase(db);
+    harness = await startVoiceHarness({ db: switchable });
+    const sid = callSid();
+    const params = statusParams(sid, 'ringing', 1);
+    switchable.down = true;
+    const refused = await twilioPost(harness, '/webhooks/voice/status', params);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    switchable.down = false;
+    expect(await eventCount(sid)).toBe(0);
+    expect((await twilioPost(harness, '/webhooks/voice/status', params)).status).toBe(200);
+    expect(await eventCount(sid)).toBe(1);
   });
 
   it('answers 400 naming the field for a signed but malformed callback', async () => {

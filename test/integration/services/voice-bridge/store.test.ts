@@ -2,7 +2,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallStatus } from '../../../../services/voice-bridge/call-status-machine.ts';
-import { createVoiceStore, type VoiceStore } from '../../../../services/voice-bridge/store.ts';
+import {
+  createVoiceStore,
+  insertStatusEvents,
+  type VoiceStore,
+} from '../../../../services/voice-bridge/store.ts';
 import type { Database } from '../../../../shared/db/index.ts';
 import { createTestDatabase } from '../../../support/database.ts';
 
@@ -162,5 +166,40 @@ describe('voice store', () => {
       ),
       { numRuns: 25 },
     );
+  });
+
+  it('applies a whole group of callbacks (many calls, duplicates, an orphan) in one statement, as one by one would', async () => {
+    const calls = await Promise.all(Array.from({ length: 5 }, () => placedCall()));
+    const orphanSid = callSid();
+    const group = calls.flatMap(({ sid }, n) => {
+      const terminal: CallStatus = n % 2 === 0 ? 'completed' : 'busy';
+      const path: CallStatus[] =
+        n % 2 === 0 ? ['initiated', 'ringing', 'in-progress', terminal] : ['ringing', terminal];
+      // Late and repeated: the terminal status first, then the path, each twice.
+      return [...path]
+        .reverse()
+        .flatMap((status, i) => [
+          event(sid, status, path.length - 1 - i),
+          event(sid, status, path.length - 1 - i),
+        ]);
+    });
+    group.push(event(orphanSid, 'ringing', 0));
+    const results = await db.transaction((tx) => insertStatusEvents(tx, group));
+    expect(results).toHaveLength(group.length);
+    // The first copy of each event is stored, its repeat is not.
+    expect(results.map((r) => r.stored)).toEqual(group.map((_, i) => i % 2 === 0));
+    expect(results.at(-1)).toMatchObject({ stored: true, callId: null });
+    for (const [n, { id }] of calls.entries()) {
+      const call = await store.getCall(id);
+      expect(call?.status).toBe(n % 2 === 0 ? 'completed' : 'busy');
+      expect(call?.endedAt).toBeInstanceOf(Date);
+      if (n % 2 === 0) expect(call).toMatchObject({ durationSeconds: 42 });
+      if (n % 2 === 0) expect(call?.answeredAt).toBeInstanceOf(Date);
+      const stored = (await store.listEvents(id)).filter((e) => e.source === 'provider');
+      expect(stored).toHaveLength(n % 2 === 0 ? 4 : 2);
+    }
+    // A group never moves a call back: a later group with an earlier status changes nothing.
+    const [late] = await db.transaction((tx) => insertStatusEvents(tx, [event(calls[0].sid, 'ringing', 9)]));
+    expect(late).toMatchObject({ stored: true, callStatus: 'completed' });
   });
 });

@@ -7,7 +7,7 @@ import {
 import { loadWhatsAppConfig, type WhatsAppSettings } from '../../../../services/whatsapp-webhook/config.ts';
 import { createWhatsAppQueues } from '../../../../services/whatsapp-webhook/jobs.ts';
 import { startWorkers } from '../../../../services/whatsapp-webhook/workers.ts';
-import type { Database, Sql } from '../../../../shared/db/index.ts';
+import type { Database } from '../../../../shared/db/index.ts';
 import { createLogger, createMetrics, type ServiceMetrics } from '../../../../shared/observability/index.ts';
 import { type Queue, startQueue } from '../../../../shared/queue/index.ts';
 import {
@@ -55,30 +55,7 @@ export function testSettings(env: Record<string, string> = {}): WhatsAppSettings
   }).settings;
 }
 
-/** A database whose every statement fails while `down` is set, as an unreachable server would. */
-export function switchableDatabase(db: Database): Database & { down: boolean } {
-  const fail = () =>
-    Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
-  const state = { down: false };
-  const guard = (sql: Sql): Sql => ({
-    query: (text, params) => (state.down ? fail() : sql.query(text, params)),
-    execScript: (text) => (state.down ? fail() : sql.execScript(text)),
-  });
-  const wrapped = {
-    ...db,
-    ...guard(db),
-    transaction: <T>(fn: (tx: Sql) => Promise<T>) =>
-      state.down ? fail() : db.transaction((tx) => fn(guard(tx))),
-    ping: () => (state.down ? fail() : db.ping()),
-    close: () => db.close(),
-  };
-  return Object.defineProperty(wrapped, 'down', {
-    get: () => state.down,
-    set: (v: boolean) => {
-      state.down = v;
-    },
-  }) as Database & { down: boolean };
-}
+export { switchableDatabase } from '../../../support/database.ts';
 
 export interface Harness {
   /** The app itself (its routes, for the contract test). */

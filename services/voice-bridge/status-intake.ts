@@ -1,0 +1,33 @@
+import {
+  createGroupCommitWriter,
+  type Database,
+  type GroupCommitSettings,
+  type GroupCommitWriter,
+} from '../../shared/db/index.ts';
+import { observeGroupCommit, type ServiceMetrics } from '../../shared/observability/index.ts';
+import { insertStatusEvents, type StatusEventInput, type StatusEventResult } from './store.ts';
+
+export type StatusIntake = GroupCommitWriter<StatusEventInput, StatusEventResult>;
+
+/**
+ * Twilio's status callbacks, the hot path: concurrent callbacks share one statement and one commit (group
+ * commit), events and the calls' monotonic state together; each callback is answered after that commit.
+ *
+ * @example
+ * const intake = createStatusIntake({ db, metrics });
+ * const { stored, callId } = await intake.submit(event);
+ */
+export function createStatusIntake(deps: {
+  db: Database;
+  metrics: ServiceMetrics;
+  groupCommit?: GroupCommitSettings;
+}): StatusIntake {
+  return createGroupCommitWriter({
+    name: 'voice-status-events',
+    db: deps.db,
+    ...deps.groupCommit,
+    ...observeGroupCommit(deps.metrics),
+    singleStatement: true,
+    flush: insertStatusEvents,
+  });
+}

@@ -1,0 +1,60 @@
+import {
+  createGroupCommitWriter,
+  type Database,
+  type GroupCommitSettings,
+  type GroupCommitWriter,
+} from '../../shared/db/index.ts';
+import { observeGroupCommit, type ServiceMetrics } from '../../shared/observability/index.ts';
+import type { Queue } from '../../shared/queue/index.ts';
+import { QUEUES } from './jobs.ts';
+import { type BatchResult, insertWebhookBatches } from './store.ts';
+import type { WebhookBatch } from './webhook-batch.ts';
+
+export interface WebhookIntakeDeps {
+  db: Database;
+  queue: Queue;
+  metrics: ServiceMetrics;
+  /** Hand text/interactive messages to the agent (only with an AGENT_URL). */
+  agent: boolean;
+  /** Download inbound media. */
+  media: boolean;
+  groupCommit?: GroupCommitSettings;
+}
+
+export type WebhookIntake = GroupCommitWriter<WebhookBatch, BatchResult>;
+
+/**
+ * Where verified deliveries become rows: concurrent deliveries share one transaction (group commit), and
+ * the agent and media jobs of the messages it inserted commit in it too. Each delivery's promise settles
+ * after that commit with its own counts, so the webhook's 200 still means "all of it is durable".
+ *
+ * @example
+ * const intake = createWebhookIntake({ db, queue, metrics, agent: false, media: true });
+ * const result = await intake.submit(readWebhookBatch(json));
+ */
+export function createWebhookIntake(deps: WebhookIntakeDeps): WebhookIntake {
+  const options = { agent: deps.agent, media: deps.media };
+  return createGroupCommitWriter<WebhookBatch, BatchResult>({
+    name: 'whatsapp-webhooks',
+    db: deps.db,
+    ...deps.groupCommit,
+    ...observeGroupCommit(deps.metrics),
+    async flush(tx, batches) {
+      const results = await insertWebhookBatches(tx, batches, options);
+      const inserted = results.flatMap((r) => r.inserted);
+      const jobsFor = (wanted: (m: (typeof inserted)[number]) => boolean) =>
+        inserted.filter(wanted).map((m) => ({ data: { inboundId: m.id }, dedupeKey: m.wamid }));
+      await deps.queue.insertInTransaction(
+        tx,
+        QUEUES.agent,
+        jobsFor((m) => m.agent),
+      );
+      await deps.queue.insertInTransaction(
+        tx,
+        QUEUES.media,
+        jobsFor((m) => m.media),
+      );
+      return results;
+    },
+  });
+}
