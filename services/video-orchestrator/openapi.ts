@@ -77,7 +77,6 @@ function renderCallback(type: 'render.completed' | 'render.failed', summary: str
   });
   return {
     post: {
-      tags: ['render callbacks'],
       operationId: type === 'render.completed' ? 'renderCompletedCallback' : 'renderFailedCallback',
       summary,
       description:
@@ -127,10 +126,6 @@ export function videoOpenApiDocument(options: VideoOpenApiOptions): OpenApiDocum
     tags: [
       { name: 'assets', description: 'Uploaded media, referenced from a spec as `asset:<id>`.' },
       { name: 'renders', description: 'Render jobs, their progress and outputs.' },
-      {
-        name: 'render callbacks',
-        description: 'What we POST to a render’s `callbackUrl` (Standard Webhooks).',
-      },
     ],
     schemas: { Render: RenderViewSchema, Asset: AssetViewSchema },
     paths: {

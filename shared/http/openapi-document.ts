@@ -301,7 +301,6 @@ export function createOpenApiDocument(init: OpenApiInit): OpenApiDocument {
   }
   return {
     openapi: '3.1.0',
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     info: {
       title: init.title,
       version: init.version,
