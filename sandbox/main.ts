@@ -20,6 +20,9 @@ const SandboxEnv = z.object({
   SANDBOX_PORT: envInt(4010, { min: 0, max: 65535 }),
   SANDBOX_HOST: envString('127.0.0.1'),
   SANDBOX_WHATSAPP_WEBHOOK_URL: envString('http://127.0.0.1:8080/webhook'),
+  // Pause between a sandbox call's stages (queued → initiated → ringing → answered). The bench sets it
+  // to hours so the calls it creates stay live and quiet while it posts their status callbacks itself.
+  SANDBOX_TWILIO_STAGE_DELAY_MS: envInt(100, { min: 0, max: 2_000_000_000 }),
   WHATSAPP_APP_SECRET: envString('dev-whatsapp-app-secret'),
   WHATSAPP_PHONE_NUMBER_ID: envString('100000000000001'),
   TWILIO_ACCOUNT_SID: envString(SANDBOX_ACCOUNT_SID),
@@ -42,6 +45,7 @@ const graph = createGraphApiSandbox({
 const twilio = createTwilioSandbox({
   accountSid: config.TWILIO_ACCOUNT_SID,
   authToken: config.TWILIO_AUTH_TOKEN,
+  stageDelayMs: config.SANDBOX_TWILIO_STAGE_DELAY_MS,
   log: (message, fields) => logger.info(fields ?? {}, message),
 });
 const echo = createEchoAgent({ upgradeWebSocket });
