@@ -70,12 +70,29 @@ export function createContract(document: OpenApiDocument) {
     return node as JsonObject;
   };
 
+  /**
+   * The headers the document promises: RateLimit-* on every success of a rate-limited route, Retry-After
+   * wherever it is listed (429, 503), each a whole number of seconds or requests.
+   */
+  function checkHeaders(label: string, status: number, answer: JsonObject, headers: Headers): void {
+    const documented = Object.keys((answer.headers as JsonObject | undefined) ?? {});
+    for (const name of documented) {
+      const promised = name === 'Retry-After' || (name.startsWith('RateLimit-') && status < 400);
+      if (!promised) continue;
+      const value = headers.get(name);
+      if (value === null || !/^\d+$/.test(value)) {
+        throw new Error(`${label} ${status}: header ${name} is ${value === null ? 'missing' : `"${value}"`}`);
+      }
+    }
+  }
+
   async function checkAt(
     location: { root: 'paths' | 'webhooks'; key: string; method: string },
     status: number,
-    contentType: string | null,
+    headers: Headers,
     text: string,
   ): Promise<ContractCheck> {
+    const contentType = headers.get('content-type');
     const label = `${location.method.toUpperCase()} ${location.key}`;
     const item = (document[location.root] as Record<string, JsonObject> | undefined)?.[location.key];
     const operation = item?.[location.method.toLowerCase()] as JsonObject | undefined;
@@ -85,6 +102,7 @@ export function createContract(document: OpenApiDocument) {
       [String(status), `${String(status)[0]}XX`, 'default'].find((c) => responses[c] !== undefined) ?? null;
     if (code === null) throw new Error(`${label} answered ${status}, which the document does not list`);
     const answer = resolve(responses[code]);
+    checkHeaders(label, status, answer, headers);
     const content = answer.content as Record<string, JsonObject> | undefined;
     if (!content) return { body: text === '' ? null : text };
     const type = mediaType(contentType);
@@ -119,7 +137,7 @@ export function createContract(document: OpenApiDocument) {
       const result = await checkAt(
         { root: 'paths', key: path, method },
         response.status,
-        response.headers.get('content-type'),
+        response.headers,
         text,
       );
       if (!response.headers.get('x-request-id')) {
