@@ -78,6 +78,13 @@ describe('voice-bridge contract: every documented operation, answered as documen
     expect(reused.status).toBe(422);
     await contract.check('POST', '/calls/outbound', reused);
 
+    // The per-destination limit (3 an hour here): the fourth call to one number is a 429 with Retry-After.
+    for (const expected of [201, 201, 201, 429]) {
+      const response = await h.placeCall({ to: '+14155550125' });
+      expect(response.status).toBe(expected);
+      await contract.check('POST', '/calls/outbound', response);
+    }
+
     const detail = await h.request(`/calls/${call.id}`);
     expect(detail.status).toBe(200);
     await contract.check('GET', '/calls/{id}', detail);
