@@ -16,9 +16,13 @@ import {
   CallIdParams,
   CallView,
   ListCallsQuery,
+  MachineDetectionQuery,
   MediaStreamParams,
   OutboundCallHeaders,
   OutboundCallRequest,
+  TranscriptQuery,
+  TranscriptView,
+  TwilioAmdCallback,
   TwilioStatusCallback,
   TwilioVoiceWebhook,
   WebhookQuery,
@@ -38,15 +42,22 @@ const twiml = {
 };
 const location = { description: 'The call’s URL.', schema: { type: 'string' } };
 
-const twilioWebhook = (operationId: string, summary: string, form: JsonObject): JsonObject => ({
+const callIdOnUrl = parametersOf(WebhookQuery, 'query', {
+  callId: 'Our call id, on the URLs we hand Twilio for calls we place.',
+});
+
+const twilioWebhook = (
+  operationId: string,
+  summary: string,
+  form: JsonObject,
+  parameters: JsonObject[] = callIdOnUrl,
+): JsonObject => ({
   post: {
     tags: ['Twilio webhooks'],
     operationId,
     summary,
     security: twilioSigned,
-    parameters: parametersOf(WebhookQuery, 'query', {
-      callId: 'Our call id, on the URLs we hand Twilio for calls we place.',
-    }),
+    parameters,
     requestBody: { required: true, content: { [FORM]: { schema: form } } },
     // 503 + Retry-After when the event could not be stored (Twilio retries): nothing accepted is lost.
     responses: { 200: twiml, ...problems(400, 403, 503) },
@@ -71,7 +82,7 @@ export function voiceOpenApiDocument(options: VoiceOpenApiOptions = {}): OpenApi
         description: 'What Twilio calls; every request is signature-checked first.',
       },
     ],
-    schemas: { Call: CallView, CallDetail: CallDetailView },
+    schemas: { Call: CallView, CallDetail: CallDetailView, Transcript: TranscriptView },
     paths: {
       '/calls/outbound': {
         post: {
@@ -144,16 +155,54 @@ export function voiceOpenApiDocument(options: VoiceOpenApiOptions = {}): OpenApi
         'The media stream ended (<Connect action>): the fallback message or a hang-up',
         { type: 'object', additionalProperties: { type: 'string' } },
       ),
-      '/media/{callId}': {
+      '/calls/{id}/transcript': {
+        get: {
+          tags: ['calls'],
+          operationId: 'getCallTranscript',
+          summary: 'The call’s transcript segments in call-time order, as JSON or WebVTT',
+          security: bearer,
+          parameters: [
+            ...parametersOf(CallIdParams, 'path'),
+            ...parametersOf(TranscriptQuery, 'query', {
+              format: '`vtt` for WebVTT (so does `Accept: text/vtt`); default JSON.',
+            }),
+          ],
+          responses: {
+            200: {
+              description: 'The transcript.',
+              content: {
+                ...jsonContent(schemaRef('Transcript')),
+                'text/vtt': { schema: { type: 'string' } },
+              },
+            },
+            ...problems(400, 401, 404),
+          },
+        },
+      },
+      '/webhooks/voice/amd': twilioWebhook(
+        'twilioMachineDetection',
+        'Async answering-machine verdict: on a machine, leave the message, hang up or let the agent talk',
+        jsonSchema(TwilioAmdCallback, 'input'),
+        parametersOf(MachineDetectionQuery, 'query', {
+          callId: 'Our call id.',
+          onMachine: 'What the call’s request asked for when a machine answers (signed with the URL).',
+          message: 'The message to leave.',
+        }),
+      ),
+      '/media/{callId}/{token}': {
         get: {
           tags: ['Twilio webhooks'],
           operationId: 'mediaStream',
-          summary: 'Twilio Media Streams (WebSocket), signed over the wss:// URL',
+          summary:
+            'Twilio Media Streams (WebSocket), signed over the wss:// URL, with our expiring stream token',
           security: twilioSigned,
-          parameters: parametersOf(MediaStreamParams, 'path'),
+          parameters: parametersOf(MediaStreamParams.required(), 'path', {
+            token: '`{expires}.{HMAC}` binding the call id to an expiry (from the TwiML we answered).',
+          }),
           responses: {
             101: { description: 'Switching to the WebSocket: Twilio Media Streams messages both ways.' },
-            ...problems(400, 403, 404),
+            ...problems(400, 403, 404, 409),
+            410: problemResponse('The call has ended (or its AI leg has).'),
             426: problemResponse('A plain GET: this endpoint only speaks WebSocket.', {
               Upgrade: { schema: { type: 'string', const: 'websocket' } },
             }),

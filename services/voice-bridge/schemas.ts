@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { pageQueryShape, SinceParam } from '../../shared/http/index.ts';
 import { CALL_STATUSES } from './call-status-machine.ts';
-import { ANSWERED_BY, MACHINE_CHOICES } from './machine-detection.ts';
+import { CALL_LANGUAGES } from './conversation-language.ts';
+import { ANSWERED_BY, CALL_OUTCOMES, MACHINE_CHOICES } from './machine-detection.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Our API
@@ -85,6 +86,17 @@ export const CallView = z.object({
   agent: z.string().nullable(),
   metadata: z.record(z.string(), z.unknown()),
   failureReason: z.string().nullable(),
+  outcome: z.enum(CALL_OUTCOMES).nullable(),
+  answeredBy: z.enum(ANSWERED_BY).nullable(),
+  machineAction: z.enum(['message_left', 'hung_up', 'connected']).nullable(),
+  aiLegEndedBy: z.enum(['agent_unavailable', 'consent_refused']).nullable(),
+  consent: z
+    .object({
+      decision: z.enum(['granted', 'refused']),
+      via: z.enum(['speech', 'dtmf']).nullable(),
+      at: isoTime.nullable(),
+    })
+    .nullable(),
   durationSeconds: z.int().nullable(),
   answeredAt: isoTime.nullable(),
   endedAt: isoTime.nullable(),
@@ -92,8 +104,9 @@ export const CallView = z.object({
   updatedAt: isoTime,
 });
 
-/** GET /calls/:id: the call with its ordered events and transcript. */
+/** GET /calls/:id: the call with its agent's turn latency, ordered events and transcript. */
 export const CallDetailView = CallView.extend({
+  turnLatency: z.object({ turns: z.int(), p50Ms: z.int().nullable(), p95Ms: z.int().nullable() }),
   events: z.array(
     z.object({
       source: z.enum(['provider', 'service']),
@@ -105,6 +118,22 @@ export const CallDetailView = CallView.extend({
     }),
   ),
   transcript: z.array(z.object({ role: z.enum(['caller', 'agent']), text: z.string(), at: isoTime })),
+});
+
+/** GET /calls/:id/transcript as JSON (transcript-format.ts `segmentView`). */
+export const TranscriptView = z.object({
+  callId: z.uuid(),
+  segments: z.array(
+    z.object({
+      speaker: z.enum(['caller', 'agent']),
+      language: z.enum(CALL_LANGUAGES),
+      startMs: z.number().nullable(),
+      endMs: z.number().nullable(),
+      text: z.string(),
+      interrupted: z.boolean(),
+      at: isoTime,
+    }),
+  ),
 });
 
 /** `?callId=` on the webhook URLs we give Twilio for our own outbound calls. */

@@ -635,19 +635,17 @@ export function createVoiceStore(db: Sql) {
           `(created_at, id) < (${param(filter.before.createdAt)}::timestamptz, ${param(filter.before.id)}::uuid)`,
         );
       }
-      const rows = await db.query<ListedCall>(
-        `select id, direction, to_number as "to", from_number as "from", agent, metadata, status,
-                provider_call_sid as "providerCallSid", failure_reason as "failureReason",
-                duration_seconds as "durationSeconds", answered_at as "answeredAt", ended_at as "endedAt",
-                created_at as "createdAt", updated_at as "updatedAt",
-                to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"
+      // CALL_COLUMNS and toCall, as every other read here: a column added to calls reaches lists too.
+      const rows = await db.query<CallRow & { cursor_at: string }>(
+        `select ${CALL_COLUMNS},
+                to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at
            from voice_calls
           ${where.length > 0 ? `where ${where.join(' and ')}` : ''}
           order by created_at desc, id desc
           limit ${param(filter.limit)}`,
         params,
       );
-      return rows.map((row) => ({ ...row, metadata: asJson(row.metadata) }));
+      return rows.map((row) => ({ ...toCall(row), cursorAt: row.cursor_at }));
     },
   };
 }

@@ -31,7 +31,8 @@ export function appOperations(app: { routes: { method: string; path: string }[] 
   const out = new Set<string>();
   for (const route of app.routes) {
     if (route.method === 'ALL' || route.path.includes('*')) continue;
-    out.add(`${route.method} ${route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
+    // An optional last parameter (`/:token?`) is documented as a required one: OpenAPI has no optional path parts.
+    out.add(`${route.method} ${route.path.replace(/:([A-Za-z0-9_]+)\??/g, '{$1}')}`);
   }
   return [...out].sort();
 }

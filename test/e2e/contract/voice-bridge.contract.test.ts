@@ -91,6 +91,18 @@ describe('voice-bridge contract: every documented operation, answered as documen
     await contract.check('GET', '/calls/{id}', await h.request(`/calls/${crypto.randomUUID()}`));
     await contract.check('GET', '/calls/{id}', await h.request('/calls/nope'));
 
+    const transcript = await h.request(`/calls/${call.id}/transcript`);
+    expect(transcript.status).toBe(200);
+    await contract.check('GET', '/calls/{id}/transcript', transcript);
+    const vtt = await h.request(`/calls/${call.id}/transcript?format=vtt`);
+    expect(vtt.status).toBe(200);
+    expect((await contract.check('GET', '/calls/{id}/transcript', vtt)).body).toMatch(/^WEBVTT/);
+    await contract.check(
+      'GET',
+      '/calls/{id}/transcript',
+      await h.request(`/calls/${crypto.randomUUID()}/transcript`),
+    );
+
     const page = await h.request('/calls?direction=outbound&limit=1');
     expect(page.status).toBe(200);
     const listed = (await contract.check('GET', '/calls', page)).body as { items: { id: string }[] };
@@ -128,25 +140,33 @@ describe('voice-bridge contract: every documented operation, answered as documen
     const twiml = (await contract.check('POST', '/webhooks/voice/answer', answer)).body as string;
     expect(twiml).toContain('<Stream');
     const callId = /callId=([0-9a-f-]{36})/.exec(twiml)![1];
+    const streamPath = /url="wss?:\/\/[^/"]+(\/media\/[^"]+)"/.exec(twiml)![1];
+
+    const amd = await twilioPost(`/webhooks/voice/amd?callId=${callId}&onMachine=connect_agent`, {
+      CallSid: CALL_SID,
+      AnsweredBy: 'human',
+    });
+    expect(amd.status).toBe(200);
+    await contract.check('POST', '/webhooks/voice/amd', amd);
 
     const ended = await twilioPost(`/webhooks/voice/stream-ended?callId=${callId}`, { CallSid: CALL_SID });
     expect(ended.status).toBe(200);
     await contract.check('POST', '/webhooks/voice/stream-ended', ended);
 
     // The Media Streams endpoint: 101 is the WebSocket (the sandbox call above used it); a signed plain
-    // GET is 426, an unsigned one 403.
-    const wsUrl = `${h.url.replace(/^http/, 'ws')}/media/${callId}`;
-    const plain = await fetch(`${h.url}/media/${callId}`, {
+    // GET with our token is 426, an unsigned one 403.
+    const wsUrl = `${h.url.replace(/^http/, 'ws')}${streamPath}`;
+    const plain = await fetch(`${h.url}${streamPath}`, {
       headers: { 'x-twilio-signature': computeTwilioSignature(h.twilio.authToken, wsUrl, {}) },
     });
     expect(plain.status).toBe(426);
-    await contract.check('GET', '/media/{callId}', plain);
-    await contract.check('GET', '/media/{callId}', await fetch(`${h.url}/media/${callId}`));
+    await contract.check('GET', '/media/{callId}/{token}', plain);
+    await contract.check('GET', '/media/{callId}/{token}', await fetch(`${h.url}${streamPath}`));
   });
 
   it('leaves no documented operation uncalled', () => {
     expect(contract.uncalled()).toEqual([]);
     // Every operation but the WebSocket answered at least once with success (its 101 is not a fetch).
-    expect(contract.neverSucceeded()).toEqual(['GET /media/{callId}']);
+    expect(contract.neverSucceeded()).toEqual(['GET /media/{callId}/{token}']);
   });
 });
