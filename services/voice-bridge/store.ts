@@ -393,7 +393,11 @@ export function createVoiceStore(db: Sql) {
         [callId, callSid, JSON.stringify({ providerStatus })],
       );
       if (!rows[0]) throw new Error(`call ${callId} is not stored`);
-      return toCall(rows[0]);
+      // A status callback that linked the CallSid while this statement waited for the row leaves the update
+      // nothing to do, and the fallback select reads the row as it was when the statement began: the CallSid
+      // is the one we were given either way.
+      const call = toCall(rows[0]);
+      return call.providerCallSid ? call : { ...call, providerCallSid: callSid };
     },
 
     /**
