@@ -157,27 +157,41 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
       return one<AssetRow>(`select ${ASSET_COLUMNS} from video_assets where id = $1`, [id]);
     },
 
-    /** null when the idempotency key is already taken (the caller then reads that render). */
-    insertRender(input: {
-      id: string;
-      spec: RenderSpec;
-      idempotencyKey?: string;
-      requestHash?: string;
-      callbackUrl?: string;
-    }): Promise<RenderRow | null> {
-      return one<RenderRow>(
-        `insert into video_renders (id, spec, idempotency_key, request_hash, callback_url, callback_status)
-         values ($1, $2::jsonb, $3, $4, $5, case when $5::text is null then 'none' else 'pending' end)
-         on conflict (idempotency_key) do nothing
-         returning ${RENDER_COLUMNS}`,
-        [
-          input.id,
-          JSON.stringify(input.spec),
-          input.idempotencyKey ?? null,
-          input.requestHash ?? null,
-          input.callbackUrl ?? null,
-        ],
-      );
+    /**
+     * The row and its queue job in one transaction: the job exists exactly when the row does, and
+     * the render is queued in one commit. null when the idempotency key is already taken (the
+     * caller then reads that render). `queueJobId` is derived from the render id, so it is known
+     * before the job is sent.
+     */
+    insertRender(
+      input: {
+        id: string;
+        spec: RenderSpec;
+        idempotencyKey?: string;
+        requestHash?: string;
+        callbackUrl?: string;
+        queueJobId: string;
+      },
+      enqueue: (tx: Sql) => Promise<unknown>,
+    ): Promise<RenderRow | null> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.query<RenderRow>(
+          `insert into video_renders (id, spec, idempotency_key, request_hash, callback_url, callback_status, queue_job_id)
+           values ($1, $2::jsonb, $3, $4, $5, case when $5::text is null then 'none' else 'pending' end, $6)
+           on conflict (idempotency_key) do nothing
+           returning ${RENDER_COLUMNS}`,
+          [
+            input.id,
+            JSON.stringify(input.spec),
+            input.idempotencyKey ?? null,
+            input.requestHash ?? null,
+            input.callbackUrl ?? null,
+            input.queueJobId,
+          ],
+        );
+        if (row) await enqueue(tx);
+        return row ?? null;
+      });
     },
 
     getRenderByIdempotencyKey(key: string): Promise<RenderRow | null> {
@@ -186,23 +200,6 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
 
     getRender(id: string): Promise<RenderRow | null> {
       return one<RenderRow>(`select ${RENDER_COLUMNS} from video_renders where id = $1`, [id]);
-    },
-
-    async setQueueJobId(id: string, jobId: string): Promise<void> {
-      await db.query(`update video_renders set queue_job_id = $2, updated_at = now() where id = $1`, [
-        id,
-        jobId,
-      ]);
-    },
-
-    /** Enqueueing failed after the row was written: the render can never run, say so. */
-    async failUnqueued(id: string, message: string): Promise<void> {
-      await db.query(
-        `update video_renders set status = 'failed', error_code = 'enqueue_failed', error_message = $2,
-           finished_at = now(), updated_at = now()
-         where id = $1 and status = 'queued' and queue_job_id is null`,
-        [id, message],
-      );
     },
 
     /**

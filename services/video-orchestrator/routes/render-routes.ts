@@ -76,30 +76,19 @@ function requestHash(spec: RenderSpec): string {
   return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
 }
 
+function queueUnavailable(): ProblemError {
+  return new ProblemError({
+    status: 503,
+    title: 'Service Unavailable',
+    detail: 'the render queue is not available; retry with the same Idempotency-Key',
+    headers: { 'Retry-After': '5' },
+  });
+}
+
 /** POST /renders, GET /renders/:id, DELETE /renders/:id. */
 export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): void {
   const { store, queue } = deps;
   const view = (row: RenderRow) => toRenderView(row, deps.signer, deps.publicUrl);
-
-  async function enqueue(row: RenderRow): Promise<void> {
-    try {
-      const jobId = await queue.send<RenderJobData>(
-        RENDER_QUEUE,
-        { renderId: row.id },
-        { dedupeKey: row.id },
-      );
-      await store.setQueueJobId(row.id, jobId ?? jobIdFor(RENDER_QUEUE, row.id));
-    } catch (error) {
-      deps.logger.error({ renderId: row.id, err: (error as Error).message }, 'could not enqueue render');
-      await store.failUnqueued(row.id, 'the render could not be queued').catch(() => {});
-      throw new ProblemError({
-        status: 503,
-        title: 'Service Unavailable',
-        detail: 'the render queue is not available; retry with the same Idempotency-Key',
-        headers: { 'Retry-After': '5' },
-      });
-    }
-  }
 
   app.post('/renders', deps.writeGuard, async (c) => {
     const { 'idempotency-key': idempotencyKey } = parseInput(
@@ -110,13 +99,27 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
     const spec = await readJsonBody(c, deps.specSchema);
     await checkAssetReferences(store, spec);
     const hash = requestHash(spec);
-    let row = await store.insertRender({
-      id: randomUUID(),
-      spec,
-      idempotencyKey,
-      requestHash: hash,
-      callbackUrl: spec.callbackUrl,
-    });
+    const id = randomUUID();
+    let row: RenderRow | null;
+    try {
+      row = await store.insertRender(
+        {
+          id,
+          spec,
+          idempotencyKey,
+          requestHash: hash,
+          callbackUrl: spec.callbackUrl,
+          queueJobId: jobIdFor(RENDER_QUEUE, id),
+        },
+        (tx) => queue.sendInTransaction<RenderJobData>(tx, RENDER_QUEUE, { renderId: id }, { dedupeKey: id }),
+      );
+    } catch (error) {
+      deps.logger.error(
+        { renderId: id, err: (error as Error).message },
+        'could not store and queue the render',
+      );
+      throw queueUnavailable();
+    }
     let replayed = false;
     if (!row) {
       const existing = idempotencyKey ? await store.getRenderByIdempotencyKey(idempotencyKey) : null;
@@ -132,10 +135,9 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
       row = existing;
       replayed = true;
     }
-    // A first attempt that could not enqueue left the job id empty: the replay finishes the job.
-    if (!row.queue_job_id && row.status === 'queued') await enqueue(row);
     const location = `${deps.publicUrl}/renders/${row.id}`;
-    return c.json(view((await store.getRender(row.id)) ?? row), 202, {
+    // The row as accepted (queued): a worker may already have claimed it, GET says so.
+    return c.json(view(row), 202, {
       Location: location,
       ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}),
     });

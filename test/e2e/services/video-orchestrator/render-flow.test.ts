@@ -271,11 +271,17 @@ describe('video orchestrator: API → queue → worker → output', () => {
     const done = await h.waitForStatus(id, ['failed', 'completed']);
     expect(done).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'download_failed' } });
     expect(done.error?.message).toMatch(/answered 503/);
-    const [row] = await h.db.query<{ state: string }>(
-      `select state from ${h.db.schema ? `${h.db.schema}_boss` : 'pgboss'}.job where name = 'video-renders' and data->>'renderId' = $1`,
-      [id],
+    // The row is settled first, then the handler's throw fails the queue job: wait for that.
+    await waitFor(
+      async () => {
+        const [row] = await h.db.query<{ state: string }>(
+          `select state from ${h.db.schema ? `${h.db.schema}_boss` : 'pgboss'}.job where name = 'video-renders' and data->>'renderId' = $1`,
+          [id],
+        );
+        return row?.state === 'failed';
+      },
+      { what: 'the queue job to be failed' },
     );
-    expect(row.state).toBe('failed');
     await h.restart({ env: { ...h.env, RENDER_RETRY_LIMIT: '3' } });
   });
 
