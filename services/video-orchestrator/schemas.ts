@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hostIsAllowed } from './inputs/host-allowlist.ts';
+import { outsideSafeZone, safeZoneFor, textBox } from './timeline/safe-zones.ts';
 
 /** Request limits, all configurable (see config.ts); the schema is built from them. */
 export interface RenderLimits {
@@ -59,6 +60,32 @@ function mediaSourceSchema(allowedHosts: string[]) {
 }
 
 const seconds = (max: number) => z.number().finite().min(0).max(max);
+const fraction = z.number().finite().min(0).max(1);
+const HexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a #rrggbb colour');
+
+/** ffmpeg `xfade` transitions offered between clips. */
+export const TRANSITION_TYPES = [
+  'fade',
+  'fadeblack',
+  'fadewhite',
+  'dissolve',
+  'wipeleft',
+  'wiperight',
+  'wipeup',
+  'wipedown',
+  'slideleft',
+  'slideright',
+  'slideup',
+  'slidedown',
+  'smoothleft',
+  'smoothright',
+  'circleopen',
+  'circleclose',
+  'radial',
+  'pixelize',
+] as const;
+
+export const MAX_OVERLAYS = 20;
 
 /**
  * The declarative render request. Everything ffmpeg later sees is derived from these validated
@@ -66,15 +93,25 @@ const seconds = (max: number) => z.number().finite().min(0).max(max);
  */
 export function createRenderSpecSchema(limits: RenderLimits) {
   const src = mediaSourceSchema(limits.allowedHosts);
+  // Into the next clip: the two overlap by `duration` seconds.
+  const Transition = z.strictObject({
+    type: z.enum(TRANSITION_TYPES).default('fade'),
+    duration: z.number().finite().min(0.05).max(5).default(0.5),
+  });
   const ImageClip = z.strictObject({
     type: z.literal('image'),
     src,
     duration: z.number().finite().positive().max(limits.maxDurationS),
-    effect: z.enum(['zoom-in', 'none']).default('none'),
+    // Ken Burns: a slow zoom (in or out), or a zoom with a pan across the picture.
+    effect: z.enum(['zoom-in', 'zoom-out', 'ken-burns', 'none']).default('none'),
+    transition: Transition.optional(),
   });
   const VideoClip = z.strictObject({
     type: z.literal('video'),
     src,
+    /** Playback speed: 2 plays the trimmed range in half the time (its sound is not kept). */
+    speed: z.number().finite().min(0.25).max(4).optional(),
+    transition: Transition.optional(),
     trim: z
       .strictObject({ start: seconds(3600).default(0), end: seconds(3600).optional() })
       .refine((t) => t.end === undefined || t.end > t.start, {
@@ -83,19 +120,52 @@ export function createRenderSpecSchema(limits: RenderLimits) {
       })
       .optional(),
   });
+  const Text = z
+    .string()
+    .min(1)
+    .max(limits.maxCaptionChars)
+    .refine((t) => !CONTROL_CHARS_RE.test(t), { message: 'control characters are not allowed' })
+    .refine((t) => t.trim().length > 0, { message: 'must not be blank' });
   const Caption = z
     .strictObject({
-      text: z
-        .string()
-        .min(1)
-        .max(limits.maxCaptionChars)
-        .refine((t) => !CONTROL_CHARS_RE.test(t), { message: 'control characters are not allowed' })
-        .refine((t) => t.trim().length > 0, { message: 'must not be blank' }),
+      text: Text,
       start: seconds(limits.maxDurationS),
       end: seconds(limits.maxDurationS),
       position: z.enum(['top', 'center', 'bottom']).default('bottom'),
     })
     .refine((c) => c.end > c.start, { message: 'end must be after start', path: ['end'] });
+  // Positions and sizes are fractions of the frame (x, y: top-left corner), so one spec fits any size.
+  const timing = {
+    start: seconds(limits.maxDurationS).default(0),
+    end: seconds(limits.maxDurationS).optional(),
+  };
+  const ImageOverlay = z.strictObject({
+    type: z.literal('image'),
+    src,
+    x: fraction,
+    y: fraction,
+    /** Width as a fraction of the frame's; the height follows the image's aspect. */
+    width: z.number().finite().min(0.01).max(1),
+    opacity: fraction.default(1),
+    ...timing,
+  });
+  const TextOverlay = z.strictObject({
+    type: z.literal('text'),
+    text: Text,
+    x: fraction,
+    y: fraction,
+    /** Font size as a fraction of the frame's height. */
+    fontSize: z.number().finite().min(0.02).max(0.2).default(0.05),
+    color: HexColor.default('#ffffff'),
+    box: z.strictObject({ color: HexColor.default('#000000'), opacity: fraction.default(0.6) }).optional(),
+    ...timing,
+  });
+  const VoiceOver = z.strictObject({
+    src,
+    volume: z.number().finite().min(0).max(4).default(1),
+    /** When the voice starts in the output, seconds. */
+    start: seconds(limits.maxDurationS).default(0),
+  });
   const evenDimension = (max: number) =>
     z
       .number()
@@ -121,7 +191,15 @@ export function createRenderSpecSchema(limits: RenderLimits) {
           src,
           volume: z.number().finite().min(0).max(4).default(1),
           fadeOut: seconds(30).default(0),
+          fadeIn: seconds(30).optional(),
+          /** Lower the music while the voice-over speaks (default on when there is one). */
+          ducking: z.boolean().optional(),
         })
+        .optional(),
+      voiceOver: VoiceOver.optional(),
+      overlays: z
+        .array(z.discriminatedUnion('type', [ImageOverlay, TextOverlay]))
+        .max(MAX_OVERLAYS)
         .optional(),
       captions: z.array(Caption).max(limits.maxCaptions).optional(),
       callbackUrl: z
@@ -130,6 +208,48 @@ export function createRenderSpecSchema(limits: RenderLimits) {
         .optional(),
     })
     .superRefine((spec, ctx) => {
+      spec.clips.forEach((clip, i) => {
+        if (!clip.transition) return;
+        if (i === spec.clips.length - 1) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clips', i, 'transition'],
+            message: 'the last clip has no next clip to transition into',
+          });
+          return;
+        }
+        const next = spec.clips[i + 1];
+        const shortest = Math.min(
+          clip.type === 'image' ? clip.duration : Number.POSITIVE_INFINITY,
+          next.type === 'image' ? next.duration : Number.POSITIVE_INFINITY,
+        );
+        if (clip.transition.duration >= shortest) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clips', i, 'transition', 'duration'],
+            message: `must be shorter than the clips it joins (${shortest}s)`,
+          });
+        }
+      });
+      const zone = safeZoneFor(spec.output.width, spec.output.height);
+      spec.overlays?.forEach((overlay, i) => {
+        if (overlay.end !== undefined && overlay.end <= overlay.start) {
+          ctx.addIssue({ code: 'custom', path: ['overlays', i, 'end'], message: 'end must be after start' });
+        }
+        // An image's height is known once it is probed (the route checks assets, the worker URLs).
+        const size =
+          overlay.type === 'text'
+            ? textBox(overlay.text, overlay.fontSize, spec.output)
+            : { width: overlay.width, height: 0 };
+        const crossed = outsideSafeZone(zone, { x: overlay.x, y: overlay.y, ...size });
+        if (crossed) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['overlays', i],
+            message: `outside the ${zone.name} safe zone (crosses its ${crossed} edge)`,
+          });
+        }
+      });
       const known = knownDurationS(spec.clips);
       if (known > limits.maxDurationS) {
         ctx.addIssue({
@@ -141,14 +261,21 @@ export function createRenderSpecSchema(limits: RenderLimits) {
     });
 }
 
-/** Duration known before probing: images, and videos trimmed with an end. */
+/** Duration known before probing: images, and videos trimmed with an end, less transition overlaps. */
 function knownDurationS(
-  clips: { type: string; duration?: number; trim?: { start: number; end?: number } }[],
+  clips: {
+    type: string;
+    duration?: number;
+    speed?: number;
+    trim?: { start: number; end?: number };
+    transition?: { duration: number };
+  }[],
 ) {
   let total = 0;
   for (const clip of clips) {
     if (clip.type === 'image') total += clip.duration ?? 0;
-    else if (clip.trim?.end !== undefined) total += clip.trim.end - clip.trim.start;
+    else if (clip.trim?.end !== undefined) total += (clip.trim.end - clip.trim.start) / (clip.speed ?? 1);
+    total -= clip.transition?.duration ?? 0;
   }
   return Math.round(total * 1000) / 1000;
 }
@@ -157,6 +284,7 @@ export type RenderSpecSchema = ReturnType<typeof createRenderSpecSchema>;
 export type RenderSpec = z.infer<RenderSpecSchema>;
 export type RenderClip = RenderSpec['clips'][number];
 export type RenderCaption = NonNullable<RenderSpec['captions']>[number];
+export type RenderOverlay = NonNullable<RenderSpec['overlays']>[number];
 
 export const IdParams = z.object({ id: z.uuid({ error: 'must be a uuid' }) });
 

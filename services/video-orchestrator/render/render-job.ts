@@ -159,7 +159,15 @@ export async function runRenderAttempt(
     const signal = stop.signal;
 
     // Each distinct source once, even when several clips use the same image; a few at a time.
-    const sources = [...new Set([...spec.clips.map((c) => c.src), ...(spec.audio ? [spec.audio.src] : [])])];
+    const overlayImages = (spec.overlays ?? []).flatMap((o) => (o.type === 'image' ? [o.src] : []));
+    const sources = [
+      ...new Set([
+        ...spec.clips.map((c) => c.src),
+        ...(spec.audio ? [spec.audio.src] : []),
+        ...(spec.voiceOver ? [spec.voiceOver.src] : []),
+        ...overlayImages,
+      ]),
+    ];
     const fetched = new Map<string, Awaited<ReturnType<FetchInput>>>();
     await timed('download', () =>
       settleAll(sources, INPUT_PARALLELISM, signal, async (src, i, taskSignal) => {
@@ -191,12 +199,18 @@ export async function runRenderAttempt(
     const planned = {
       clips: spec.clips.map((clip, i) => plannedInput(clip.src, clip.type, `clips.${i}`)),
       audio: spec.audio ? plannedInput(spec.audio.src, 'audio', 'audio') : undefined,
+      voiceOver: spec.voiceOver ? plannedInput(spec.voiceOver.src, 'audio', 'voiceOver') : undefined,
+      overlays: (spec.overlays ?? []).map((o, i) =>
+        o.type === 'image' ? plannedInput(o.src, 'image', `overlays.${i}`) : null,
+      ),
     };
 
     const plan = buildRenderPlan({
       spec,
       clips: planned.clips,
       audio: planned.audio,
+      voiceOver: planned.voiceOver,
+      overlays: planned.overlays,
       maxDurationS: settings.maxDurationS,
       encoder: settings.encoder,
       fontFile: settings.fontFile,

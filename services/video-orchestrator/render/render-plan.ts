@@ -1,5 +1,6 @@
 import { RenderFailure } from '../render-failure.ts';
 import type { RenderSpec } from '../schemas.ts';
+import { outsideSafeZone, safeZoneFor } from '../timeline/safe-zones.ts';
 import type { FfmpegCommandSpec, FfmpegInput } from './ffmpeg.ts';
 import type { MediaInfo } from './probe.ts';
 
@@ -22,6 +23,9 @@ export interface RenderPlanInput {
   spec: RenderSpec;
   clips: PlannedInput[];
   audio?: PlannedInput;
+  voiceOver?: PlannedInput;
+  /** Aligned with `spec.overlays`: the image of an image overlay, null for a text overlay. */
+  overlays?: (PlannedInput | null)[];
   maxDurationS: number;
   encoder: EncoderSettings;
   /** Absolute path of the caption font (config, checked at start). */
@@ -41,6 +45,8 @@ export interface RenderPlan {
 export const OUTPUT_FILE = 'output.mp4';
 export const POSTER_FILE = 'poster.jpg';
 const SAMPLE_RATE = 44_100;
+/** Social platforms normalise to about −14 LUFS; we deliver there so they leave the mix alone. */
+export const TARGET_LUFS = -14;
 
 // Paths that may appear inside a filter graph: no quote, colon, comma, bracket, semicolon or
 // backslash can occur, so nothing needs escaping and nothing can break out of an option value.
@@ -106,8 +112,42 @@ export function clipDurations(spec: RenderSpec, clips: PlannedInput[]): number[]
       );
     }
     const end = Math.min(clip.trim?.end ?? available, available);
-    return Math.round((end - start) * 1000) / 1000;
+    return Math.round(((end - start) / (clip.speed ?? 1)) * 1000) / 1000;
   });
+}
+
+/** Seconds the clips overlap in transitions (each one shortens the output by its duration). */
+function transitionOverlapS(spec: RenderSpec, durations: number[]): number {
+  let total = 0;
+  spec.clips.forEach((clip, i) => {
+    if (!clip.transition || i === spec.clips.length - 1) return;
+    const shortest = Math.min(durations[i], durations[i + 1]);
+    if (clip.transition.duration >= shortest) {
+      throw new RenderFailure(
+        'invalid_input',
+        `clips.${i}.transition.duration: must be shorter than the clips it joins (${shortest}s)`,
+        { retryable: false },
+      );
+    }
+    total += clip.transition.duration;
+  });
+  return total;
+}
+
+/** zoompan expressions per image effect; `step` is the zoom added per output frame. */
+function kenBurns(effect: 'zoom-in' | 'zoom-out' | 'ken-burns', frames: number): string {
+  const step = n(0.2 / frames);
+  const centre = `x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'`;
+  if (effect === 'zoom-in') return `z='min(1+${step}*on,1.2)':${centre}`;
+  if (effect === 'zoom-out') return `z='max(1.2-${step}*on,1)':${centre}`;
+  // Zoom in while drifting from the left edge to the right one.
+  return `z='min(1+${step}*on,1.2)':x='(iw-iw/zoom)*on/${Math.max(1, frames - 1)}':y='ih/2-(ih/zoom/2)'`;
+}
+
+/** `#rrggbb` → ffmpeg's `0xrrggbb` (validated by the schema). */
+function ffColor(hex: string): string {
+  if (!/^#[0-9a-fA-F]{6}$/.test(hex)) throw new Error(`bad colour in render plan: ${hex}`);
+  return `0x${hex.slice(1)}`;
 }
 
 /**
@@ -121,7 +161,9 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
   const { width: W, height: H, fps } = spec.output;
   assertFilterSafePath(input.fontFile);
   const durations = clipDurations(spec, input.clips);
-  const totalS = Math.round(durations.reduce((a, b) => a + b, 0) * 1000) / 1000;
+  const overlapS = transitionOverlapS(spec, durations);
+  const totalS = Math.round((durations.reduce((a, b) => a + b, 0) - overlapS) * 1000) / 1000;
+  const zone = safeZoneFor(W, H);
   if (totalS > input.maxDurationS) {
     throw new RenderFailure(
       'invalid_input',
@@ -145,12 +187,11 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
     const frames = Math.max(1, Math.round(d * fps));
     const index = inputs.length;
     const tail = `format=yuv420p,trim=duration=${n(d)},setpts=PTS-STARTPTS[v${i}]`;
-    if (clip.type === 'image' && clip.effect === 'zoom-in') {
+    if (clip.type === 'image' && clip.effect !== 'none') {
       // One decoded frame; zoompan emits `frames` frames from it (looping the input would multiply them).
       inputs.push({ path: file, options: [...whitelist, '-f', 'image2', '-framerate', '1'] });
-      const step = n(0.2 / frames);
       graph.push(
-        `[${index}:v]${fitToFrame(W, H)},zoompan=z='min(1+${step}*on,1.2)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'` +
+        `[${index}:v]${fitToFrame(W, H)},zoompan=${kenBurns(clip.effect, frames)}` +
           `:d=${frames}:s=${W}x${H}:fps=${fps},setsar=1,${tail}`,
       );
     } else if (clip.type === 'image') {
@@ -161,31 +202,112 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
       graph.push(`[${index}:v]${fitToFrame(W, H)},fps=${fps},${tail}`);
     } else {
       const start = clip.trim?.start ?? 0;
+      const speed = clip.speed ?? 1;
       inputs.push({
         path: file,
-        options: [...whitelist, ...(start > 0 ? ['-ss', n(start)] : []), '-t', n(d)],
+        options: [...whitelist, ...(start > 0 ? ['-ss', n(start)] : []), '-t', n(d * speed)],
       });
-      graph.push(`[${index}:v]${fitToFrame(W, H)},fps=${fps},${tail}`);
+      // Retimed before fps=, so a faster clip drops frames and a slower one repeats them.
+      const retime = speed === 1 ? '' : `setpts=(PTS-STARTPTS)/${n(speed)},`;
+      graph.push(`[${index}:v]${fitToFrame(W, H)},${retime}fps=${fps},${tail}`);
     }
   });
 
-  const labels = spec.clips.map((_, i) => `[v${i}]`).join('');
   let videoOut = 'vcat';
-  graph.push(`${labels}concat=n=${spec.clips.length}:v=1:a=0[${videoOut}]`);
+  if (overlapS === 0) {
+    const labels = spec.clips.map((_, i) => `[v${i}]`).join('');
+    graph.push(`${labels}concat=n=${spec.clips.length}:v=1:a=0[${videoOut}]`);
+  } else {
+    // Pairwise: xfade where the earlier clip asks for a transition (starting `duration` before the
+    // joined part ends), a plain two-part concat elsewhere.
+    let joined = 'v0';
+    let endS = durations[0];
+    for (let i = 1; i < spec.clips.length; i++) {
+      const transition = spec.clips[i - 1].transition;
+      const label = i === spec.clips.length - 1 ? videoOut : `vj${i}`;
+      if (transition) {
+        endS -= transition.duration;
+        graph.push(
+          `[${joined}][v${i}]xfade=transition=${transition.type}:duration=${n(transition.duration)}` +
+            `:offset=${n(endS)}[${label}]`,
+        );
+      } else {
+        graph.push(`[${joined}][v${i}]concat=n=2:v=1:a=0[${label}]`);
+      }
+      endS += durations[i];
+      joined = label;
+    }
+  }
 
+  // Overlays, in spec order (later ones on top), each shown from its start to its end.
   const textFiles: RenderPlan['textFiles'] = [];
+  const shown = (start: number, end: number | undefined) =>
+    `enable='between(t,${n(start)},${n(Math.min(end ?? totalS, totalS))})'`;
+  (spec.overlays ?? []).forEach((overlay, i) => {
+    const out = `vov${i}`;
+    if (overlay.type === 'image') {
+      const planned = input.overlays?.[i];
+      if (!planned) throw new Error(`overlays.${i}: image input missing from the plan`);
+      assertFilterSafePath(planned.file);
+      const w = Math.max(2, Math.round((overlay.width * W) / 2) * 2);
+      const aspect = (planned.info.height ?? 1) / (planned.info.width ?? 1);
+      const crossed = outsideSafeZone(zone, {
+        x: overlay.x,
+        y: overlay.y,
+        width: overlay.width,
+        height: (w * aspect) / H,
+      });
+      if (crossed) {
+        throw new RenderFailure(
+          'invalid_input',
+          `overlays.${i}: outside the ${zone.name} safe zone (crosses its ${crossed} edge)`,
+          { retryable: false },
+        );
+      }
+      const index = inputs.length;
+      inputs.push({
+        path: planned.file,
+        options: [...whitelist, '-f', 'image2', '-loop', '1', '-framerate', String(fps), '-t', n(totalS)],
+      });
+      graph.push(
+        `[${index}:v]scale=${w}:-2,format=rgba,colorchannelmixer=aa=${n(overlay.opacity)}[ovimg${i}]`,
+        `[${videoOut}][ovimg${i}]overlay=x=${Math.round(overlay.x * W)}:y=${Math.round(overlay.y * H)}` +
+          `:eof_action=pass:${shown(overlay.start, overlay.end)}[${out}]`,
+      );
+    } else {
+      const name = `overlay-${i}.txt`;
+      textFiles.push({ name, content: overlay.text });
+      const size = Math.max(8, Math.round(overlay.fontSize * H));
+      const box = overlay.box
+        ? `:box=1:boxcolor=${ffColor(overlay.box.color)}@${n(overlay.box.opacity)}:boxborderw=${Math.max(1, Math.round(size / 4))}`
+        : '';
+      graph.push(
+        `[${videoOut}]drawtext=fontfile=${input.fontFile}:textfile=${name}:expansion=none:fontsize=${size}` +
+          `:fontcolor=${ffColor(overlay.color)}${box}:x=${Math.round(overlay.x * W)}:y=${Math.round(overlay.y * H)}` +
+          `:${shown(overlay.start, overlay.end)}[${out}]`,
+      );
+    }
+    videoOut = out;
+  });
+
   const captions = spec.captions ?? [];
   if (captions.length > 0) {
     const fontSize = Math.max(10, Math.round(H / 16));
     const border = Math.max(1, Math.round(fontSize / 12));
-    const maxChars = Math.floor((W * 0.9) / (fontSize * 0.6));
-    const y = { top: 'h*0.06', center: '(h-text_h)/2', bottom: 'h-text_h-h*0.08' } as const;
+    // Inside the aspect ratio's safe zone by construction: wrapped to its width, placed in its height.
+    const maxChars = Math.floor((W * (1 - zone.left - zone.right)) / (fontSize * 0.6));
+    const y = {
+      top: `h*${n(zone.top)}`,
+      center: '(h-text_h)/2',
+      bottom: `h-text_h-h*${n(zone.bottom)}`,
+    } as const;
+    const x = `${Math.round(W * zone.left)}+(${Math.round(W * (1 - zone.left - zone.right))}-text_w)/2`;
     const draws = captions.map((caption, i) => {
       const name = `caption-${i}.txt`;
       textFiles.push({ name, content: wrapCaption(caption.text, maxChars) });
       return (
         `drawtext=fontfile=${input.fontFile}:textfile=${name}:expansion=none:fontsize=${fontSize}` +
-        `:fontcolor=white:borderw=${border}:bordercolor=black:x=(w-text_w)/2:y=${y[caption.position]}` +
+        `:fontcolor=white:borderw=${border}:bordercolor=black:x=${x}:y=${y[caption.position]}` +
         `:enable='between(t,${n(caption.start)},${n(caption.end)})'`
       );
     });
@@ -193,20 +315,55 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
     videoOut = 'vcap';
   }
 
+  const audioChain = (index: number, volume: number) =>
+    `[${index}:a]aresample=${SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,volume=${n(volume)}`;
+  const fitAudio = `apad,atrim=duration=${n(totalS)},asetpts=PTS-STARTPTS`;
+  const sounds: string[] = [];
   if (spec.audio && input.audio) {
     assertFilterSafePath(input.audio.file);
     const index = inputs.length;
     inputs.push({ path: input.audio.file, options: [...whitelist, '-t', n(totalS)] });
-    const fade = Math.min(spec.audio.fadeOut, totalS);
+    graph.push(`${audioChain(index, spec.audio.volume)},${fitAudio}[music]`);
+    sounds.push('music');
+  }
+  if (spec.voiceOver && input.voiceOver) {
+    assertFilterSafePath(input.voiceOver.file);
+    const index = inputs.length;
+    const startS = Math.min(spec.voiceOver.start, totalS);
+    inputs.push({ path: input.voiceOver.file, options: [...whitelist, '-t', n(totalS - startS)] });
+    const delayMs = Math.round(startS * 1000);
     graph.push(
-      `[${index}:a]aresample=${SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,volume=${n(spec.audio.volume)},` +
-        `apad,atrim=duration=${n(totalS)},asetpts=PTS-STARTPTS` +
-        (fade > 0 ? `,afade=t=out:st=${n(totalS - fade)}:d=${n(fade)}` : '') +
-        '[aout]',
+      `${audioChain(index, spec.voiceOver.volume)}${delayMs > 0 ? `,adelay=delays=${delayMs}:all=1` : ''},${fitAudio}[voice]`,
     );
-  } else {
+    sounds.push('voice');
+  }
+  if (sounds.length === 0) {
     // Players and WhatsApp expect a soundtrack; silence keeps the output shape constant.
     graph.push(`anullsrc=channel_layout=stereo:sample_rate=${SAMPLE_RATE},atrim=duration=${n(totalS)}[aout]`);
+  } else {
+    let mix = sounds[0];
+    if (sounds.length === 2) {
+      if (spec.audio?.ducking ?? true) {
+        // The voice keys a compressor on the music: the music drops while someone speaks.
+        graph.push('[voice]asplit=2[voicemix][voicekey]');
+        graph.push(
+          '[music][voicekey]sidechaincompress=threshold=0.03:ratio=10:attack=20:release=350[ducked]',
+        );
+        graph.push('[ducked][voicemix]amix=inputs=2:duration=first:normalize=0[mix]');
+      } else {
+        graph.push('[music][voice]amix=inputs=2:duration=first:normalize=0[mix]');
+      }
+      mix = 'mix';
+    }
+    // Fades after normalisation, which would otherwise lift them back up.
+    const fadeIn = Math.min(spec.audio?.fadeIn ?? 0, totalS);
+    const fadeOut = Math.min(spec.audio?.fadeOut ?? 0, totalS);
+    graph.push(
+      `[${mix}]loudnorm=I=${TARGET_LUFS}:TP=-1.5:LRA=11,aresample=${SAMPLE_RATE},${fitAudio}` +
+        (fadeIn > 0 ? `,afade=t=in:st=0:d=${n(fadeIn)}` : '') +
+        (fadeOut > 0 ? `,afade=t=out:st=${n(totalS - fadeOut)}:d=${n(fadeOut)}` : '') +
+        '[aout]',
+    );
   }
 
   // The poster is a frame of the finished picture (captions included) about a second in, chosen

@@ -23,6 +23,7 @@ import {
   type RenderSpecSchema,
 } from '../schemas.ts';
 import type { RenderRow, VideoStore } from '../store.ts';
+import { outsideSafeZone, safeZoneFor } from '../timeline/safe-zones.ts';
 
 export interface RenderRouteDeps {
   store: VideoStore;
@@ -49,6 +50,11 @@ async function checkAssetReferences(store: VideoStore, spec: RenderSpec): Promis
     }),
   );
   if (spec.audio) uses.push({ field: 'body.audio.src', src: spec.audio.src, role: 'audio' });
+  if (spec.voiceOver) uses.push({ field: 'body.voiceOver.src', src: spec.voiceOver.src, role: 'audio' });
+  spec.overlays?.forEach((overlay, i) => {
+    if (overlay.type === 'image')
+      uses.push({ field: `body.overlays.${i}.src`, src: overlay.src, role: 'image' });
+  });
   const errors: FieldError[] = [];
   const cache = new Map<string, Awaited<ReturnType<VideoStore['getAsset']>>>();
   for (const use of uses) {
@@ -61,6 +67,24 @@ async function checkAssetReferences(store: VideoStore, spec: RenderSpec): Promis
       errors.push({ field: use.field, message: `asset ${source.assetId} is ${asset.kind}, not ${use.role}` });
     }
   }
+  // An image overlay's height follows its aspect, known from the asset's probe: check it now.
+  const zone = safeZoneFor(spec.output.width, spec.output.height);
+  spec.overlays?.forEach((overlay, i) => {
+    if (overlay.type !== 'image') return;
+    const source = parseMediaSource(overlay.src);
+    const picture =
+      source.kind === 'asset' ? cache.get(source.assetId)?.probe?.streams.find((s) => s.width) : null;
+    if (!picture?.width || !picture.height) return;
+    const height =
+      (overlay.width * spec.output.width * (picture.height / picture.width)) / spec.output.height;
+    const crossed = outsideSafeZone(zone, { x: overlay.x, y: overlay.y, width: overlay.width, height });
+    if (crossed) {
+      errors.push({
+        field: `body.overlays.${i}`,
+        message: `outside the ${zone.name} safe zone (crosses its ${crossed} edge)`,
+      });
+    }
+  });
   if (errors.length > 0) {
     throw new ProblemError({
       status: 400,

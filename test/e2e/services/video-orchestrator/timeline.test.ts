@@ -1,0 +1,196 @@
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMediaTools } from '../../../../services/video-orchestrator/render/ffmpeg.ts';
+import {
+  createMediaFixtures,
+  type MediaFixtures,
+} from '../../../support/video-orchestrator/media-fixtures.ts';
+import {
+  bandLevelDb,
+  grabFrame,
+  integratedLoudness,
+} from '../../../support/video-orchestrator/output-inspection.ts';
+import { startVideoHarness, type VideoHarness } from '../../../support/video-orchestrator/video-harness.ts';
+
+const run = promisify(execFile);
+const tools = createMediaTools();
+
+async function lavfi(source: string, out: string, extra: string[] = []) {
+  await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', source, ...extra, out]);
+}
+
+describe('video timelines: transitions, Ken Burns, speed, overlays, safe zones, voice-over', () => {
+  let h: VideoHarness;
+  let media: MediaFixtures;
+  const files = { red: '', blue: '', logo: '', voice: '', music: '' };
+
+  beforeAll(async () => {
+    h = await startVideoHarness();
+    media = await createMediaFixtures(join(h.dataDir, 'media'));
+    const dir = join(h.dataDir, 'timeline-media');
+    await mkdir(dir, { recursive: true });
+    files.red = join(dir, 'red.png');
+    files.blue = join(dir, 'blue.png');
+    files.logo = join(dir, 'logo.png');
+    files.voice = join(dir, 'voice.wav');
+    files.music = join(dir, 'music.wav');
+    await Promise.all([
+      lavfi('color=c=0xff0000:size=160x120', files.red, ['-frames:v', '1']),
+      lavfi('color=c=0x0000ff:size=160x120', files.blue, ['-frames:v', '1']),
+      lavfi('color=c=0x00ff00:size=40x40', files.logo, ['-frames:v', '1']),
+      lavfi('sine=frequency=1000:sample_rate=44100:duration=1', files.voice),
+      lavfi('sine=frequency=200:sample_rate=44100:duration=4', files.music),
+    ]);
+  });
+  afterAll(() => h?.close());
+
+  async function renderToFile(spec: unknown, name: string): Promise<{ file: string; durationS: number }> {
+    const response = await h.createRender(spec);
+    expect(response.status, await response.clone().text()).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    const done = await h.waitForStatus(id, ['completed', 'failed'], 60_000);
+    expect(done.error).toBeNull();
+    const file = join(h.dataDir, name);
+    await writeFile(file, Buffer.from(await (await fetch(done.output!.url)).arrayBuffer()));
+    return { file, durationS: done.output!.durationS };
+  }
+
+  it('joins clips with xfade transitions, zooms images (Ken Burns) and speeds a video up', async () => {
+    const [red, blue, clip] = await Promise.all([
+      h.upload(files.red),
+      h.upload(files.blue),
+      h.upload(media.mp4),
+    ]);
+    const { file } = await renderToFile(
+      {
+        output: { width: 320, height: 180, fps: 20 },
+        clips: [
+          {
+            type: 'image',
+            src: red.src,
+            duration: 1,
+            effect: 'ken-burns',
+            transition: { type: 'fade', duration: 0.5 },
+          },
+          { type: 'image', src: blue.src, duration: 1, transition: { type: 'wipeleft', duration: 0.3 } },
+          // 2 s of source at double speed: 1 s of output.
+          { type: 'video', src: clip.src, trim: { start: 0, end: 2 }, speed: 2 },
+        ],
+      },
+      'transitions.mp4',
+    );
+    // 1 + 1 + 1 − 0.5 − 0.3 = 2.2 s, checked in the file itself.
+    const probe = await tools.probe(file);
+    expect(probe.streams.map((s) => s.codecName).sort()).toEqual(['aac', 'h264']);
+    expect(probe.durationS!).toBeGreaterThan(2.1);
+    expect(probe.durationS!).toBeLessThan(2.35);
+    const video = probe.streams.find((s) => s.codecType === 'video')!;
+    expect(video.frames).toBeGreaterThanOrEqual(43);
+    expect(video.frames).toBeLessThanOrEqual(45);
+
+    const [r0] = [(await grabFrame(file, 0.2, 320, 180)).pixel(160, 90)];
+    expect(r0[0]).toBeGreaterThan(200);
+    expect(r0[2]).toBeLessThan(60);
+    // Halfway through the fade (0.5–1.0 s): red and blue both show.
+    const mid = (await grabFrame(file, 0.75, 320, 180)).pixel(160, 90);
+    expect(mid[0]).toBeGreaterThan(60);
+    expect(mid[2]).toBeGreaterThan(60);
+    const b = (await grabFrame(file, 1.1, 320, 180)).pixel(160, 90);
+    expect(b[2]).toBeGreaterThan(200);
+    expect(b[0]).toBeLessThan(60);
+  });
+
+  it('draws image and text overlays inside the 9:16 safe zone, at their times', async () => {
+    const [blue, logo] = await Promise.all([h.upload(files.blue), h.upload(files.logo)]);
+    const { file } = await renderToFile(
+      {
+        output: { width: 180, height: 320, fps: 10 },
+        clips: [{ type: 'image', src: blue.src, duration: 2 }],
+        overlays: [
+          // 0.3 × 180 = 54 px wide, square: x 18–72, y 96–150.
+          { type: 'image', src: logo.src, x: 0.1, y: 0.3, width: 0.3, opacity: 1, start: 0, end: 1 },
+          {
+            type: 'text',
+            text: 'BUY',
+            x: 0.5,
+            y: 0.6,
+            fontSize: 0.05,
+            color: '#ffffff',
+            box: { color: '#ffff00', opacity: 1 },
+            start: 1,
+          },
+        ],
+      },
+      'overlays.mp4',
+    );
+    const early = await grabFrame(file, 0.5, 180, 320);
+    const logoPixel = early.pixel(45, 123);
+    expect(logoPixel[1]).toBeGreaterThan(200);
+    expect(logoPixel[0]).toBeLessThan(60);
+    expect(logoPixel[2]).toBeLessThan(80);
+    // The text box is not there yet; the logo is gone later, the box shows.
+    expect(early.pixel(92, 194)[0]).toBeLessThan(60);
+    const late = await grabFrame(file, 1.5, 180, 320);
+    expect(late.pixel(45, 123)[2]).toBeGreaterThan(200);
+    const box = late.pixel(91, 193);
+    expect(box[0]).toBeGreaterThan(180);
+    expect(box[1]).toBeGreaterThan(180);
+    expect(box[2]).toBeLessThan(80);
+  });
+
+  it('refuses overlays outside the safe zone with 400 naming the element, and bad transitions', async () => {
+    const [blue, logo] = await Promise.all([h.upload(files.blue), h.upload(files.logo)]);
+    const response = await h.createRender({
+      output: { width: 180, height: 320 },
+      clips: [{ type: 'image', src: blue.src, duration: 1, transition: { type: 'fade', duration: 0.5 } }],
+      overlays: [
+        { type: 'text', text: 'Top of the screen', x: 0.1, y: 0.02 },
+        // Inside by its width, but a square 0.5 × 180 px logo at y 0.7 reaches below 0.8 of 320.
+        { type: 'image', src: logo.src, x: 0.1, y: 0.7, width: 0.5 },
+      ],
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    const problem = (await response.json()) as { errors: { field: string; message: string }[] };
+    const fields = problem.errors.map((e) => e.field);
+    expect(fields).toContain('body.overlays.0');
+    expect(fields).toContain('body.clips.0.transition');
+    expect(problem.errors.find((e) => e.field === 'body.overlays.0')!.message).toMatch(/9:16 safe zone.*top/);
+
+    const tooLow = await h.createRender({
+      output: { width: 180, height: 320 },
+      clips: [{ type: 'image', src: blue.src, duration: 1 }],
+      overlays: [{ type: 'image', src: logo.src, x: 0.1, y: 0.7, width: 0.5 }],
+    });
+    expect(tooLow.status).toBe(400);
+    const low = (await tooLow.json()) as { errors: { field: string; message: string }[] };
+    expect(low.errors).toEqual([{ field: 'body.overlays.0', message: expect.stringMatching(/bottom/) }]);
+  });
+
+  it('mixes a voice-over over ducked music, normalised to −14 LUFS', async () => {
+    const [blue, voice, music] = await Promise.all([
+      h.upload(files.blue),
+      h.upload(files.voice),
+      h.upload(files.music),
+    ]);
+    const { file } = await renderToFile(
+      {
+        output: { width: 160, height: 90, fps: 10 },
+        clips: [{ type: 'image', src: blue.src, duration: 3 }],
+        audio: { src: music.src, volume: 1 },
+        voiceOver: { src: voice.src, start: 1.2 },
+      },
+      'voice.mp4',
+    );
+    const loudness = await integratedLoudness(file);
+    expect(Math.abs(loudness - -14)).toBeLessThanOrEqual(1);
+    // The music (200 Hz) drops while the voice (1 kHz, 1.2–2.2 s) speaks.
+    const musicAlone = await bandLevelDb(file, 200, 0.5, 1.1);
+    const musicUnderVoice = await bandLevelDb(file, 200, 1.5, 2.1);
+    expect(musicAlone - musicUnderVoice).toBeGreaterThan(4);
+    expect(await bandLevelDb(file, 1000, 1.5, 2.1)).toBeGreaterThan(musicUnderVoice);
+  });
+});
