@@ -176,6 +176,8 @@ export function createRenderSpecSchema(limits: RenderLimits) {
 
   return z
     .strictObject({
+      /** Client-chosen render id: sending the same document again is a replay, another body a 409. */
+      id: z.uuid({ error: 'must be a uuid' }).optional(),
       output: z.strictObject({
         width: evenDimension(limits.maxWidth),
         height: evenDimension(limits.maxHeight),

@@ -160,7 +160,7 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
     /**
      * The row and its queue job in one transaction: the job exists exactly when the row does, and
      * the render is queued in one commit. null when the idempotency key is already taken (the
-     * caller then reads that render). `queueJobId` is derived from the render id, so it is known
+     * caller then reads that render), as when a client-chosen id exists already. `queueJobId` is derived from the render id, so it is known
      * before the job is sent.
      */
     insertRender(
@@ -178,7 +178,7 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
         const [row] = await tx.query<RenderRow>(
           `insert into video_renders (id, spec, idempotency_key, request_hash, callback_url, callback_status, queue_job_id)
            values ($1, $2::jsonb, $3, $4, $5, case when $5::text is null then 'none' else 'pending' end, $6)
-           on conflict (idempotency_key) do nothing
+           on conflict do nothing
            returning ${RENDER_COLUMNS}`,
           [
             input.id,

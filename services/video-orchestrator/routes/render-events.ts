@@ -4,7 +4,7 @@ import { type AppEnv, ProblemError, parseInput } from '../../../shared/http/inde
 import type { OutputUrlSigner } from '../output-url-signer.ts';
 import { toRenderView } from '../render-view.ts';
 import { IdParams } from '../schemas.ts';
-import { TERMINAL_STATUSES, type VideoStore } from '../store.ts';
+import { type RenderRow, TERMINAL_STATUSES, type VideoStore } from '../store.ts';
 
 export interface RenderEventDeps {
   store: VideoStore;
@@ -20,9 +20,36 @@ export interface RenderEventDeps {
 }
 
 /**
+ * An event id that orders a render's states across reconnects: attempt, phase within it, progress.
+ * `queued` after an attempt (waiting for its retry) comes after that attempt's `processing`.
+ */
+export function renderEventId(row: Pick<RenderRow, 'status' | 'attempts' | 'progress'>): string {
+  const phase = TERMINAL_STATUSES.includes(row.status)
+    ? 3
+    : row.status === 'processing'
+      ? 1
+      : row.attempts > 0
+        ? 2
+        : 0;
+  return `${row.attempts}-${phase}-${row.progress}`;
+}
+
+function parseEventId(id: string | undefined): number[] | null {
+  const match = id ? /^(\d{1,9})-([0-3])-(\d{1,3})$/.exec(id.trim()) : null;
+  return match ? match.slice(1).map(Number) : null;
+}
+
+function isAfter(a: number[], b: number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] > b[i];
+  return false;
+}
+
+/**
  * GET /renders/:id/events: Server-Sent Events. `status` when the status changes, `progress` when
- * only the percentage moves, each carrying the whole render view; the stream ends after the
- * terminal status. The row is polled rather than LISTENed to: API and worker may be separate
+ * only the percentage moves, each carrying the whole render view and an `id:` (see
+ * renderEventId); the stream ends after the terminal status, which is sent exactly once: a client
+ * resuming with `Last-Event-ID` gets only later states, and one that already has the terminal
+ * event gets 204 (EventSource stops reconnecting). The row is polled rather than LISTENed to: API and worker may be separate
  * processes, and PGlite has no cross-process notifications.
  */
 export function registerRenderEvents(app: Hono<AppEnv>, deps: RenderEventDeps): void {
@@ -33,22 +60,28 @@ export function registerRenderEvents(app: Hono<AppEnv>, deps: RenderEventDeps): 
     const { id } = parseInput(IdParams, c.req.param(), 'params');
     const first = await deps.store.getRender(id);
     if (!first) throw new ProblemError({ status: 404, title: 'Not Found', detail: `no render ${id}` });
+    const resumeAfter = parseEventId(c.req.header('last-event-id'));
+    const terminalSeen = (row: RenderRow) =>
+      TERMINAL_STATUSES.includes(row.status) &&
+      resumeAfter !== null &&
+      !isAfter(parseEventId(renderEventId(row))!, resumeAfter);
+    if (terminalSeen(first)) return c.body(null, 204);
     c.header('Cache-Control', 'no-cache');
     c.header('X-Accel-Buffering', 'no');
     return streamSSE(c, async (stream) => {
-      let sequence = 0;
-      let lastStatus: string | undefined;
-      let lastProgress = -1;
+      let sent = resumeAfter;
       let lastSent = Date.now();
       const opened = Date.now();
       let row = first;
       while (!stream.aborted) {
-        if (row.status !== lastStatus || row.progress !== lastProgress) {
-          const event = row.status !== lastStatus ? 'status' : 'progress';
-          lastStatus = row.status;
-          lastProgress = row.progress;
+        const eventId = renderEventId(row);
+        const position = parseEventId(eventId)!;
+        if (sent === null || isAfter(position, sent)) {
+          // Same attempt and phase as the last event sent (or resumed from): only progress moved.
+          const event = sent && sent[0] === position[0] && sent[1] === position[1] ? 'progress' : 'status';
+          sent = position;
           await stream.writeSSE({
-            id: String(++sequence),
+            id: eventId,
             event,
             data: JSON.stringify(toRenderView(row, deps.signer, deps.publicUrl)),
           });

@@ -123,7 +123,7 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
     const spec = await readJsonBody(c, deps.specSchema);
     await checkAssetReferences(store, spec);
     const hash = requestHash(spec);
-    const id = randomUUID();
+    const id = spec.id ?? randomUUID();
     let row: RenderRow | null;
     try {
       row = await store.insertRender(
@@ -146,13 +146,17 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
     }
     let replayed = false;
     if (!row) {
-      const existing = idempotencyKey ? await store.getRenderByIdempotencyKey(idempotencyKey) : null;
+      const existing =
+        (spec.id ? await store.getRender(spec.id) : null) ??
+        (idempotencyKey ? await store.getRenderByIdempotencyKey(idempotencyKey) : null);
       if (!existing) throw new ProblemError({ status: 409, title: 'Conflict', detail: 'retry the request' });
       if (existing.request_hash !== hash) {
         throw new ProblemError({
-          status: 422,
-          title: 'Idempotency-Key reused',
-          detail: 'this Idempotency-Key was already used for a different render request',
+          status: 409,
+          title: 'Conflict',
+          detail: spec.id
+            ? 'a render with this id was already requested with a different body'
+            : 'this Idempotency-Key was already used for a different render request',
           extensions: { id: existing.id },
         });
       }

@@ -207,7 +207,7 @@ describe('video orchestrator: API → queue → worker → output', () => {
       { ...spec, output: { ...spec.output, fps: 12 } },
       { 'idempotency-key': 'order-42' },
     );
-    expect(other.status).toBe(422);
+    expect(other.status).toBe(409);
     await h.waitForStatus(a.id, ['completed']);
   });
 

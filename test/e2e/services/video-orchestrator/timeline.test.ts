@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -192,5 +193,57 @@ describe('video timelines: transitions, Ken Burns, speed, overlays, safe zones, 
     const musicUnderVoice = await bandLevelDb(file, 200, 1.5, 2.1);
     expect(musicAlone - musicUnderVoice).toBeGreaterThan(4);
     expect(await bandLevelDb(file, 1000, 1.5, 2.1)).toBeGreaterThan(musicUnderVoice);
+  });
+
+  async function readEvents(response: Response) {
+    return (await response.text())
+      .split('\n\n')
+      .filter((block) => block.includes('data:'))
+      .map((block) => ({
+        id: /^id: (.+)$/m.exec(block)?.[1],
+        event: /^event: (.+)$/m.exec(block)?.[1],
+        status: (JSON.parse(/^data: (.+)$/m.exec(block)![1]) as { status: string }).status,
+      }));
+  }
+
+  it('client-chosen render id: replay, 409 on another body; SSE ids resume with Last-Event-ID, one final event', async () => {
+    const blue = await h.upload(files.blue);
+    const id = randomUUID();
+    const spec = {
+      id,
+      output: { width: 160, height: 90, fps: 10 },
+      clips: [{ type: 'image', src: blue.src, duration: 1 }],
+    };
+    const first = await h.createRender(spec);
+    expect(first.status).toBe(202);
+    expect(((await first.json()) as { id: string }).id).toBe(id);
+    const again = await h.createRender(spec);
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const other = await h.createRender({ ...spec, output: { ...spec.output, fps: 12 } });
+    expect(other.status).toBe(409);
+    expect(((await other.json()) as { id: string }).id).toBe(id);
+    const keyed = await h.createRender({ ...spec, id: randomUUID() }, { 'idempotency-key': `k-${id}` });
+    expect(keyed.status).toBe(202);
+    const keyReused = await h.createRender({ ...spec, id: undefined }, { 'idempotency-key': `k-${id}` });
+    expect(keyReused.status).toBe(409);
+
+    await h.waitForStatus(id, ['completed']);
+    const all = await readEvents(await h.api(`/renders/${id}/events`));
+    expect(all.every((e) => e.id)).toBe(true);
+    expect(all.filter((e) => e.status === 'completed')).toHaveLength(1);
+    expect(all.at(-1)!.status).toBe('completed');
+
+    // A client that saw only `queued` (id 0-0-0) resumes with the later states, the final one
+    // once; after the final one it gets 204 (EventSource stops reconnecting).
+    const resumed = await readEvents(
+      await h.api(`/renders/${id}/events`, { headers: { 'last-event-id': '0-0-0' } }),
+    );
+    expect(resumed.length).toBeGreaterThan(0);
+    expect(resumed.map((e) => e.status)).not.toContain('queued');
+    expect(resumed.filter((e) => e.status === 'completed')).toHaveLength(1);
+    const finalId = resumed.at(-1)!.id!;
+    const afterFinal = await h.api(`/renders/${id}/events`, { headers: { 'last-event-id': finalId } });
+    expect(afterFinal.status).toBe(204);
   });
 });
