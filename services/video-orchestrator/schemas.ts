@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hostIsAllowed } from './inputs/host-allowlist.ts';
 import { outsideSafeZone, safeZoneFor, textBox } from './timeline/safe-zones.ts';
+import { mp4Language, parseSubtitles, SubtitleError } from './timeline/subtitle-cues.ts';
 
 /** Request limits, all configurable (see config.ts); the schema is built from them. */
 export interface RenderLimits {
@@ -86,6 +87,8 @@ export const TRANSITION_TYPES = [
 ] as const;
 
 export const MAX_OVERLAYS = 20;
+export const MAX_SUBTITLE_TRACKS = 10;
+const MAX_SUBTITLE_CUES = 500;
 
 /**
  * The declarative render request. Everything ffmpeg later sees is derived from these validated
@@ -166,6 +169,18 @@ export function createRenderSpecSchema(limits: RenderLimits) {
     /** When the voice starts in the output, seconds. */
     start: seconds(limits.maxDurationS).default(0),
   });
+  const Subtitles = z.strictObject({
+    /** BCP 47 primary language (`rw`, `en`, `fr-CA`, or ISO 639-2 `kin`): the track's language tag. */
+    language: z
+      .string()
+      .regex(/^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$/, 'a language tag such as rw, en or fr-CA')
+      .refine((tag) => mp4Language(tag) !== null, { message: 'unknown language' }),
+    format: z.enum(['srt', 'vtt']),
+    /** The file's text (SRT or WebVTT), inline. */
+    content: z.string().min(1).max(200_000),
+    /** `soft`: a subtitle track players can switch; `burn`: drawn into the picture (one track at most). */
+    mode: z.enum(['soft', 'burn']).default('soft'),
+  });
   const evenDimension = (max: number) =>
     z
       .number()
@@ -204,6 +219,7 @@ export function createRenderSpecSchema(limits: RenderLimits) {
         .max(MAX_OVERLAYS)
         .optional(),
       captions: z.array(Caption).max(limits.maxCaptions).optional(),
+      subtitles: z.array(Subtitles).max(MAX_SUBTITLE_TRACKS).optional(),
       callbackUrl: z
         .url({ protocol: /^https$/, error: 'must be an https URL' })
         .max(2048)
@@ -252,6 +268,29 @@ export function createRenderSpecSchema(limits: RenderLimits) {
           });
         }
       });
+      spec.subtitles?.forEach((track, i) => {
+        try {
+          const cues = parseSubtitles(track.content, track.format);
+          if (cues.length > MAX_SUBTITLE_CUES) throw new SubtitleError(`more than ${MAX_SUBTITLE_CUES} cues`);
+          const bad = cues.findIndex(
+            (c) => CONTROL_CHARS_RE.test(c.text) || c.text.length > limits.maxCaptionChars,
+          );
+          if (bad >= 0)
+            throw new SubtitleError(
+              `cue ${bad + 1}: control characters or over ${limits.maxCaptionChars} characters`,
+            );
+        } catch (error) {
+          if (!(error instanceof SubtitleError)) throw error;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['subtitles', i, 'content'],
+            message: `${track.format}: ${error.message}`,
+          });
+        }
+      });
+      if ((spec.subtitles ?? []).filter((t) => t.mode === 'burn').length > 1) {
+        ctx.addIssue({ code: 'custom', path: ['subtitles'], message: 'at most one track can be burned in' });
+      }
       const known = knownDurationS(spec.clips);
       if (known > limits.maxDurationS) {
         ctx.addIssue({

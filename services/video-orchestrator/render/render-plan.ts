@@ -1,6 +1,7 @@
 import { RenderFailure } from '../render-failure.ts';
 import type { RenderSpec } from '../schemas.ts';
 import { outsideSafeZone, safeZoneFor } from '../timeline/safe-zones.ts';
+import { mp4Language, parseSubtitles, toSrt } from '../timeline/subtitle-cues.ts';
 import type { FfmpegCommandSpec, FfmpegInput } from './ffmpeg.ts';
 import type { MediaInfo } from './probe.ts';
 
@@ -290,7 +291,19 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
     videoOut = out;
   });
 
-  const captions = spec.captions ?? [];
+  // A burned subtitle track is drawn like captions; soft tracks become MP4 subtitle streams below.
+  const burned = spec.subtitles?.find((track) => track.mode === 'burn');
+  const captions = [
+    ...(spec.captions ?? []),
+    ...(burned
+      ? parseSubtitles(burned.content, burned.format).map((cue) => ({
+          text: cue.text,
+          start: Math.min(cue.startS, totalS),
+          end: Math.min(cue.endS, totalS),
+          position: 'bottom' as const,
+        }))
+      : []),
+  ];
   if (captions.length > 0) {
     const fontSize = Math.max(10, Math.round(H / 16));
     const border = Math.max(1, Math.round(fontSize / 12));
@@ -366,6 +379,24 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
     );
   }
 
+  const subtitleMaps: string[] = [];
+  (spec.subtitles ?? [])
+    .filter((track) => track.mode === 'soft')
+    .forEach((track, k) => {
+      const name = `subtitles-${k}.srt`;
+      textFiles.push({ name, content: toSrt(parseSubtitles(track.content, track.format)) });
+      const index = inputs.length;
+      inputs.push({ path: name, options: [...whitelist, '-f', 'srt'] });
+      subtitleMaps.push(
+        '-map',
+        `${index}:s`,
+        `-metadata:s:s:${k}`,
+        `language=${mp4Language(track.language)}`,
+        `-disposition:s:${k}`,
+        k === 0 ? 'default' : '0',
+      );
+    });
+
   // The poster is a frame of the finished picture (captions included) about a second in, chosen
   // by frame number so it exists however short the video is.
   const totalFrames = Math.max(1, Math.round(totalS * fps));
@@ -385,6 +416,8 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
           '[vmain]',
           '-map',
           '[aout]',
+          ...subtitleMaps,
+          ...(subtitleMaps.length > 0 ? ['-c:s', 'mov_text'] : []),
           '-c:v',
           'libx264',
           '-preset',

@@ -246,4 +246,62 @@ describe('video timelines: transitions, Ken Burns, speed, overlays, safe zones, 
     const afterFinal = await h.api(`/renders/${id}/events`, { headers: { 'last-event-id': finalId } });
     expect(afterFinal.status).toBe(204);
   });
+
+  it('captions per language: soft SRT/WebVTT tracks with language tags, one burned in; bad files are 400', async () => {
+    const blue = await h.upload(files.blue);
+    const srt =
+      '1\n00:00:00,200 --> 00:00:01,500\nMuraho!\n\n2\n00:00:01,500 --> 00:00:02,000\nIgiciro gishya\n';
+    const vtt =
+      'WEBVTT\n\nNOTE made by hand\n\nintro\n00:00.200 --> 00:01.500 line:80%\n<b>Hello</b> there\n';
+    const burned = 'WEBVTT\n\n00:00.000 --> 00:02.000\nBONJOUR\n';
+    const { file } = await renderToFile(
+      {
+        output: { width: 320, height: 180, fps: 10 },
+        clips: [{ type: 'image', src: blue.src, duration: 2 }],
+        subtitles: [
+          { language: 'rw', format: 'srt', content: srt },
+          { language: 'en', format: 'vtt', content: vtt },
+          { language: 'fr', format: 'vtt', content: burned, mode: 'burn' },
+        ],
+      },
+      'subtitles.mp4',
+    );
+    const { stdout } = await run('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', file]);
+    const streams = (
+      JSON.parse(stdout) as {
+        streams: { codec_type: string; codec_name: string; tags?: { language?: string } }[];
+      }
+    ).streams;
+    const subtitles = streams.filter((s) => s.codec_type === 'subtitle');
+    expect(subtitles.map((s) => [s.codec_name, s.tags?.language])).toEqual([
+      ['mov_text', 'kin'],
+      ['mov_text', 'eng'],
+    ]);
+    // The French track is in the picture: white text on blue, in the bottom of the 16:9 safe zone.
+    const frame = await grabFrame(file, 1, 320, 180);
+    let white = 0;
+    for (let y = Math.round(180 * 0.6); y < Math.round(180 * 0.95); y++) {
+      for (let x = 0; x < 320; x++) {
+        const [r, g, b] = frame.pixel(x, y);
+        if (r > 200 && g > 200 && b > 200) white++;
+      }
+    }
+    expect(white).toBeGreaterThan(30);
+    let whiteAbove = 0;
+    for (let y = 0; y < 60; y++) for (let x = 0; x < 320; x++) if (frame.pixel(x, y)[0] > 200) whiteAbove++;
+    expect(whiteAbove).toBe(0);
+
+    const bad = await h.createRender({
+      output: { width: 320, height: 180 },
+      clips: [{ type: 'image', src: blue.src, duration: 1 }],
+      subtitles: [
+        { language: 'en', format: 'vtt', content: '1\n00:00:00,000 --> 00:00:01,000\nno header\n' },
+      ],
+    });
+    expect(bad.status).toBe(400);
+    const problem = (await bad.json()) as { errors: { field: string; message: string }[] };
+    expect(problem.errors).toEqual([
+      { field: 'body.subtitles.0.content', message: expect.stringMatching(/WEBVTT/) },
+    ]);
+  });
 });
