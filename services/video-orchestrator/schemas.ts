@@ -88,6 +88,7 @@ export const TRANSITION_TYPES = [
 
 export const MAX_OVERLAYS = 20;
 export const MAX_SUBTITLE_TRACKS = 10;
+export const MAX_RENDITIONS = 3;
 const MAX_SUBTITLE_CUES = 500;
 
 /**
@@ -220,6 +221,25 @@ export function createRenderSpecSchema(limits: RenderLimits) {
         .optional(),
       captions: z.array(Caption).max(limits.maxCaptions).optional(),
       subtitles: z.array(Subtitles).max(MAX_SUBTITLE_TRACKS).optional(),
+      /** The same video at other sizes (e.g. 16:9 beside a 9:16 output), each in its own safe zones. */
+      renditions: z
+        .array(
+          z.strictObject({
+            name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,19}$/, 'lowercase letters, digits and dashes'),
+            width: evenDimension(limits.maxWidth),
+            height: evenDimension(limits.maxHeight),
+          }),
+        )
+        .max(MAX_RENDITIONS)
+        .optional(),
+      /** A thumbnail sprite: a frame every `everyS` seconds, `width` px wide, `columns` per row. */
+      thumbnails: z
+        .strictObject({
+          everyS: z.number().finite().min(0.2).max(60).default(1),
+          width: z.number().int().min(16).max(320).default(160),
+          columns: z.number().int().min(1).max(10).default(5),
+        })
+        .optional(),
       callbackUrl: z
         .url({ protocol: /^https$/, error: 'must be an https URL' })
         .max(2048)
@@ -249,23 +269,34 @@ export function createRenderSpecSchema(limits: RenderLimits) {
           });
         }
       });
-      const zone = safeZoneFor(spec.output.width, spec.output.height);
+      const names = (spec.renditions ?? []).map((r) => r.name);
+      names.forEach((name, k) => {
+        if (names.indexOf(name) !== k) {
+          ctx.addIssue({ code: 'custom', path: ['renditions', k, 'name'], message: `${name} is used twice` });
+        }
+      });
+      const frames = [spec.output, ...(spec.renditions ?? [])];
       spec.overlays?.forEach((overlay, i) => {
         if (overlay.end !== undefined && overlay.end <= overlay.start) {
           ctx.addIssue({ code: 'custom', path: ['overlays', i, 'end'], message: 'end must be after start' });
         }
-        // An image's height is known once it is probed (the route checks assets, the worker URLs).
-        const size =
-          overlay.type === 'text'
-            ? textBox(overlay.text, overlay.fontSize, spec.output)
-            : { width: overlay.width, height: 0 };
-        const crossed = outsideSafeZone(zone, { x: overlay.x, y: overlay.y, ...size });
-        if (crossed) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['overlays', i],
-            message: `outside the ${zone.name} safe zone (crosses its ${crossed} edge)`,
-          });
+        // Every size the overlay is drawn at keeps it inside that size's zone. An image's height
+        // is known once it is probed (the route checks assets, the worker URLs).
+        for (const frame of frames) {
+          const zone = safeZoneFor(frame.width, frame.height);
+          const size =
+            overlay.type === 'text'
+              ? textBox(overlay.text, overlay.fontSize, frame)
+              : { width: overlay.width, height: 0 };
+          const crossed = outsideSafeZone(zone, { x: overlay.x, y: overlay.y, ...size });
+          if (crossed) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['overlays', i],
+              message: `outside the ${zone.name} safe zone of ${frame.width}x${frame.height} (crosses its ${crossed} edge)`,
+            });
+            break;
+          }
         }
       });
       spec.subtitles?.forEach((track, i) => {

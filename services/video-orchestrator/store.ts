@@ -48,6 +48,8 @@ export interface RenderRow {
   output_height: number | null;
   output_video_codec: string | null;
   output_audio_codec: string | null;
+  renditions: StoredRendition[];
+  sprite: StoredSprite | null;
   timings: Record<string, number>;
   callback_url: string | null;
   callback_status: 'none' | 'pending' | 'delivered' | 'failed';
@@ -60,9 +62,27 @@ export interface RenderRow {
   finished_at: Date | null;
 }
 
+export interface StoredRendition {
+  name: string;
+  key: string;
+  width: number;
+  height: number;
+  sizeBytes: number;
+}
+
+export interface StoredSprite {
+  key: string;
+  columns: number;
+  rows: number;
+  tileWidth: number;
+  everyS: number;
+}
+
 export interface RenderOutputRecord extends OutputInfo {
   outputKey: string;
   posterKey: string;
+  renditions: StoredRendition[];
+  sprite: StoredSprite | null;
 }
 
 const ASSET_COLUMNS =
@@ -72,7 +92,7 @@ const RENDER_COLUMNS = `id, status, spec, idempotency_key, request_hash, queue_j
   attempts::int as attempts, worker_id, queue_retry_count::int as queue_retry_count, error_code, error_message,
   output_key, poster_key, output_duration_s::float8 as output_duration_s, output_size_bytes::float8 as output_size_bytes,
   output_width::int as output_width, output_height::int as output_height, output_video_codec, output_audio_codec,
-  timings, callback_url, callback_status, callback_attempts::int as callback_attempts, callback_error,
+  renditions, sprite, timings, callback_url, callback_status, callback_attempts::int as callback_attempts, callback_error,
   callback_delivered_at, created_at, updated_at, started_at, finished_at`;
 
 interface ProgressWrite {
@@ -241,7 +261,8 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
         `update video_renders
          set status = 'completed', progress = 100, output_key = $3, poster_key = $4, output_duration_s = $5,
              output_size_bytes = $6, output_width = $7, output_height = $8, output_video_codec = $9,
-             output_audio_codec = $10, timings = $11::jsonb, finished_at = now(), updated_at = now()
+             output_audio_codec = $10, timings = $11::jsonb, renditions = $12::jsonb, sprite = $13::jsonb,
+             finished_at = now(), updated_at = now()
          where id = $1 and worker_id = $2 and status = 'processing'
          returning ${RENDER_COLUMNS}`,
         [
@@ -256,6 +277,8 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
           output.videoCodec,
           output.audioCodec,
           JSON.stringify(timings),
+          JSON.stringify(output.renditions),
+          output.sprite ? JSON.stringify(output.sprite) : null,
         ],
       );
     },

@@ -259,14 +259,50 @@ export async function runRenderAttempt(
       throw new RenderFailure('render_failed', 'ffmpeg wrote no poster frame', { retryable: false });
     }
 
+    // Every other file of the render exists and is not empty (ffmpeg wrote them in the same run).
+    const extraSizes = await Promise.all(
+      [...plan.renditions.map((r) => r.file), ...(plan.sprite ? [plan.sprite.file] : [])].map(
+        async (file) => (await stat(workspace.path(file)).catch(() => null))?.size ?? 0,
+      ),
+    );
+    if (extraSizes.some((size) => size === 0)) {
+      throw new RenderFailure('render_failed', 'ffmpeg left a rendition or the sprite empty', {
+        retryable: false,
+      });
+    }
+
     const outputKey = objectKeys.output(job.renderId);
     const posterKey = objectKeys.poster(job.renderId);
+    const renditions = plan.renditions.map((r, k) => ({
+      name: r.name,
+      key: objectKeys.rendition(job.renderId, r.name),
+      width: r.width,
+      height: r.height,
+      sizeBytes: extraSizes[k],
+    }));
+    const sprite = plan.sprite
+      ? {
+          key: objectKeys.sprite(job.renderId),
+          columns: plan.sprite.columns,
+          rows: plan.sprite.rows,
+          tileWidth: plan.sprite.tileWidth,
+          everyS: plan.sprite.everyS,
+        }
+      : null;
+    const files: [string, string, string][] = [
+      [outputKey, plan.outputFile, 'video/mp4'],
+      [posterKey, plan.posterFile, 'image/jpeg'],
+      ...plan.renditions.map((r, k): [string, string, string] => [renditions[k].key, r.file, 'video/mp4']),
+      ...(sprite && plan.sprite
+        ? [[sprite.key, plan.sprite.file, 'image/jpeg'] as [string, string, string]]
+        : []),
+    ];
     await timed('upload', async () => {
       try {
-        await storage.put(outputKey, workspace.path(plan.outputFile), 'video/mp4');
-        uploaded.push(outputKey);
-        await storage.put(posterKey, workspace.path(plan.posterFile), 'image/jpeg');
-        uploaded.push(posterKey);
+        for (const [key, file, type] of files) {
+          await storage.put(key, workspace.path(file), type);
+          uploaded.push(key);
+        }
       } catch (error) {
         throw new RenderFailure('storage_failed', (error as Error).message, {
           retryable: error instanceof StorageError,
@@ -279,7 +315,7 @@ export async function runRenderAttempt(
     const row = await store.completeRender(
       job.renderId,
       workerId,
-      { outputKey, posterKey, ...output },
+      { outputKey, posterKey, ...output, renditions, sprite },
       timings,
     );
     if (!row) {

@@ -41,10 +41,15 @@ export interface RenderPlan {
   textFiles: { name: string; content: string }[];
   outputFile: string;
   posterFile: string;
+  /** Extra sizes of the same video (`spec.renditions`), written by the same run. */
+  renditions: { name: string; file: string; width: number; height: number }[];
+  /** The thumbnail sprite (`spec.thumbnails`): one JPEG of tiles, every `everyS` seconds. */
+  sprite: { file: string; columns: number; rows: number; tileWidth: number; everyS: number } | null;
 }
 
 export const OUTPUT_FILE = 'output.mp4';
 export const POSTER_FILE = 'poster.jpg';
+export const SPRITE_FILE = 'sprite.jpg';
 const SAMPLE_RATE = 44_100;
 /** Social platforms normalise to about −14 LUFS; we deliver there so they leave the mix alone. */
 export const TARGET_LUFS = -14;
@@ -164,7 +169,6 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
   const durations = clipDurations(spec, input.clips);
   const overlapS = transitionOverlapS(spec, durations);
   const totalS = Math.round((durations.reduce((a, b) => a + b, 0) - overlapS) * 1000) / 1000;
-  const zone = safeZoneFor(W, H);
   if (totalS > input.maxDurationS) {
     throw new RenderFailure(
       'invalid_input',
@@ -181,116 +185,20 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
   const graph: string[] = [];
   const whitelist = ['-protocol_whitelist', 'file'];
 
-  spec.clips.forEach((clip, i) => {
-    const file = input.clips[i].file;
-    assertFilterSafePath(file);
-    const d = durations[i];
-    const frames = Math.max(1, Math.round(d * fps));
-    const index = inputs.length;
-    const tail = `format=yuv420p,trim=duration=${n(d)},setpts=PTS-STARTPTS[v${i}]`;
-    if (clip.type === 'image' && clip.effect !== 'none') {
-      // One decoded frame; zoompan emits `frames` frames from it (looping the input would multiply them).
-      inputs.push({ path: file, options: [...whitelist, '-f', 'image2', '-framerate', '1'] });
-      graph.push(
-        `[${index}:v]${fitToFrame(W, H)},zoompan=${kenBurns(clip.effect, frames)}` +
-          `:d=${frames}:s=${W}x${H}:fps=${fps},setsar=1,${tail}`,
-      );
-    } else if (clip.type === 'image') {
-      inputs.push({
-        path: file,
-        options: [...whitelist, '-f', 'image2', '-loop', '1', '-framerate', String(fps), '-t', n(d)],
-      });
-      graph.push(`[${index}:v]${fitToFrame(W, H)},fps=${fps},${tail}`);
-    } else {
-      const start = clip.trim?.start ?? 0;
-      const speed = clip.speed ?? 1;
-      inputs.push({
-        path: file,
-        options: [...whitelist, ...(start > 0 ? ['-ss', n(start)] : []), '-t', n(d * speed)],
-      });
-      // Retimed before fps=, so a faster clip drops frames and a slower one repeats them.
-      const retime = speed === 1 ? '' : `setpts=(PTS-STARTPTS)/${n(speed)},`;
-      graph.push(`[${index}:v]${fitToFrame(W, H)},${retime}fps=${fps},${tail}`);
-    }
-  });
-
-  let videoOut = 'vcat';
-  if (overlapS === 0) {
-    const labels = spec.clips.map((_, i) => `[v${i}]`).join('');
-    graph.push(`${labels}concat=n=${spec.clips.length}:v=1:a=0[${videoOut}]`);
-  } else {
-    // Pairwise: xfade where the earlier clip asks for a transition (starting `duration` before the
-    // joined part ends), a plain two-part concat elsewhere.
-    let joined = 'v0';
-    let endS = durations[0];
-    for (let i = 1; i < spec.clips.length; i++) {
-      const transition = spec.clips[i - 1].transition;
-      const label = i === spec.clips.length - 1 ? videoOut : `vj${i}`;
-      if (transition) {
-        endS -= transition.duration;
-        graph.push(
-          `[${joined}][v${i}]xfade=transition=${transition.type}:duration=${n(transition.duration)}` +
-            `:offset=${n(endS)}[${label}]`,
-        );
-      } else {
-        graph.push(`[${joined}][v${i}]concat=n=2:v=1:a=0[${label}]`);
-      }
-      endS += durations[i];
-      joined = label;
-    }
-  }
-
-  // Overlays, in spec order (later ones on top), each shown from its start to its end.
   const textFiles: RenderPlan['textFiles'] = [];
+  const inputIndexes = new Map<string, number>();
+  // Each file is one ffmpeg input however many pictures use it (ffmpeg feeds every use).
+  const inputOnce = (key: string, spec: FfmpegInput): number => {
+    let index = inputIndexes.get(key);
+    if (index === undefined) {
+      index = inputs.length;
+      inputs.push(spec);
+      inputIndexes.set(key, index);
+    }
+    return index;
+  };
   const shown = (start: number, end: number | undefined) =>
     `enable='between(t,${n(start)},${n(Math.min(end ?? totalS, totalS))})'`;
-  (spec.overlays ?? []).forEach((overlay, i) => {
-    const out = `vov${i}`;
-    if (overlay.type === 'image') {
-      const planned = input.overlays?.[i];
-      if (!planned) throw new Error(`overlays.${i}: image input missing from the plan`);
-      assertFilterSafePath(planned.file);
-      const w = Math.max(2, Math.round((overlay.width * W) / 2) * 2);
-      const aspect = (planned.info.height ?? 1) / (planned.info.width ?? 1);
-      const crossed = outsideSafeZone(zone, {
-        x: overlay.x,
-        y: overlay.y,
-        width: overlay.width,
-        height: (w * aspect) / H,
-      });
-      if (crossed) {
-        throw new RenderFailure(
-          'invalid_input',
-          `overlays.${i}: outside the ${zone.name} safe zone (crosses its ${crossed} edge)`,
-          { retryable: false },
-        );
-      }
-      const index = inputs.length;
-      inputs.push({
-        path: planned.file,
-        options: [...whitelist, '-f', 'image2', '-loop', '1', '-framerate', String(fps), '-t', n(totalS)],
-      });
-      graph.push(
-        `[${index}:v]scale=${w}:-2,format=rgba,colorchannelmixer=aa=${n(overlay.opacity)}[ovimg${i}]`,
-        `[${videoOut}][ovimg${i}]overlay=x=${Math.round(overlay.x * W)}:y=${Math.round(overlay.y * H)}` +
-          `:eof_action=pass:${shown(overlay.start, overlay.end)}[${out}]`,
-      );
-    } else {
-      const name = `overlay-${i}.txt`;
-      textFiles.push({ name, content: overlay.text });
-      const size = Math.max(8, Math.round(overlay.fontSize * H));
-      const box = overlay.box
-        ? `:box=1:boxcolor=${ffColor(overlay.box.color)}@${n(overlay.box.opacity)}:boxborderw=${Math.max(1, Math.round(size / 4))}`
-        : '';
-      graph.push(
-        `[${videoOut}]drawtext=fontfile=${input.fontFile}:textfile=${name}:expansion=none:fontsize=${size}` +
-          `:fontcolor=${ffColor(overlay.color)}${box}:x=${Math.round(overlay.x * W)}:y=${Math.round(overlay.y * H)}` +
-          `:${shown(overlay.start, overlay.end)}[${out}]`,
-      );
-    }
-    videoOut = out;
-  });
-
   // A burned subtitle track is drawn like captions; soft tracks become MP4 subtitle streams below.
   const burned = spec.subtitles?.find((track) => track.mode === 'burn');
   const captions = [
@@ -304,29 +212,148 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
         }))
       : []),
   ];
-  if (captions.length > 0) {
-    const fontSize = Math.max(10, Math.round(H / 16));
-    const border = Math.max(1, Math.round(fontSize / 12));
-    // Inside the aspect ratio's safe zone by construction: wrapped to its width, placed in its height.
-    const maxChars = Math.floor((W * (1 - zone.left - zone.right)) / (fontSize * 0.6));
-    const y = {
-      top: `h*${n(zone.top)}`,
-      center: '(h-text_h)/2',
-      bottom: `h-text_h-h*${n(zone.bottom)}`,
-    } as const;
-    const x = `${Math.round(W * zone.left)}+(${Math.round(W * (1 - zone.left - zone.right))}-text_w)/2`;
-    const draws = captions.map((caption, i) => {
-      const name = `caption-${i}.txt`;
-      textFiles.push({ name, content: wrapCaption(caption.text, maxChars) });
-      return (
-        `drawtext=fontfile=${input.fontFile}:textfile=${name}:expansion=none:fontsize=${fontSize}` +
-        `:fontcolor=white:borderw=${border}:bordercolor=black:x=${x}:y=${y[caption.position]}` +
-        `:enable='between(t,${n(caption.start)},${n(caption.end)})'`
-      );
+
+  /**
+   * The whole picture at one size: clips fitted to W×H and joined, overlays, captions. `t` prefixes
+   * its labels and text files, so several sizes share one graph and one decode of each input.
+   */
+  function composePicture(W: number, H: number, t: string): string {
+    const zone = safeZoneFor(W, H);
+    spec.clips.forEach((clip, i) => {
+      const file = input.clips[i].file;
+      assertFilterSafePath(file);
+      const d = durations[i];
+      const frames = Math.max(1, Math.round(d * fps));
+      const tail = `format=yuv420p,trim=duration=${n(d)},setpts=PTS-STARTPTS[${t}v${i}]`;
+      if (clip.type === 'image' && clip.effect !== 'none') {
+        // One decoded frame; zoompan emits `frames` frames from it (looping the input would multiply them).
+        const index = inputOnce(`clip-${i}`, {
+          path: file,
+          options: [...whitelist, '-f', 'image2', '-framerate', '1'],
+        });
+        graph.push(
+          `[${index}:v]${fitToFrame(W, H)},zoompan=${kenBurns(clip.effect, frames)}` +
+            `:d=${frames}:s=${W}x${H}:fps=${fps},setsar=1,${tail}`,
+        );
+      } else if (clip.type === 'image') {
+        const index = inputOnce(`clip-${i}`, {
+          path: file,
+          options: [...whitelist, '-f', 'image2', '-loop', '1', '-framerate', String(fps), '-t', n(d)],
+        });
+        graph.push(`[${index}:v]${fitToFrame(W, H)},fps=${fps},${tail}`);
+      } else {
+        const start = clip.trim?.start ?? 0;
+        const speed = clip.speed ?? 1;
+        const index = inputOnce(`clip-${i}`, {
+          path: file,
+          options: [...whitelist, ...(start > 0 ? ['-ss', n(start)] : []), '-t', n(d * speed)],
+        });
+        // Retimed before fps=, so a faster clip drops frames and a slower one repeats them.
+        const retime = speed === 1 ? '' : `setpts=(PTS-STARTPTS)/${n(speed)},`;
+        graph.push(`[${index}:v]${fitToFrame(W, H)},${retime}fps=${fps},${tail}`);
+      }
     });
-    graph.push(`[${videoOut}]${draws.join(',')}[vcap]`);
-    videoOut = 'vcap';
+
+    let videoOut = `${t}vcat`;
+    if (overlapS === 0) {
+      const labels = spec.clips.map((_, i) => `[${t}v${i}]`).join('');
+      graph.push(`${labels}concat=n=${spec.clips.length}:v=1:a=0[${videoOut}]`);
+    } else {
+      // Pairwise: xfade where the earlier clip asks for a transition (starting `duration` before the
+      // joined part ends), a plain two-part concat elsewhere.
+      let joined = `${t}v0`;
+      let endS = durations[0];
+      for (let i = 1; i < spec.clips.length; i++) {
+        const transition = spec.clips[i - 1].transition;
+        const label = i === spec.clips.length - 1 ? videoOut : `${t}vj${i}`;
+        if (transition) {
+          endS -= transition.duration;
+          graph.push(
+            `[${joined}][${t}v${i}]xfade=transition=${transition.type}:duration=${n(transition.duration)}` +
+              `:offset=${n(endS)}[${label}]`,
+          );
+        } else {
+          graph.push(`[${joined}][${t}v${i}]concat=n=2:v=1:a=0[${label}]`);
+        }
+        endS += durations[i];
+        joined = label;
+      }
+    }
+
+    // Overlays, in spec order (later ones on top), each shown from its start to its end.
+    (spec.overlays ?? []).forEach((overlay, i) => {
+      const out = `${t}vov${i}`;
+      if (overlay.type === 'image') {
+        const planned = input.overlays?.[i];
+        if (!planned) throw new Error(`overlays.${i}: image input missing from the plan`);
+        assertFilterSafePath(planned.file);
+        const w = Math.max(2, Math.round((overlay.width * W) / 2) * 2);
+        const aspect = (planned.info.height ?? 1) / (planned.info.width ?? 1);
+        const crossed = outsideSafeZone(zone, {
+          x: overlay.x,
+          y: overlay.y,
+          width: overlay.width,
+          height: (w * aspect) / H,
+        });
+        if (crossed) {
+          throw new RenderFailure(
+            'invalid_input',
+            `overlays.${i}: outside the ${zone.name} safe zone (crosses its ${crossed} edge)`,
+            { retryable: false },
+          );
+        }
+        const index = inputOnce(`overlay-${i}`, {
+          path: planned.file,
+          options: [...whitelist, '-f', 'image2', '-loop', '1', '-framerate', String(fps), '-t', n(totalS)],
+        });
+        graph.push(
+          `[${index}:v]scale=${w}:-2,format=rgba,colorchannelmixer=aa=${n(overlay.opacity)}[${t}ovimg${i}]`,
+          `[${videoOut}][${t}ovimg${i}]overlay=x=${Math.round(overlay.x * W)}:y=${Math.round(overlay.y * H)}` +
+            `:eof_action=pass:${shown(overlay.start, overlay.end)}[${out}]`,
+        );
+      } else {
+        const name = `${t}overlay-${i}.txt`;
+        textFiles.push({ name, content: overlay.text });
+        const size = Math.max(8, Math.round(overlay.fontSize * H));
+        const box = overlay.box
+          ? `:box=1:boxcolor=${ffColor(overlay.box.color)}@${n(overlay.box.opacity)}:boxborderw=${Math.max(1, Math.round(size / 4))}`
+          : '';
+        graph.push(
+          `[${videoOut}]drawtext=fontfile=${input.fontFile}:textfile=${name}:expansion=none:fontsize=${size}` +
+            `:fontcolor=${ffColor(overlay.color)}${box}:x=${Math.round(overlay.x * W)}:y=${Math.round(overlay.y * H)}` +
+            `:${shown(overlay.start, overlay.end)}[${out}]`,
+        );
+      }
+      videoOut = out;
+    });
+
+    if (captions.length > 0) {
+      const fontSize = Math.max(10, Math.round(H / 16));
+      const border = Math.max(1, Math.round(fontSize / 12));
+      // Inside the aspect ratio's safe zone by construction: wrapped to its width, placed in its height.
+      const maxChars = Math.floor((W * (1 - zone.left - zone.right)) / (fontSize * 0.6));
+      const y = {
+        top: `h*${n(zone.top)}`,
+        center: '(h-text_h)/2',
+        bottom: `h-text_h-h*${n(zone.bottom)}`,
+      } as const;
+      const x = `${Math.round(W * zone.left)}+(${Math.round(W * (1 - zone.left - zone.right))}-text_w)/2`;
+      const draws = captions.map((caption, i) => {
+        const name = `${t}caption-${i}.txt`;
+        textFiles.push({ name, content: wrapCaption(caption.text, maxChars) });
+        return (
+          `drawtext=fontfile=${input.fontFile}:textfile=${name}:expansion=none:fontsize=${fontSize}` +
+          `:fontcolor=white:borderw=${border}:bordercolor=black:x=${x}:y=${y[caption.position]}` +
+          `:enable='between(t,${n(caption.start)},${n(caption.end)})'`
+        );
+      });
+      graph.push(`[${videoOut}]${draws.join(',')}[${t}vcap]`);
+      videoOut = `${t}vcap`;
+    }
+    return videoOut;
   }
+
+  const videoOut = composePicture(W, H, '');
 
   const audioChain = (index: number, volume: number) =>
     `[${index}:a]aresample=${SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,volume=${n(volume)}`;
@@ -401,64 +428,105 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
   // by frame number so it exists however short the video is.
   const totalFrames = Math.max(1, Math.round(totalS * fps));
   const posterFrame = Math.min(totalFrames - 1, Math.floor(Math.min(1, totalS / 3) * fps));
-  graph.push(`[${videoOut}]split=2[vmain][vsplit]`);
+  const thumbnails = spec.thumbnails;
+  graph.push(`[${videoOut}]split=${thumbnails ? 3 : 2}[vmain][vsplit]${thumbnails ? '[vsprite]' : ''}`);
   graph.push(`[vsplit]select='gte(n,${posterFrame})',setpts=PTS-STARTPTS[vposter]`);
+  let sprite: RenderPlan['sprite'] = null;
+  if (thumbnails) {
+    const tiles = Math.max(1, Math.ceil(totalS / thumbnails.everyS));
+    const columns = Math.min(thumbnails.columns, tiles);
+    const rows = Math.ceil(tiles / columns);
+    sprite = { file: SPRITE_FILE, columns, rows, tileWidth: thumbnails.width, everyS: thumbnails.everyS };
+    graph.push(
+      `[vsprite]fps=1/${n(thumbnails.everyS)},scale=${thumbnails.width}:-2,tile=${columns}x${rows}[vspritetiles]`,
+    );
+  }
+
+  const renditions = (spec.renditions ?? []).map((r, k) => ({
+    name: r.name,
+    file: `rendition-${r.name}.mp4`,
+    width: r.width,
+    height: r.height,
+    label: composePicture(r.width, r.height, `r${k}`),
+  }));
+  // One mix for every file: a filter output feeds one consumer, so the audio is split.
+  const audioLabels = ['aout', ...renditions.map((_, k) => `aout${k}`)];
+  if (renditions.length > 0)
+    graph.push(`[aout]asplit=${audioLabels.length}${audioLabels.map((l) => `[${l}x]`).join('')}`);
+  const audioOf = (k: number) => (renditions.length > 0 ? `[${audioLabels[k]}x]` : '[aout]');
 
   const threads = String(Math.max(1, encoder.threads));
+  const mp4 = (video: string, audio: string): string[] => [
+    '-map',
+    video,
+    '-map',
+    audio,
+    ...subtitleMaps,
+    ...(subtitleMaps.length > 0 ? ['-c:s', 'mov_text'] : []),
+    '-c:v',
+    'libx264',
+    '-preset',
+    encoder.preset,
+    '-crf',
+    String(encoder.crf),
+    '-pix_fmt',
+    'yuv420p',
+    '-r',
+    String(fps),
+    '-g',
+    String(fps * 2),
+    '-c:a',
+    'aac',
+    '-b:a',
+    `${encoder.audioBitrateK}k`,
+    '-ar',
+    String(SAMPLE_RATE),
+    '-ac',
+    '2',
+    '-threads',
+    threads,
+    '-filter_complex_threads',
+    threads,
+    '-t',
+    n(totalS),
+    '-map_metadata',
+    '-1',
+    '-map_chapters',
+    '-1',
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+  ];
+  const still = (label: string) => [
+    '-map',
+    label,
+    '-frames:v',
+    '1',
+    '-q:v',
+    '3',
+    '-f',
+    'image2',
+    '-update',
+    '1',
+  ];
   const command: FfmpegCommandSpec = {
     inputs,
     filterGraph: graph.join(';'),
     outputs: [
-      {
-        path: OUTPUT_FILE,
-        options: [
-          '-map',
-          '[vmain]',
-          '-map',
-          '[aout]',
-          ...subtitleMaps,
-          ...(subtitleMaps.length > 0 ? ['-c:s', 'mov_text'] : []),
-          '-c:v',
-          'libx264',
-          '-preset',
-          encoder.preset,
-          '-crf',
-          String(encoder.crf),
-          '-pix_fmt',
-          'yuv420p',
-          '-r',
-          String(fps),
-          '-g',
-          String(fps * 2),
-          '-c:a',
-          'aac',
-          '-b:a',
-          `${encoder.audioBitrateK}k`,
-          '-ar',
-          String(SAMPLE_RATE),
-          '-ac',
-          '2',
-          '-threads',
-          threads,
-          '-filter_complex_threads',
-          threads,
-          '-t',
-          n(totalS),
-          '-map_metadata',
-          '-1',
-          '-map_chapters',
-          '-1',
-          '-movflags',
-          '+faststart',
-          '-f',
-          'mp4',
-        ],
-      },
-      {
-        path: POSTER_FILE,
-        options: ['-map', '[vposter]', '-frames:v', '1', '-q:v', '3', '-f', 'image2', '-update', '1'],
-      },
+      { path: OUTPUT_FILE, options: mp4('[vmain]', audioOf(0)) },
+      { path: POSTER_FILE, options: still('[vposter]') },
+      ...renditions.map((r, k) => ({ path: r.file, options: mp4(`[${r.label}]`, audioOf(k + 1)) })),
+      ...(sprite ? [{ path: SPRITE_FILE, options: still('[vspritetiles]') }] : []),
     ],
   };
-  return { command, durationS: totalS, textFiles, outputFile: OUTPUT_FILE, posterFile: POSTER_FILE };
+  return {
+    command,
+    durationS: totalS,
+    textFiles,
+    outputFile: OUTPUT_FILE,
+    posterFile: POSTER_FILE,
+    renditions: renditions.map(({ label: _label, ...r }) => r),
+    sprite,
+  };
 }

@@ -67,22 +67,26 @@ async function checkAssetReferences(store: VideoStore, spec: RenderSpec): Promis
       errors.push({ field: use.field, message: `asset ${source.assetId} is ${asset.kind}, not ${use.role}` });
     }
   }
-  // An image overlay's height follows its aspect, known from the asset's probe: check it now.
-  const zone = safeZoneFor(spec.output.width, spec.output.height);
+  // An image overlay's height follows its aspect, known from the asset's probe: check it now,
+  // at every size it is drawn at.
+  const frames = [spec.output, ...(spec.renditions ?? [])];
   spec.overlays?.forEach((overlay, i) => {
     if (overlay.type !== 'image') return;
     const source = parseMediaSource(overlay.src);
     const picture =
       source.kind === 'asset' ? cache.get(source.assetId)?.probe?.streams.find((s) => s.width) : null;
     if (!picture?.width || !picture.height) return;
-    const height =
-      (overlay.width * spec.output.width * (picture.height / picture.width)) / spec.output.height;
-    const crossed = outsideSafeZone(zone, { x: overlay.x, y: overlay.y, width: overlay.width, height });
-    if (crossed) {
-      errors.push({
-        field: `body.overlays.${i}`,
-        message: `outside the ${zone.name} safe zone (crosses its ${crossed} edge)`,
-      });
+    for (const frame of frames) {
+      const zone = safeZoneFor(frame.width, frame.height);
+      const height = (overlay.width * frame.width * (picture.height / picture.width)) / frame.height;
+      const crossed = outsideSafeZone(zone, { x: overlay.x, y: overlay.y, width: overlay.width, height });
+      if (crossed) {
+        errors.push({
+          field: `body.overlays.${i}`,
+          message: `outside the ${zone.name} safe zone of ${frame.width}x${frame.height} (crosses its ${crossed} edge)`,
+        });
+        break;
+      }
     }
   });
   if (errors.length > 0) {

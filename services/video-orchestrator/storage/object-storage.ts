@@ -45,4 +45,6 @@ export const objectKeys = {
   asset: (assetId: string) => `assets/${assetId}`,
   output: (renderId: string) => `renders/${renderId}/output.mp4`,
   poster: (renderId: string) => `renders/${renderId}/poster.jpg`,
+  rendition: (renderId: string, name: string) => `renders/${renderId}/rendition-${name}.mp4`,
+  sprite: (renderId: string) => `renders/${renderId}/sprite.jpg`,
 };

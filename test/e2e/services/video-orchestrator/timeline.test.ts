@@ -304,4 +304,66 @@ describe('video timelines: transitions, Ken Burns, speed, overlays, safe zones, 
       { field: 'body.subtitles.0.content', message: expect.stringMatching(/WEBVTT/) },
     ]);
   });
+
+  it('several outputs from one run: 9:16 and 16:9 with the overlay in each safe zone, poster, thumbnail sprite', async () => {
+    const [red, logo] = await Promise.all([h.upload(files.red), h.upload(files.logo)]);
+    const spec = {
+      output: { width: 180, height: 320, fps: 10 },
+      renditions: [{ name: 'wide', width: 320, height: 180 }],
+      thumbnails: { everyS: 0.5, width: 40, columns: 4 },
+      clips: [{ type: 'image', src: red.src, duration: 2 }],
+      overlays: [{ type: 'image', src: logo.src, x: 0.1, y: 0.3, width: 0.3 }],
+    };
+    const response = await h.createRender(spec);
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    const done = await h.waitForStatus(id, ['completed', 'failed'], 60_000);
+    expect(done.error).toBeNull();
+    const save = async (url: string, name: string) => {
+      const answer = await fetch(url);
+      expect(answer.status).toBe(200);
+      const file = join(h.dataDir, name);
+      await writeFile(file, Buffer.from(await answer.arrayBuffer()));
+      return file;
+    };
+    expect(done.output!.renditions).toEqual([
+      expect.objectContaining({ name: 'wide', width: 320, height: 180, sizeBytes: expect.any(Number) }),
+    ]);
+    const tall = await save(done.output!.url, 'tall.mp4');
+    const wide = await save(done.output!.renditions[0].url, 'wide.mp4');
+    const sprite = await save(done.output!.sprite!.url, 'sprite.jpg');
+    for (const [file, w, hgt] of [
+      [tall, 180, 320],
+      [wide, 320, 180],
+    ] as const) {
+      const probe = await tools.probe(file);
+      const video = probe.streams.find((s) => s.codecType === 'video')!;
+      expect([video.codecName, video.width, video.height]).toEqual(['h264', w, hgt]);
+      expect(probe.streams.some((s) => s.codecName === 'aac')).toBe(true);
+      expect(probe.durationS!).toBeCloseTo(2, 0);
+      // The logo at (0.1, 0.3), 0.3 of the width, square: its centre is green in both.
+      const side = 0.3 * w;
+      const [r, g] = (await grabFrame(file, 1, w, hgt)).pixel(0.1 * w + side / 2, 0.3 * hgt + side / 2);
+      expect(g).toBeGreaterThan(200);
+      expect(r).toBeLessThan(60);
+    }
+    // 2 s every 0.5 s: 4 tiles of 40 px wide (72 px high for 9:16), one row.
+    expect(done.output!.sprite).toMatchObject({ columns: 4, rows: 1, tileWidth: 40, everyS: 0.5 });
+    const sheet = (await tools.probe(sprite)).streams[0];
+    expect([sheet.codecName, sheet.width, sheet.height]).toEqual(['mjpeg', 160, 72]);
+    expect((await h.api(`/renders/${id}/renditions/nope`)).status).toBe(404);
+
+    // Fine at 16:9, but the 9:16 rendition's top margin is larger: refused, naming the overlay.
+    const refused = await h.createRender({
+      output: { width: 320, height: 180 },
+      renditions: [{ name: 'story', width: 180, height: 320 }],
+      clips: [{ type: 'image', src: red.src, duration: 1 }],
+      overlays: [{ type: 'text', text: 'SALE', x: 0.3, y: 0.07 }],
+    });
+    expect(refused.status).toBe(400);
+    const problem = (await refused.json()) as { errors: { field: string; message: string }[] };
+    expect(problem.errors).toEqual([
+      { field: 'body.overlays.0', message: expect.stringMatching(/9:16.*180x320.*top/) },
+    ]);
+  });
 });
