@@ -11,7 +11,12 @@ import { z } from 'zod';
 import { envInt, envString, loadConfigOrExit } from '../shared/config/index.ts';
 import { createLogger } from '../shared/observability/logger.ts';
 import { createEchoAgent } from './echo-agent/echo-agent.ts';
-import { createTwilioSandbox, SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN } from './twilio/calls-sandbox.ts';
+import {
+  createTwilioSandbox,
+  defaultCallerClip,
+  SANDBOX_ACCOUNT_SID,
+  SANDBOX_AUTH_TOKEN,
+} from './twilio/calls-sandbox.ts';
 import { createGraphApiSandbox } from './whatsapp/graph-api-sandbox.ts';
 
 // The sandbox signs with the same dev-only secrets the services default to, so `npm start`
@@ -20,6 +25,9 @@ const SandboxEnv = z.object({
   SANDBOX_PORT: envInt(4010, { min: 0, max: 65535 }),
   SANDBOX_HOST: envString('127.0.0.1'),
   SANDBOX_WHATSAPP_WEBHOOK_URL: envString('http://127.0.0.1:8080/webhook'),
+  // Pause between a sandbox call's stages (queued → initiated → ringing → answered). The bench sets it
+  // to hours so the calls it creates stay live and quiet while it posts their status callbacks itself.
+  SANDBOX_TWILIO_STAGE_DELAY_MS: envInt(100, { min: 0, max: 2_000_000_000 }),
   WHATSAPP_APP_SECRET: envString('dev-whatsapp-app-secret'),
   WHATSAPP_PHONE_NUMBER_ID: envString('100000000000001'),
   TWILIO_ACCOUNT_SID: envString(SANDBOX_ACCOUNT_SID),
@@ -42,6 +50,9 @@ const graph = createGraphApiSandbox({
 const twilio = createTwilioSandbox({
   accountSid: config.TWILIO_ACCOUNT_SID,
   authToken: config.TWILIO_AUTH_TOKEN,
+  stageDelayMs: config.SANDBOX_TWILIO_STAGE_DELAY_MS,
+  // A polite demo caller: hears the consent question out (when the bridge asks one), presses 1, speaks.
+  script: [{ untilHeardMs: 1000, timeoutMs: 3000 }, { dtmf: '1' }, { say: defaultCallerClip() }],
   log: (message, fields) => logger.info(fields ?? {}, message),
 });
 const echo = createEchoAgent({ upgradeWebSocket });

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import {
   baseEnvShape,
+  envBool,
+  envEnum,
   envInt,
+  envList,
   envOptionalPort,
   envOptionalString,
   envPort,
@@ -10,6 +13,7 @@ import {
   loadConfig,
   runtimeEnv,
 } from '../../shared/config/index.ts';
+import { CALL_LANGUAGES, DEFAULT_BACKCHANNELS } from './conversation-language.ts';
 
 /**
  * Dev-only credentials, used when TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are unset: the service then
@@ -50,6 +54,29 @@ export const VoiceEnvSchema = z
     VOICE_FALLBACK_MESSAGE: envString(
       'Sorry, our assistant is not available right now. Please call again later.',
     ),
+    /** Lifetime of the signed Media Streams URL in our TwiML answer. */
+    VOICE_STREAM_URL_TTL_S: envInt(60, { min: 5, max: 3600 }),
+    VOICE_DEFAULT_LANGUAGE: envEnum(CALL_LANGUAGES, 'en'),
+    /** Caller speech over the agent this long interrupts without waiting for words (0: any speech). */
+    VOICE_MIN_INTERRUPTION_MS: envInt(600, { min: 0, max: 5000 }),
+    /** Acknowledgements that never interrupt the agent, per language (comma-separated). */
+    VOICE_BACKCHANNELS_EN: envList([...DEFAULT_BACKCHANNELS.en]),
+    VOICE_BACKCHANNELS_SW: envList([...DEFAULT_BACKCHANNELS.sw]),
+    VOICE_BACKCHANNELS_RW: envList([...DEFAULT_BACKCHANNELS.rw]),
+    VOICE_BACKCHANNELS_FR: envList([...DEFAULT_BACKCHANNELS.fr]),
+    /** Replace the agent session after this long (at a quiet moment), before the provider's cap; 0: never. */
+    VOICE_AGENT_SESSION_ROLLOVER_S: envInt(1500, { min: 0 }),
+    /** Outbound calls: what to do when a machine answers (Twilio async AMD); `off` places calls without AMD. */
+    VOICE_ON_MACHINE: envEnum(['hang_up', 'leave_message', 'connect_agent', 'off'], 'hang_up'),
+    VOICE_MACHINE_MESSAGE: envString(
+      'Hello, this is EasyMO. We tried to reach you about your request. Please call us back. Thank you.',
+    ),
+    /** The agent asks for recording/AI consent first (DTMF 1 / yes, 2 / no). */
+    VOICE_CONSENT: envBool(true),
+    VOICE_CONSENT_PROMPT: envString(
+      'This call is answered by an AI assistant and recorded. Press 1 or say yes to continue, press 2 or say no to end the call.',
+    ),
+    VOICE_CONSENT_REFUSED_MESSAGE: envString('Understood. We will not continue with the assistant. Goodbye.'),
     VOICE_OUTBOUND_RATE_POINTS: envInt(10, { min: 1 }),
     VOICE_OUTBOUND_RATE_DURATION_S: envInt(60, { min: 1 }),
     VOICE_DESTINATION_RATE_POINTS: envInt(3, { min: 1 }),

@@ -1,9 +1,10 @@
 import type { Context, Hono } from 'hono';
-import { parseInput, storeUnavailable } from '../../../shared/http/index.ts';
+import { parseInput, storeUnavailable, webhookDeliveryMetrics } from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import { TwilioStatusCallback, TwilioVoiceWebhook, WebhookQuery } from '../schemas.ts';
 import type { StatusIntake } from '../status-intake.ts';
 import type { StatusEventResult, VoiceStore } from '../store.ts';
+import { signStreamToken } from '../stream-token.ts';
 import { connectStreamTwiml, emptyTwiml, hangupTwiml, sayAndHangupTwiml } from '../twiml.ts';
 import { type TwilioForm, twilioWebhookAuth, type VoiceEnv } from './twilio-webhook-auth.ts';
 
@@ -15,6 +16,10 @@ export interface ProviderWebhooksOptions {
   publicUrl: string;
   metrics: ServiceMetrics;
   fallbackMessage: string;
+  /** Said before hanging up when the caller refused recording/AI consent. */
+  consentRefusedMessage: string;
+  /** How long the signed Media Streams URL in our answer stays usable. */
+  streamUrlTtlSeconds: number;
   /** True while the agent's breaker is open: answer with the fallback instead of a stream. */
   agentUnavailable: () => boolean;
   clock: () => Date;
@@ -37,6 +42,11 @@ function eventTime(timestamp: string | undefined, clock: () => Date): Date {
   return Number.isNaN(ms) ? clock() : new Date(ms);
 }
 
+/** A stored event that moved the call into its status: terminal statuses are the calls' outcomes. */
+function recordCallStatus(metrics: ServiceMetrics, status: string): void {
+  metrics.voiceCallStatuses.inc({ status });
+}
+
 /**
  * The webhooks Twilio calls: answer (TwiML for the call), status (callbacks, the hot path) and
  * stream-ended (`<Connect action>`: what the caller hears once the stream is over). Every one is
@@ -52,7 +62,9 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
     metrics: options.metrics,
   });
 
-  app.post('/webhooks/voice/status', verified, async (c) => {
+  const statusDeliveries = webhookDeliveryMetrics(options.metrics, 'twilio');
+
+  app.post('/webhooks/voice/status', statusDeliveries.count, verified, async (c) => {
     const form = c.get('twilioForm');
     const query = parseInput(WebhookQuery, c.req.query(), 'query');
     const event = parseInput(TwilioStatusCallback, flatten(form), 'body');
@@ -70,6 +82,9 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
     } catch (error) {
       return storeUnavailable(c, error, 'status callback');
     }
+    (result.stored ? statusDeliveries.stored : statusDeliveries.duplicate).inc();
+    if (result.stored && result.callStatus === event.CallStatus)
+      recordCallStatus(options.metrics, event.CallStatus);
     if (!result.callId)
       c.get('logger').info({ callSid: event.CallSid }, 'status callback for an unknown call kept');
     return twiml(c, emptyTwiml());
@@ -98,7 +113,11 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
     return twiml(
       c,
       connectStreamTwiml({
-        streamUrl: `${wsBase}/media/${call.id}`,
+        streamUrl: `${wsBase}/media/${call.id}/${signStreamToken(
+          options.authToken,
+          call.id,
+          new Date(options.clock().getTime() + options.streamUrlTtlSeconds * 1000),
+        )}`,
         parameters: { callId: call.id },
         actionUrl: `${base}/webhooks/voice/stream-ended?callId=${call.id}`,
       }),
@@ -108,9 +127,10 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
   app.post('/webhooks/voice/stream-ended', verified, async (c) => {
     const query = parseInput(WebhookQuery, c.req.query(), 'query');
     const call = query.callId ? await store.getCall(query.callId) : null;
-    if (call?.failureReason?.startsWith('agent unavailable')) {
+    if (call?.aiLegEndedBy === 'agent_unavailable')
       return twiml(c, sayAndHangupTwiml(options.fallbackMessage));
-    }
+    if (call?.aiLegEndedBy === 'consent_refused')
+      return twiml(c, sayAndHangupTwiml(options.consentRefusedMessage));
     return twiml(c, hangupTwiml());
   });
 }

@@ -1,10 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { signStreamToken } from '../../../../services/voice-bridge/stream-token.ts';
 import type { Database } from '../../../../shared/db/index.ts';
 import { computeTwilioSignature } from '../../../../shared/webhooks/twilio-signature.ts';
 import { startVoiceHarness, type VoiceHarness } from '../../../e2e/voice-bridge/harness.ts';
 import { createTestDatabase, switchableDatabase } from '../../../support/database.ts';
+import { sampleValue, scrapeMetrics } from '../../../support/metrics-text.ts';
 
 let db: Database;
 beforeAll(async () => {
@@ -190,6 +192,10 @@ describe('POST /webhooks/voice/status', () => {
     expect(await eventCount(sid)).toBe(0);
     expect((await twilioPost(harness, '/webhooks/voice/status', params)).status).toBe(200);
     expect(await eventCount(sid)).toBe(1);
+    const metrics = await scrapeMetrics(harness.url);
+    const deliveries = (result: string) =>
+      sampleValue(metrics, 'webhook_deliveries_total', { provider: 'twilio', result });
+    expect([deliveries('failed'), deliveries('stored')]).toEqual([1, 1]);
   });
 
   it('answers 400 naming the field for a signed but malformed callback', async () => {
@@ -221,7 +227,7 @@ describe('POST /webhooks/voice/answer', () => {
     expect(res.headers.get('content-type')).toContain('text/xml');
     const xml = await res.text();
     const match =
-      /<Stream url="wss:\/\/voice\.example\.com\/media\/([0-9a-f-]{36})"><Parameter name="callId" value="\1"\/>/.exec(
+      /<Stream url="wss:\/\/voice\.example\.com\/media\/([0-9a-f-]{36})\/\d+\.[\w-]{43}"><Parameter name="callId" value="\1"\/>/.exec(
         xml,
       );
     expect(match).not.toBeNull();
@@ -236,7 +242,10 @@ describe('POST /webhooks/voice/answer', () => {
   });
 });
 
-describe('GET /media/:callId upgrade', () => {
+const streamPath = (h: VoiceHarness, id: string) =>
+  `/media/${id}/${signStreamToken(h.config.twilio.authToken, id, new Date(Date.now() + 60_000))}`;
+
+describe('GET /media/:callId/:token upgrade', () => {
   const tryUpgrade = (url: string, headers: Record<string, string> = {}) =>
     new Promise<{ opened: boolean; status?: number }>((resolve) => {
       const ws = new WebSocket(url, { headers, handshakeTimeout: 3000 });
@@ -255,11 +264,11 @@ describe('GET /media/:callId upgrade', () => {
   it('refuses an unsigned or wrongly signed upgrade, and one for an unknown call', async () => {
     harness = await startVoiceHarness({ db, fetch: quietTwilio });
     const { id } = await placedCall(harness);
-    const wsUrl = `${harness.url.replace('http', 'ws')}/media/${id}`;
+    const wsUrl = `${harness.url.replace('http', 'ws')}${streamPath(harness, id)}`;
     expect(await tryUpgrade(wsUrl)).toEqual({ opened: false, status: 403 });
     const wrong = computeTwilioSignature('other-token', wsUrl, {});
     expect(await tryUpgrade(wsUrl, { 'x-twilio-signature': wrong })).toEqual({ opened: false, status: 403 });
-    const unknown = `${harness.url.replace('http', 'ws')}/media/${randomUUID()}`;
+    const unknown = `${harness.url.replace('http', 'ws')}${streamPath(harness, randomUUID())}`;
     const signedUnknown = computeTwilioSignature(harness.config.twilio.authToken, unknown, {});
     expect(await tryUpgrade(unknown, { 'x-twilio-signature': signedUnknown })).toEqual({
       opened: false,
@@ -273,7 +282,7 @@ describe('GET /media/:callId upgrade', () => {
   it('answers 426 to a signed request that does not upgrade', async () => {
     harness = await startVoiceHarness({ db, fetch: quietTwilio });
     const { id } = await placedCall(harness);
-    const path = `/media/${id}`;
+    const path = streamPath(harness, id);
     const signature = computeTwilioSignature(
       harness.config.twilio.authToken,
       `${harness.url.replace('http', 'ws')}${path}`,
@@ -281,5 +290,33 @@ describe('GET /media/:callId upgrade', () => {
     );
     const res = await fetch(`${harness.url}${path}`, { headers: { 'x-twilio-signature': signature } });
     expect(res.status).toBe(426);
+  });
+});
+
+describe('status callback business metrics', () => {
+  it('counts deliveries by result and each status a call moves into, its outcome last', async () => {
+    harness = await startVoiceHarness({ db, fetch: quietTwilio });
+    const { id, sid } = await placedCall(harness);
+    const path = `/webhooks/voice/status?callId=${id}`;
+    for (const [i, status] of ['ringing', 'in-progress', 'completed'].entries()) {
+      expect((await twilioPost(harness, path, statusParams(sid, status, i + 1))).status).toBe(200);
+    }
+    // Twilio's retry of a stored event, and a late one that cannot move a completed call.
+    expect((await twilioPost(harness, path, statusParams(sid, 'in-progress', 2))).status).toBe(200);
+    expect((await twilioPost(harness, path, statusParams(sid, 'ringing', 9))).status).toBe(200);
+    expect(
+      (await twilioPost(harness, path, statusParams(sid, 'busy', 10), { signature: 'bad' })).status,
+    ).toBe(403);
+    expect((await twilioPost(harness, path, { CallStatus: 'completed' })).status).toBe(400);
+
+    const text = await scrapeMetrics(harness.url);
+    const deliveries = (result: string) =>
+      sampleValue(text, 'webhook_deliveries_total', { provider: 'twilio', result });
+    expect(deliveries('stored')).toBe(4);
+    expect(deliveries('duplicate')).toBe(1);
+    expect(deliveries('rejected')).toBe(2);
+    expect(deliveries('failed')).toBe(0);
+    const calls = (status: string) => sampleValue(text, 'voice_call_status_total', { status });
+    expect([calls('ringing'), calls('in-progress'), calls('completed'), calls('busy')]).toEqual([1, 1, 1, 0]);
   });
 });
