@@ -8,6 +8,7 @@ import { type RateLimiterFactory, type RateLimitPolicy, rateLimit } from '../../
 import type { VideoComponents } from './components.ts';
 import type { VideoConfig } from './config.ts';
 import { registerAssetRoutes } from './routes/asset-routes.ts';
+import { registerLutRoutes } from './routes/lut-routes.ts';
 import { registerOutputRoutes } from './routes/output-routes.ts';
 import { registerRenderEvents } from './routes/render-events.ts';
 import { registerRenderRoutes } from './routes/render-routes.ts';
@@ -81,6 +82,13 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     tools: components.tools,
     publicUrl: config.publicUrl,
     maxInputBytes: config.RENDER_MAX_INPUT_BYTES,
+    writeGuard,
+    readGuard,
+  });
+  registerLutRoutes(app, {
+    store: deps.store,
+    storage: components.storage,
+    workspaces: components.workspaces,
     writeGuard,
     readGuard,
   });

@@ -16,6 +16,7 @@ export interface RenderLimits {
 }
 
 export const ASSET_SRC_PREFIX = 'asset:';
+export const LUT_SRC_PREFIX = 'lut:';
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Control characters other than a newline have no business in a caption (and some terminals
 // and renderers interpret them); the text otherwise reaches ffmpeg only through a file.
@@ -231,6 +232,17 @@ export function createRenderSpecSchema(limits: RenderLimits) {
           }),
         )
         .max(MAX_RENDITIONS)
+        .optional(),
+      /** Brand look: a 3D LUT from POST /luts applied to the footage (under overlays and captions). */
+      look: z
+        .strictObject({
+          lut: z
+            .string()
+            .regex(
+              /^lut:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+              'lut:<id> from POST /luts',
+            ),
+        })
         .optional(),
       /** A thumbnail sprite: a frame every `everyS` seconds, `width` px wide, `columns` per row. */
       thumbnails: z

@@ -27,6 +27,14 @@ export interface AssetRow {
   created_at: Date;
 }
 
+export interface LutRow {
+  id: string;
+  size: number;
+  storageKey: string;
+  sha256: string;
+  createdAt: Date;
+}
+
 export interface RenderRow {
   id: string;
   status: RenderStatus;
@@ -171,6 +179,22 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
         ],
       );
       return row!;
+    },
+
+    async insertLut(lut: { id: string; size: number; storageKey: string; sha256: string }): Promise<LutRow> {
+      return (await one<LutRow>(
+        `insert into video_luts (id, size, storage_key, sha256) values ($1, $2, $3, $4)
+         returning id, size::int as size, storage_key as "storageKey", sha256, created_at as "createdAt"`,
+        [lut.id, lut.size, lut.storageKey, lut.sha256],
+      ))!;
+    },
+
+    getLut(id: string): Promise<LutRow | null> {
+      return one<LutRow>(
+        `select id, size::int as size, storage_key as "storageKey", sha256, created_at as "createdAt"
+         from video_luts where id = $1`,
+        [id],
+      );
     },
 
     getAsset(id: string): Promise<AssetRow | null> {

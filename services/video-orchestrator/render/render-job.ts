@@ -3,8 +3,13 @@ import type { Logger } from '../../../shared/observability/index.ts';
 import type { AssetKind } from '../inputs/asset-sniff.ts';
 import { type FetchInput, kindFits } from '../inputs/input-fetcher.ts';
 import { asRenderFailure, RenderFailure } from '../render-failure.ts';
-import type { RenderSpec } from '../schemas.ts';
-import { type ObjectStorage, objectKeys, StorageError } from '../storage/object-storage.ts';
+import { LUT_SRC_PREFIX, type RenderSpec } from '../schemas.ts';
+import {
+  ObjectNotFoundError,
+  type ObjectStorage,
+  objectKeys,
+  StorageError,
+} from '../storage/object-storage.ts';
 import type { RenderRow, VideoStore } from '../store.ts';
 import type { TempWorkspaces } from '../temp-workspace.ts';
 import { FfmpegError, type MediaTools, type ProbeResult } from './ffmpeg.ts';
@@ -205,7 +210,26 @@ export async function runRenderAttempt(
       ),
     };
 
+    // The LUT is our own rewrite of an uploaded .cube (POST /luts), fetched under our name.
+    const lutFile = spec.look ? 'look.cube' : undefined;
+    if (spec.look && lutFile) {
+      const lutId = spec.look.lut.slice(LUT_SRC_PREFIX.length).toLowerCase();
+      await timed('download', async () => {
+        try {
+          await storage.fetchToFile(objectKeys.lut(lutId), workspace.path(lutFile), { signal });
+        } catch (error) {
+          if (error instanceof ObjectNotFoundError) {
+            throw new RenderFailure('invalid_input', `look.lut: LUT ${lutId} is gone`, { retryable: false });
+          }
+          throw new RenderFailure('storage_failed', `look.lut: ${(error as Error).message}`, {
+            retryable: true,
+            cause: error,
+          });
+        }
+      });
+    }
     const plan = buildRenderPlan({
+      lutFile,
       spec,
       clips: planned.clips,
       audio: planned.audio,

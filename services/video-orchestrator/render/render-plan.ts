@@ -31,6 +31,8 @@ export interface RenderPlanInput {
   encoder: EncoderSettings;
   /** Absolute path of the caption font (config, checked at start). */
   fontFile: string;
+  /** The brand-look LUT in the workspace (`look.cube`, written by us), when the spec has a look. */
+  lutFile?: string;
 }
 
 export interface RenderPlan {
@@ -278,6 +280,13 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
         endS += durations[i];
         joined = label;
       }
+    }
+
+    // The brand look grades the footage; logos and text above it keep their own colours.
+    if (input.lutFile) {
+      assertFilterSafePath(input.lutFile);
+      graph.push(`[${videoOut}]lut3d=file=${input.lutFile}:interp=tetrahedral,format=yuv420p[${t}vlook]`);
+      videoOut = `${t}vlook`;
     }
 
     // Overlays, in spec order (later ones on top), each shown from its start to its end.

@@ -17,6 +17,7 @@ import { toRenderView } from '../render-view.ts';
 import {
   IdempotencyKeyHeader,
   IdParams,
+  LUT_SRC_PREFIX,
   parseMediaSource,
   type RenderJobData,
   type RenderSpec,
@@ -67,6 +68,11 @@ async function checkAssetReferences(store: VideoStore, spec: RenderSpec): Promis
     else if (!kindFits(use.role, asset.kind)) {
       errors.push({ field: use.field, message: `asset ${source.assetId} is ${asset.kind}, not ${use.role}` });
     }
+  }
+  if (spec.look) {
+    const lutId = spec.look.lut.slice(LUT_SRC_PREFIX.length).toLowerCase();
+    if (!(await store.getLut(lutId)))
+      errors.push({ field: 'body.look.lut', message: `LUT ${lutId} does not exist` });
   }
   // An image overlay's height follows its aspect, known from the asset's probe: check it now,
   // at every size it is drawn at.

@@ -366,4 +366,45 @@ describe('video timelines: transitions, Ken Burns, speed, overlays, safe zones, 
       { field: 'body.overlays.0', message: expect.stringMatching(/9:16.*180x320.*top/) },
     ]);
   });
+
+  it('brand look: an uploaded .cube LUT grades the footage (red becomes blue), not the overlays', async () => {
+    // Size 2, red fastest: each entry (r, g, b) maps to (b, g, r), a red/blue swap.
+    const rows: string[] = [];
+    for (const b of [0, 1]) for (const g of [0, 1]) for (const r of [0, 1]) rows.push(`${b} ${g} ${r}`);
+    const upload = await h.api('/luts', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: `TITLE "swap"\n# red <-> blue\nLUT_3D_SIZE 2\n${rows.join('\n')}\n`,
+    });
+    expect(upload.status).toBe(201);
+    const lut = (await upload.json()) as { src: string; size: number };
+    expect(lut.size).toBe(2);
+    const bad = await h.api('/luts', { method: 'POST', body: 'LUT_3D_SIZE 2\n0 0 0\n' });
+    expect(bad.status).toBe(422);
+
+    const [red, logo] = await Promise.all([h.upload(files.red), h.upload(files.logo)]);
+    const { file } = await renderToFile(
+      {
+        output: { width: 160, height: 90, fps: 10 },
+        clips: [{ type: 'image', src: red.src, duration: 1 }],
+        look: { lut: lut.src },
+        overlays: [{ type: 'image', src: logo.src, x: 0.1, y: 0.1, width: 0.2 }],
+      },
+      'look.mp4',
+    );
+    const frame = await grabFrame(file, 0.5, 160, 90);
+    const graded = frame.pixel(120, 60);
+    expect(graded[2]).toBeGreaterThan(200);
+    expect(graded[0]).toBeLessThan(60);
+    const logoPixel = frame.pixel(32, 18);
+    expect(logoPixel[1]).toBeGreaterThan(200);
+
+    const missing = await h.createRender({
+      output: { width: 160, height: 90 },
+      clips: [{ type: 'image', src: red.src, duration: 1 }],
+      look: { lut: 'lut:5b0f2a57-3c8e-4c43-9a1b-2f4a7e1d9c10' },
+    });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { errors: { field: string }[] }).errors[0].field).toBe('body.look.lut');
+  });
 });
