@@ -133,8 +133,10 @@ export async function runRenderAttempt(
   if (shutdownSignal.aborted) onShutdown();
   shutdownSignal.addEventListener('abort', onShutdown, { once: true });
   let polling = false;
+  // Each progress write answers with the row's status too: poll only when none went out lately.
+  let lastWrite = 0;
   const cancelPoll = setInterval(async () => {
-    if (polling) return;
+    if (polling || Date.now() - lastWrite < settings.cancelPollMs) return;
     polling = true;
     try {
       const current = await store.getStatus(job.renderId);
@@ -242,7 +244,6 @@ export async function runRenderAttempt(
     for (const text of plan.textFiles)
       await writeFile(workspace.path(text.name), text.content, { mode: 0o600 });
 
-    let lastWrite = 0;
     let lastPercent = 0;
     const run = await timed('render', () =>
       tools.run(plan.command, {
