@@ -1,6 +1,6 @@
 /**
  * Video renders: N renders through the whole service (HTTP API → pg-boss → worker: download from
- * storage, probe, ffmpeg, poster, ffprobe check, upload) against the same ffmpeg commands run
+ * storage, probe, ffmpeg (video, poster), output check from ffmpeg's report, upload) against the same ffmpeg commands run
  * directly, in the same run, at worker concurrency 1 and 2 (ffmpeg threads = cores / concurrency,
  * as the service defaults). PostgreSQL when DATABASE_URL is set (a throwaway schema), else PGlite.
  */
@@ -181,7 +181,6 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
         download: stage('download'),
         probe: stage('probe'),
         render: stage('render'),
-        verify: stage('verify'),
         upload: stage('upload'),
       },
       outputBytes: stats(views.map((v) => v.output?.sizeBytes ?? 0)),

@@ -17,7 +17,7 @@ export interface RenderView {
     queuedMs: number | null;
     /** First attempt started → finished (retries included). */
     processingMs: number | null;
-    /** Stage durations of the last attempt: download, probe, render, poster, verify, upload, total. */
+    /** Stage durations of the last attempt: download, probe, render, upload, total. */
     lastAttempt: Record<string, number>;
   };
   output:
