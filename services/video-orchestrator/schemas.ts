@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hostIsAllowed } from './inputs/host-allowlist.ts';
-import { outsideSafeZone, safeZoneFor, textBox } from './timeline/safe-zones.ts';
+import { safeZoneViolation, textBox } from './timeline/safe-zones.ts';
 import { mp4Language, parseSubtitles, SubtitleError } from './timeline/subtitle-cues.ts';
 
 /** Request limits, all configurable (see config.ts); the schema is built from them. */
@@ -294,22 +294,14 @@ export function createRenderSpecSchema(limits: RenderLimits) {
         }
         // Every size the overlay is drawn at keeps it inside that size's zone. An image's height
         // is known once it is probed (the route checks assets, the worker URLs).
-        for (const frame of frames) {
-          const zone = safeZoneFor(frame.width, frame.height);
-          const size =
-            overlay.type === 'text'
-              ? textBox(overlay.text, overlay.fontSize, frame)
-              : { width: overlay.width, height: 0 };
-          const crossed = outsideSafeZone(zone, { x: overlay.x, y: overlay.y, ...size });
-          if (crossed) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['overlays', i],
-              message: `outside the ${zone.name} safe zone of ${frame.width}x${frame.height} (crosses its ${crossed} edge)`,
-            });
-            break;
-          }
-        }
+        const refusal = safeZoneViolation(frames, (frame) => ({
+          x: overlay.x,
+          y: overlay.y,
+          ...(overlay.type === 'text'
+            ? textBox(overlay.text, overlay.fontSize, frame)
+            : { width: overlay.width, height: 0 }),
+        }));
+        if (refusal) ctx.addIssue({ code: 'custom', path: ['overlays', i], message: refusal });
       });
       spec.subtitles?.forEach((track, i) => {
         try {

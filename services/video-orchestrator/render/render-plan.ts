@@ -1,6 +1,6 @@
 import { RenderFailure } from '../render-failure.ts';
 import type { RenderSpec } from '../schemas.ts';
-import { outsideSafeZone, safeZoneFor } from '../timeline/safe-zones.ts';
+import { safeZoneFor, safeZoneViolation } from '../timeline/safe-zones.ts';
 import { mp4Language, parseSubtitles, toSrt } from '../timeline/subtitle-cues.ts';
 import type { FfmpegCommandSpec, FfmpegInput } from './ffmpeg.ts';
 import type { MediaInfo } from './probe.ts';
@@ -298,19 +298,14 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
         assertFilterSafePath(planned.file);
         const w = Math.max(2, Math.round((overlay.width * W) / 2) * 2);
         const aspect = (planned.info.height ?? 1) / (planned.info.width ?? 1);
-        const crossed = outsideSafeZone(zone, {
+        const refusal = safeZoneViolation([{ width: W, height: H }], () => ({
           x: overlay.x,
           y: overlay.y,
           width: overlay.width,
           height: (w * aspect) / H,
-        });
-        if (crossed) {
-          throw new RenderFailure(
-            'invalid_input',
-            `overlays.${i}: outside the ${zone.name} safe zone (crosses its ${crossed} edge)`,
-            { retryable: false },
-          );
-        }
+        }));
+        if (refusal)
+          throw new RenderFailure('invalid_input', `overlays.${i}: ${refusal}`, { retryable: false });
         const index = inputOnce(`overlay-${i}`, {
           path: planned.file,
           options: [...whitelist, '-f', 'image2', '-loop', '1', '-framerate', String(fps), '-t', n(totalS)],

@@ -24,7 +24,7 @@ import {
   type RenderSpecSchema,
 } from '../schemas.ts';
 import type { RenderRow, VideoStore } from '../store.ts';
-import { outsideSafeZone, safeZoneFor } from '../timeline/safe-zones.ts';
+import { safeZoneViolation } from '../timeline/safe-zones.ts';
 
 export interface RenderRouteDeps {
   store: VideoStore;
@@ -83,18 +83,14 @@ async function checkAssetReferences(store: VideoStore, spec: RenderSpec): Promis
     const picture =
       source.kind === 'asset' ? cache.get(source.assetId)?.probe?.streams.find((s) => s.width) : null;
     if (!picture?.width || !picture.height) return;
-    for (const frame of frames) {
-      const zone = safeZoneFor(frame.width, frame.height);
-      const height = (overlay.width * frame.width * (picture.height / picture.width)) / frame.height;
-      const crossed = outsideSafeZone(zone, { x: overlay.x, y: overlay.y, width: overlay.width, height });
-      if (crossed) {
-        errors.push({
-          field: `body.overlays.${i}`,
-          message: `outside the ${zone.name} safe zone of ${frame.width}x${frame.height} (crosses its ${crossed} edge)`,
-        });
-        break;
-      }
-    }
+    const aspect = picture.height / picture.width;
+    const refusal = safeZoneViolation(frames, (frame) => ({
+      x: overlay.x,
+      y: overlay.y,
+      width: overlay.width,
+      height: (overlay.width * frame.width * aspect) / frame.height,
+    }));
+    if (refusal) errors.push({ field: `body.overlays.${i}`, message: refusal });
   });
   if (errors.length > 0) {
     throw new ProblemError({

@@ -58,3 +58,21 @@ export function textBox(
   const px = fontSizeOfHeight * frame.height;
   return { width: (longest * 0.6 * px) / frame.width, height: lines.length * 1.25 * fontSizeOfHeight };
 }
+
+/**
+ * The refusal for an element drawn at each of `frames` (output and renditions), or null when it
+ * stays inside every frame's zone. `box` gives its extent at one frame size.
+ */
+export function safeZoneViolation(
+  frames: { width: number; height: number }[],
+  box: (frame: { width: number; height: number }) => FrameBox,
+): string | null {
+  for (const frame of frames) {
+    const zone = safeZoneFor(frame.width, frame.height);
+    const crossed = outsideSafeZone(zone, box(frame));
+    if (crossed) {
+      return `outside the ${zone.name} safe zone of ${frame.width}x${frame.height} (crosses its ${crossed} edge)`;
+    }
+  }
+  return null;
+}
