@@ -4,13 +4,20 @@ import type { Database } from '../../shared/db/index.ts';
 import { type AppEnv, createService, requireBearer } from '../../shared/http/index.ts';
 import type { Logger, ServiceMetrics } from '../../shared/observability/index.ts';
 import type { Queue } from '../../shared/queue/index.ts';
-import { type RateLimiterFactory, type RateLimitPolicy, rateLimit } from '../../shared/resilience/index.ts';
+import {
+  createConcurrencySlots,
+  type RateLimiterFactory,
+  type RateLimitPolicy,
+  rateLimit,
+} from '../../shared/resilience/index.ts';
 import type { VideoComponents } from './components.ts';
 import type { VideoConfig } from './config.ts';
+import { videoOpenApiDocument } from './openapi.ts';
 import { registerAssetRoutes } from './routes/asset-routes.ts';
 import { registerLutRoutes } from './routes/lut-routes.ts';
 import { registerOutputRoutes } from './routes/output-routes.ts';
 import { registerRenderEvents } from './routes/render-events.ts';
+import { registerRenderList } from './routes/render-list.ts';
 import { registerRenderRoutes } from './routes/render-routes.ts';
 import type { VideoStore } from './store.ts';
 
@@ -47,6 +54,11 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     // Uploads set their own (larger) limit: RENDER_MAX_INPUT_BYTES.
     bodyLimitExempt: ['/assets'],
     beforeScrape: () => deps.queue.refreshDepthMetrics(),
+    openApi: videoOpenApiDocument({
+      specSchema: components.specSchema,
+      publicUrl: config.publicUrl,
+      maxInputBytes: config.RENDER_MAX_INPUT_BYTES,
+    }),
   });
 
   const writePolicy: RateLimitPolicy = {
@@ -82,6 +94,9 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     tools: components.tools,
     publicUrl: config.publicUrl,
     maxInputBytes: config.RENDER_MAX_INPUT_BYTES,
+    maxInputPixels: config.RENDER_MAX_INPUT_PIXELS,
+    uploadSlots: createConcurrencySlots({ max: config.VIDEO_MAX_CONCURRENT_UPLOADS }),
+    metrics: deps.metrics,
     writeGuard,
     readGuard,
   });
@@ -101,7 +116,14 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     writeGuard,
     readGuard,
   });
-  registerRenderEvents(app, { ...shared, guard: readGuard, pollMs: deps.ssePollMs ?? 500 });
+  registerRenderList(app, { ...shared, readGuard });
+  registerRenderEvents(app, {
+    ...shared,
+    guard: readGuard,
+    pollMs: deps.ssePollMs ?? 500,
+    streamSlots: createConcurrencySlots({ max: config.VIDEO_MAX_SSE_STREAMS_PER_KEY }),
+    metrics: deps.metrics,
+  });
   registerOutputRoutes(app, {
     store: deps.store,
     storage: components.storage,

@@ -1,8 +1,9 @@
+import { demuxerForFile } from '../inputs/asset-sniff.ts';
 import { RenderFailure } from '../render-failure.ts';
 import type { RenderSpec } from '../schemas.ts';
 import { safeZoneFor, safeZoneViolation } from '../timeline/safe-zones.ts';
 import { mp4Language, parseSubtitles, toSrt } from '../timeline/subtitle-cues.ts';
-import type { FfmpegCommandSpec, FfmpegInput } from './ffmpeg.ts';
+import { type FfmpegCommandSpec, type FfmpegInput, pinnedInputOptions } from './ffmpeg.ts';
 import type { MediaInfo } from './probe.ts';
 
 /** An input already in the job's workspace under a name we chose (`clip-0.jpg`), and its probe. */
@@ -185,7 +186,12 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
 
   const inputs: FfmpegInput[] = [];
   const graph: string[] = [];
-  const whitelist = ['-protocol_whitelist', 'file'];
+  // Each input is read by the demuxer of its sniffed type (named by its extension), nothing else.
+  const pinned = (file: string) => {
+    const demuxer = demuxerForFile(file);
+    if (!demuxer) throw new Error(`input without a type we accept: ${file}`);
+    return pinnedInputOptions(demuxer);
+  };
 
   const textFiles: RenderPlan['textFiles'] = [];
   const inputIndexes = new Map<string, number>();
@@ -231,7 +237,7 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
         // One decoded frame; zoompan emits `frames` frames from it (looping the input would multiply them).
         const index = inputOnce(`clip-${i}`, {
           path: file,
-          options: [...whitelist, '-f', 'image2', '-framerate', '1'],
+          options: [...pinned(file), '-framerate', '1'],
         });
         graph.push(
           `[${index}:v]${fitToFrame(W, H)},zoompan=${kenBurns(clip.effect, frames)}` +
@@ -240,7 +246,7 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
       } else if (clip.type === 'image') {
         const index = inputOnce(`clip-${i}`, {
           path: file,
-          options: [...whitelist, '-f', 'image2', '-loop', '1', '-framerate', String(fps), '-t', n(d)],
+          options: [...pinned(file), '-loop', '1', '-framerate', String(fps), '-t', n(d)],
         });
         graph.push(`[${index}:v]${fitToFrame(W, H)},fps=${fps},${tail}`);
       } else {
@@ -248,7 +254,7 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
         const speed = clip.speed ?? 1;
         const index = inputOnce(`clip-${i}`, {
           path: file,
-          options: [...whitelist, ...(start > 0 ? ['-ss', n(start)] : []), '-t', n(d * speed)],
+          options: [...pinned(file), ...(start > 0 ? ['-ss', n(start)] : []), '-t', n(d * speed)],
         });
         // Retimed before fps=, so a faster clip drops frames and a slower one repeats them.
         const retime = speed === 1 ? '' : `setpts=(PTS-STARTPTS)/${n(speed)},`;
@@ -308,7 +314,7 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
           throw new RenderFailure('invalid_input', `overlays.${i}: ${refusal}`, { retryable: false });
         const index = inputOnce(`overlay-${i}`, {
           path: planned.file,
-          options: [...whitelist, '-f', 'image2', '-loop', '1', '-framerate', String(fps), '-t', n(totalS)],
+          options: [...pinned(planned.file), '-loop', '1', '-framerate', String(fps), '-t', n(totalS)],
         });
         graph.push(
           `[${index}:v]scale=${w}:-2,format=rgba,colorchannelmixer=aa=${n(overlay.opacity)}[${t}ovimg${i}]`,
@@ -366,7 +372,7 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
   if (spec.audio && input.audio) {
     assertFilterSafePath(input.audio.file);
     const index = inputs.length;
-    inputs.push({ path: input.audio.file, options: [...whitelist, '-t', n(totalS)] });
+    inputs.push({ path: input.audio.file, options: [...pinned(input.audio.file), '-t', n(totalS)] });
     graph.push(`${audioChain(index, spec.audio.volume)},${fitAudio}[music]`);
     sounds.push('music');
   }
@@ -374,7 +380,10 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
     assertFilterSafePath(input.voiceOver.file);
     const index = inputs.length;
     const startS = Math.min(spec.voiceOver.start, totalS);
-    inputs.push({ path: input.voiceOver.file, options: [...whitelist, '-t', n(totalS - startS)] });
+    inputs.push({
+      path: input.voiceOver.file,
+      options: [...pinned(input.voiceOver.file), '-t', n(totalS - startS)],
+    });
     const delayMs = Math.round(startS * 1000);
     graph.push(
       `${audioChain(index, spec.voiceOver.volume)}${delayMs > 0 ? `,adelay=delays=${delayMs}:all=1` : ''},${fitAudio}[voice]`,
@@ -417,7 +426,8 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
       const name = `subtitles-${k}.srt`;
       textFiles.push({ name, content: toSrt(parseSubtitles(track.content, track.format)) });
       const index = inputs.length;
-      inputs.push({ path: name, options: [...whitelist, '-f', 'srt'] });
+      // Our own SRT, read by the srt demuxer alone.
+      inputs.push({ path: name, options: pinnedInputOptions('srt') });
       subtitleMaps.push(
         '-map',
         `${index}:s`,

@@ -51,7 +51,7 @@ export function registerOutputRoutes(app: Hono<AppEnv>, deps: OutputRouteDeps): 
         status: 409,
         title: 'Conflict',
         detail: `the render is ${row.status}; its ${kind} exists once it is completed`,
-        extensions: { status: row.status },
+        extensions: { renderStatus: row.status },
       });
     }
     const key = !kind

@@ -1,6 +1,8 @@
 import type { Hono, MiddlewareHandler } from 'hono';
-import { streamSSE } from 'hono/streaming';
+import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { type AppEnv, ProblemError, parseInput } from '../../../shared/http/index.ts';
+import type { ServiceMetrics } from '../../../shared/observability/index.ts';
+import { type ConcurrencySlots, rateLimitKey } from '../../../shared/resilience/index.ts';
 import type { OutputUrlSigner } from '../output-url-signer.ts';
 import { toRenderView } from '../render-view.ts';
 import { IdParams } from '../schemas.ts';
@@ -17,6 +19,9 @@ export interface RenderEventDeps {
   keepAliveMs?: number;
   /** Longest a stream stays open (clients reconnect). */
   maxStreamMs?: number;
+  /** Open streams per API key (VIDEO_MAX_SSE_STREAMS_PER_KEY): each holds a socket and a poll loop. */
+  streamSlots: ConcurrencySlots;
+  metrics: Pick<ServiceMetrics, 'rateLimitRejections'>;
 }
 
 /**
@@ -46,56 +51,86 @@ function isAfter(a: number[], b: number[]): boolean {
 
 /**
  * GET /renders/:id/events: Server-Sent Events. `status` when the status changes, `progress` when
- * only the percentage moves, each carrying the whole render view and an `id:` (see
- * renderEventId); the stream ends after the terminal status, which is sent exactly once: a client
- * resuming with `Last-Event-ID` gets only later states, and one that already has the terminal
- * event gets 204 (EventSource stops reconnecting). The row is polled rather than LISTENed to: API and worker may be separate
+ * only the percentage moves, each carrying the whole render view and an `id:` (renderEventId); the
+ * stream ends after the terminal status, which is sent exactly once: a client resuming with
+ * `Last-Event-ID` gets only later states, one that already has the terminal event gets 204
+ * (EventSource stops reconnecting). The row is polled rather than LISTENed to: API and worker may be separate
  * processes, and PGlite has no cross-process notifications.
  */
 export function registerRenderEvents(app: Hono<AppEnv>, deps: RenderEventDeps): void {
   const keepAliveMs = deps.keepAliveMs ?? 15_000;
   const maxStreamMs = deps.maxStreamMs ?? 30 * 60_000;
 
+  const policy = 'video-sse-streams';
   app.get('/renders/:id/events', deps.guard, async (c) => {
     const { id } = parseInput(IdParams, c.req.param(), 'params');
     const first = await deps.store.getRender(id);
     if (!first) throw new ProblemError({ status: 404, title: 'Not Found', detail: `no render ${id}` });
     const resumeAfter = parseEventId(c.req.header('last-event-id'));
-    const terminalSeen = (row: RenderRow) =>
-      TERMINAL_STATUSES.includes(row.status) &&
+    if (
+      TERMINAL_STATUSES.includes(first.status) &&
       resumeAfter !== null &&
-      !isAfter(parseEventId(renderEventId(row))!, resumeAfter);
-    if (terminalSeen(first)) return c.body(null, 204);
+      !isAfter(parseEventId(renderEventId(first))!, resumeAfter)
+    ) {
+      return c.body(null, 204);
+    }
+    const release = deps.streamSlots.tryAcquire(await rateLimitKey(c, 'apiKey'));
+    if (!release) {
+      deps.metrics.rateLimitRejections.inc({ policy });
+      throw new ProblemError({
+        status: 429,
+        title: 'Too Many Requests',
+        detail: `${deps.streamSlots.max} event streams are already open for this API key; close one first`,
+        headers: { 'Retry-After': '5' },
+        extensions: { retryAfter: 5, policy, limit: deps.streamSlots.max },
+      });
+    }
     c.header('Cache-Control', 'no-cache');
     c.header('X-Accel-Buffering', 'no');
+    // The slot is held for the stream's life, not the handler's: released when the loop ends or the
+    // client goes away.
     return streamSSE(c, async (stream) => {
-      let sent = resumeAfter;
-      let lastSent = Date.now();
-      const opened = Date.now();
-      let row = first;
-      while (!stream.aborted) {
-        const eventId = renderEventId(row);
-        const position = parseEventId(eventId)!;
-        if (sent === null || isAfter(position, sent)) {
-          // Same attempt and phase as the last event sent (or resumed from): only progress moved.
-          const event = sent && sent[0] === position[0] && sent[1] === position[1] ? 'progress' : 'status';
-          sent = position;
-          await stream.writeSSE({
-            id: eventId,
-            event,
-            data: JSON.stringify(toRenderView(row, deps.signer, deps.publicUrl)),
-          });
-          lastSent = Date.now();
-        } else if (Date.now() - lastSent >= keepAliveMs) {
-          await stream.write(': keep-alive\n\n');
-          lastSent = Date.now();
-        }
-        if (TERMINAL_STATUSES.includes(row.status) || Date.now() - opened > maxStreamMs) break;
-        await stream.sleep(deps.pollMs);
-        const next = await deps.store.getRender(id);
-        if (!next) break;
-        row = next;
+      stream.onAbort(release);
+      try {
+        await followRender(stream, first, resumeAfter);
+      } finally {
+        release();
       }
     });
   });
+
+  async function followRender(
+    stream: SSEStreamingApi,
+    first: RenderRow,
+    resumeAfter: number[] | null,
+  ): Promise<void> {
+    const id = first.id;
+    let sent = resumeAfter;
+    let lastSent = Date.now();
+    const opened = Date.now();
+    let row = first;
+    while (!stream.aborted) {
+      const eventId = renderEventId(row);
+      const position = parseEventId(eventId)!;
+      if (sent === null || isAfter(position, sent)) {
+        // Same attempt and phase as the last event sent (or resumed from): only progress moved.
+        const event = sent && sent[0] === position[0] && sent[1] === position[1] ? 'progress' : 'status';
+        sent = position;
+        await stream.writeSSE({
+          id: eventId,
+          event,
+          data: JSON.stringify(toRenderView(row, deps.signer, deps.publicUrl)),
+        });
+        lastSent = Date.now();
+      } else if (Date.now() - lastSent >= keepAliveMs) {
+        await stream.write(': keep-alive\n\n');
+        lastSent = Date.now();
+      }
+      if (TERMINAL_STATUSES.includes(row.status) || Date.now() - opened > maxStreamMs) break;
+      await stream.sleep(deps.pollMs);
+      const next = await deps.store.getRender(id);
+      if (!next) break;
+      row = next;
+    }
+  }
 }

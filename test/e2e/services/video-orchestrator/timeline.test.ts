@@ -84,7 +84,7 @@ describe('video timelines: transitions, Ken Burns, speed, overlays, safe zones, 
       'transitions.mp4',
     );
     // 1 + 1 + 1 − 0.5 − 0.3 = 2.2 s, checked in the file itself.
-    const probe = await tools.probe(file);
+    const probe = await tools.probe(file, { demuxer: 'mov' });
     expect(probe.streams.map((s) => s.codecName).sort()).toEqual(['aac', 'h264']);
     expect(probe.durationS!).toBeGreaterThan(2.1);
     expect(probe.durationS!).toBeLessThan(2.35);
@@ -336,7 +336,7 @@ describe('video timelines: transitions, Ken Burns, speed, overlays, safe zones, 
       [tall, 180, 320],
       [wide, 320, 180],
     ] as const) {
-      const probe = await tools.probe(file);
+      const probe = await tools.probe(file, { demuxer: 'mov' });
       const video = probe.streams.find((s) => s.codecType === 'video')!;
       expect([video.codecName, video.width, video.height]).toEqual(['h264', w, hgt]);
       expect(probe.streams.some((s) => s.codecName === 'aac')).toBe(true);
@@ -349,7 +349,7 @@ describe('video timelines: transitions, Ken Burns, speed, overlays, safe zones, 
     }
     // 2 s every 0.5 s: 4 tiles of 40 px wide (72 px high for 9:16), one row.
     expect(done.output!.sprite).toMatchObject({ columns: 4, rows: 1, tileWidth: 40, everyS: 0.5 });
-    const sheet = (await tools.probe(sprite)).streams[0];
+    const sheet = (await tools.probe(sprite, { demuxer: 'image2' })).streams[0];
     expect([sheet.codecName, sheet.width, sheet.height]).toEqual(['mjpeg', 160, 72]);
     expect((await h.api(`/renders/${id}/renditions/nope`)).status).toBe(404);
 
