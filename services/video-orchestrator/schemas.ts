@@ -417,6 +417,18 @@ export const RenderViewSchema = z.object({
       height: z.int(),
       videoCodec: z.string(),
       audioCodec: z.string(),
+      renditions: z.array(
+        z.object({ name: z.string(), url: z.url(), width: z.int(), height: z.int(), sizeBytes: z.number() }),
+      ),
+      sprite: z
+        .object({
+          url: z.url(),
+          columns: z.int(),
+          rows: z.int(),
+          tileWidth: z.int(),
+          everyS: z.number(),
+        })
+        .nullable(),
     })
     .nullable(),
   callback: z
@@ -429,6 +441,14 @@ export const RenderViewSchema = z.object({
     })
     .nullable(),
   links: z.object({ self: z.string(), events: z.string() }),
+});
+
+export const LutViewSchema = z.object({
+  id: z.uuid(),
+  src: z.string().meta({ description: 'Use as a spec’s `look.lut`.' }),
+  size: z.int(),
+  sha256: z.string(),
+  createdAt: isoTime,
 });
 
 export const AssetViewSchema = z.object({
