@@ -20,6 +20,8 @@ const SandboxEnv = z.object({
   SANDBOX_PORT: envInt(4010, { min: 0, max: 65535 }),
   SANDBOX_HOST: envString('127.0.0.1'),
   SANDBOX_WHATSAPP_WEBHOOK_URL: envString('http://127.0.0.1:8080/webhook'),
+  /** Free-form messages to numbers that have not written within this many hours fail with 131047; 0: off. */
+  SANDBOX_WHATSAPP_SERVICE_WINDOW_HOURS: envInt(24, { min: 0, max: 24 * 7 }),
   WHATSAPP_APP_SECRET: envString('dev-whatsapp-app-secret'),
   WHATSAPP_PHONE_NUMBER_ID: envString('100000000000001'),
   TWILIO_ACCOUNT_SID: envString(SANDBOX_ACCOUNT_SID),
@@ -37,6 +39,7 @@ const graph = createGraphApiSandbox({
   webhookUrl: config.SANDBOX_WHATSAPP_WEBHOOK_URL,
   appSecret: config.WHATSAPP_APP_SECRET,
   phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID,
+  serviceWindowHours: config.SANDBOX_WHATSAPP_SERVICE_WINDOW_HOURS || undefined,
   onError: (error, context) => logger.warn({ err: (error as Error).message, context }, 'whatsapp sandbox'),
 });
 const twilio = createTwilioSandbox({

@@ -4,13 +4,15 @@ import { DependencyError } from '../../shared/resilience/index.ts';
 import type { AgentClient } from './agent-client.ts';
 import { toGraphPayload } from './graph-message-payload.ts';
 import type { OutboxSender } from './outbox-sender.ts';
-import { getInbound, setAgentState } from './store.ts';
+import { getConversation, getInbound, setAgentState } from './store.ts';
 
 export interface AgentReplierDeps {
   db: Database;
   logger: Logger;
   /** The agent call, already behind its own circuit breaker. */
   ask: AgentClient['ask'];
+  /** Read receipt + typing indicator for the message being answered, behind its own breaker. */
+  markReadAndTyping?: (phoneNumberId: string, wamid: string) => Promise<void>;
   sender: OutboxSender;
 }
 
@@ -27,6 +29,19 @@ export function createAgentReplier(deps: AgentReplierDeps) {
   return async function replyToInbound(inboundId: string, options: { lastAttempt: boolean }): Promise<void> {
     const inbound = await getInbound(deps.db, inboundId);
     if (inbound?.agentState !== 'pending' || !inbound.text || !inbound.fromWaId) return;
+    const conversation = await getConversation(deps.db, inbound.fromWaId, 24);
+    if (conversation?.handoff) {
+      await setAgentState(deps.db, inboundId, 'handoff');
+      return;
+    }
+    if (conversation?.optedOutAt) {
+      await setAgentState(deps.db, inboundId, 'done');
+      return;
+    }
+    // Best effort: a missing blue tick or typing bubble must not hold the reply back.
+    await deps.markReadAndTyping?.(inbound.phoneNumberId, inbound.wamid).catch((error: unknown) => {
+      deps.logger.warn({ err: error, inboundId }, 'read receipt / typing indicator not sent');
+    });
 
     let reply: string | null;
     try {

@@ -2,6 +2,8 @@ import type { Hono } from 'hono';
 import { type AppEnv, createService } from '../../shared/http/index.ts';
 import type { RateLimitPolicy } from '../../shared/resilience/index.ts';
 import { createComponents, type WhatsAppComponents, type WhatsAppDeps } from './components.ts';
+import { optKeywords } from './opt-out-keywords.ts';
+import { registerConversationRoutes } from './routes/conversations.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
 import { registerWebhookRoutes } from './routes/webhook.ts';
 import { createSignatureGuard } from './signature-guard.ts';
@@ -45,6 +47,9 @@ export function createApp(deps: WhatsAppAppDeps): Hono<AppEnv> {
       metrics: deps.metrics,
       agent: components.replyToInbound !== null,
       media: components.downloadInboundMedia !== null,
+      keywords: optKeywords(settings.conversations.optOutKeywords, settings.conversations.optInKeywords),
+      optOutConfirmation: settings.conversations.optOutConfirmation,
+      windowTemplate: settings.conversations.windowTemplate,
       groupCommit: settings.groupCommit,
     }),
     metrics: deps.metrics,
@@ -64,14 +69,26 @@ export function createApp(deps: WhatsAppAppDeps): Hono<AppEnv> {
     key: 'apiKey',
     ...settings.messagesRateLimit,
   };
+  // One budget per API key across the messages and conversation routes.
+  const messagesLimiter = deps.limiterFor(messagesPolicy);
   registerMessageRoutes(app, {
     db: deps.db,
     sender: components.sender,
     metrics: deps.metrics,
     apiKey: settings.apiKey,
     phoneNumberId: settings.phoneNumberId,
+    conversations: settings.conversations,
     rateLimitPolicy: messagesPolicy,
-    rateLimiter: deps.limiterFor(messagesPolicy),
+    rateLimiter: messagesLimiter,
+    trustProxy: settings.trustProxy,
+  });
+  registerConversationRoutes(app, {
+    db: deps.db,
+    metrics: deps.metrics,
+    apiKey: settings.apiKey,
+    serviceWindowHours: settings.conversations.serviceWindowHours,
+    rateLimitPolicy: messagesPolicy,
+    rateLimiter: messagesLimiter,
     trustProxy: settings.trustProxy,
   });
   return app;

@@ -33,6 +33,8 @@ export interface WhatsAppComponents {
 
 export const BREAKERS = {
   graphSend: 'whatsapp-graph',
+  /** Read receipts and typing indicators: best effort, so they never open the send breaker. */
+  graphReceipts: 'whatsapp-graph-receipts',
   graphMedia: 'whatsapp-graph-media',
   agent: 'whatsapp-agent',
 } as const;
@@ -75,10 +77,16 @@ export function createComponents(deps: WhatsAppDeps): WhatsAppComponents {
         timeout: settings.agent.timeoutMs + 1000,
       },
     );
+    const receipts = deps.breakers.create(
+      BREAKERS.graphReceipts,
+      (phoneNumberId: string, wamid: string) => graph.markRead(phoneNumberId, wamid, { typing: true }),
+      { timeout: breakerTimeout },
+    );
     replyToInbound = createAgentReplier({
       db: deps.db,
       logger: deps.logger.child({ component: 'agent' }),
       ask: (request) => ask.fire(request),
+      markReadAndTyping: (phoneNumberId, wamid) => receipts.fire(phoneNumberId, wamid),
       sender,
     });
   }

@@ -10,6 +10,7 @@ import {
   getOutbound,
   insertOutbound,
   type NewOutbound,
+  nextQueuedFor,
   type OutboundError,
   type OutboundRow,
   recordFailed,
@@ -115,6 +116,19 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     }
   }
 
+  /**
+   * A message to this recipient has left (or failed for good): the next one in line may go now rather
+   * than at its job's next retry. Best effort; its own job sends it anyway.
+   */
+  async function releaseNext(to: string): Promise<void> {
+    try {
+      const next = await nextQueuedFor(deps.db, to);
+      if (next) await deps.queue.send(QUEUES.send, { messageId: next });
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'next message to the recipient not scheduled; its retry sends it');
+    }
+  }
+
   return {
     /** Stores the message once (per Idempotency-Key / inbound reply) with its retry job. */
     async submit(input: NewOutbound): Promise<{ row: OutboundRow; created: boolean }> {
@@ -160,7 +174,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
         const now = await getOutbound(deps.db, id);
         if (now && now.status !== 'queued')
           return { outcome: now.status === 'failed' ? 'failed' : 'sent', row: now };
-        return leave('another sender holds the message');
+        return leave('another sender holds the message, or an older one to this recipient is still queued');
       }
 
       let sent: SentMessage;
@@ -170,6 +184,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
         const failure = describeFailure(error);
         if (!failure.retryable) {
           await recordFailed(deps.db, id, failure.error, failure.detail);
+          await releaseNext(claimed.to);
           return { outcome: 'failed', row: (await getOutbound(deps.db, id))! };
         }
         if (options.mode === 'worker' && options.lastAttempt) {
@@ -179,6 +194,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
             failure.error,
             `gave up after ${claimed.attempts} attempts: ${failure.detail}`,
           );
+          await releaseNext(claimed.to);
           return { outcome: 'failed', row: (await getOutbound(deps.db, id))! };
         }
         await recordRetry(deps.db, id, failure.error, `retry scheduled: ${failure.detail}`);
@@ -190,6 +206,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       }
 
       await recordSentWithRetries(id, sent.wamid);
+      await releaseNext(claimed.to);
       return { outcome: 'sent', row: (await getOutbound(deps.db, id))! };
     },
   };

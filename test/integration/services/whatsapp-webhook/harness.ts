@@ -50,6 +50,8 @@ export function testSettings(env: Record<string, string> = {}): WhatsAppSettings
     WHATSAPP_SEND_RETRY_DELAY_SECONDS: '1',
     WHATSAPP_SEND_RETRY_DELAY_MAX_SECONDS: '2',
     WHATSAPP_MEDIA_DOWNLOAD: 'false',
+    // The older suites send free-form messages to contacts who never wrote; conversations.test.ts turns it on.
+    WHATSAPP_ENFORCE_SERVICE_WINDOW: 'false',
     DATA_DIR: '/tmp/whatsapp-webhook-test',
     ...env,
   }).settings;
@@ -82,7 +84,7 @@ export interface HarnessOptions {
 /** The real service over real HTTP, on a database of its own. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
-  const logger = createLogger({ service: 'whatsapp-webhook-test', level: 'silent' });
+  const logger = createLogger({ service: 'whatsapp-webhook-test', level: (process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent' });
   const metrics = createMetrics({ service: 'whatsapp-webhook-test' });
   const queue = await startQueue(db, { logger, metrics });
   const settings = testSettings(options.env);
