@@ -67,6 +67,8 @@ export interface SandboxFault {
   mode: SandboxFaultMode;
   /** How many sends it applies to; omitted: until cleared. */
   count?: number;
+  /** Only sends to this number (E.164 or digits); omitted: every send. */
+  to?: string;
 }
 
 export interface InboundInjection {
@@ -319,8 +321,9 @@ export function createGraphApiSandbox(options: GraphApiSandboxOptions): GraphApi
     );
   }
 
-  function takeFault(): SandboxFaultMode {
+  function takeFault(to: string): SandboxFaultMode {
     if (fault.mode === 'none') return 'none';
+    if (fault.to !== undefined && digits(fault.to) !== digits(to)) return 'none';
     const mode = fault.mode;
     if (fault.count !== undefined) {
       fault.count -= 1;
@@ -376,7 +379,7 @@ export function createGraphApiSandbox(options: GraphApiSandboxOptions): GraphApi
     const modes: SandboxFaultMode[] = ['none', 'server-error', 'throttle', 'timeout', 'reject'];
     if (!body || !modes.includes(body.mode))
       return c.json({ error: `mode must be one of ${modes.join(', ')}` }, 400);
-    fault = { mode: body.mode, count: body.count };
+    fault = { mode: body.mode, count: body.count, to: body.to };
     for (const number of body.rejectNumbers ?? []) rejected.add(digits(number));
     return c.json({ fault, rejectNumbers: [...rejected] });
   });
@@ -447,7 +450,7 @@ export function createGraphApiSandbox(options: GraphApiSandboxOptions): GraphApi
       return c.json(e.body, 400);
     }
 
-    const mode = rejected.has(digits(to)) ? 'reject' : takeFault();
+    const mode = rejected.has(digits(to)) ? 'reject' : takeFault(to);
     if (mode === 'reject') {
       const e = graphError(
         400,
