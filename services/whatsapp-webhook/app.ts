@@ -47,6 +47,7 @@ export function createApp(deps: WhatsAppAppDeps): Hono<AppEnv> {
       metrics: deps.metrics,
       agent: components.replyToInbound !== null,
       media: components.downloadInboundMedia !== null,
+      agentDebounceMs: settings.conversations.agentDebounceMs,
       keywords: optKeywords(settings.conversations.optOutKeywords, settings.conversations.optInKeywords),
       optOutConfirmation: settings.conversations.optOutConfirmation,
       windowTemplate: settings.conversations.windowTemplate,

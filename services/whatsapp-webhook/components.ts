@@ -88,6 +88,7 @@ export function createComponents(deps: WhatsAppDeps): WhatsAppComponents {
       ask: (request) => ask.fire(request),
       markReadAndTyping: (phoneNumberId, wamid) => receipts.fire(phoneNumberId, wamid),
       sender,
+      maxWaitMs: settings.conversations.agentMaxWaitMs,
     });
   }
 

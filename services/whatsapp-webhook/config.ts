@@ -77,6 +77,10 @@ export const WhatsAppEnvSchema = z.object({
   WHATSAPP_OPT_OUT_CONFIRMATION: envString(
     'You will no longer receive messages from us. Reply START to receive them again.',
   ),
+  /** A contact's messages this close together go to the agent as one call (0: each alone). */
+  WHATSAPP_AGENT_DEBOUNCE_MS: envInt(1500, { min: 0, max: 60_000 }),
+  /** The longest a contact's first unanswered message waits while they keep typing. */
+  WHATSAPP_AGENT_MAX_WAIT_MS: envInt(6000, { min: 0, max: 300_000 }),
   /** Templates that may still go to opted-out contacts (e.g. a payment receipt). */
   WHATSAPP_OPT_OUT_ALLOWED_TEMPLATES: envList([]),
 });
@@ -91,6 +95,8 @@ export interface ConversationSettings {
   optInKeywords: string[];
   optOutConfirmation: string;
   optOutAllowedTemplates: string[];
+  agentDebounceMs: number;
+  agentMaxWaitMs: number;
 }
 
 /** What the app and workers need, in plain terms (tests build it directly). */
@@ -164,6 +170,8 @@ export function settingsFromEnv(env: WhatsAppEnv): WhatsAppSettings {
       optInKeywords: env.WHATSAPP_OPT_IN_KEYWORDS,
       optOutConfirmation: env.WHATSAPP_OPT_OUT_CONFIRMATION,
       optOutAllowedTemplates: env.WHATSAPP_OPT_OUT_ALLOWED_TEMPLATES,
+      agentDebounceMs: env.WHATSAPP_AGENT_DEBOUNCE_MS,
+      agentMaxWaitMs: Math.max(env.WHATSAPP_AGENT_MAX_WAIT_MS, env.WHATSAPP_AGENT_DEBOUNCE_MS),
     },
     groupCommit: groupCommitSettings(env),
   };

@@ -416,13 +416,15 @@ export interface InboundRow {
   createdAt: Date;
 }
 
+const INBOUND_COLUMNS = `id, wamid, phone_number_id as "phoneNumberId", from_wa_id as "fromWaId",
+  contact_name as "contactName", type, text_body as text, reply_id as "replyId", media_id as "mediaId",
+  media_mime_type as "mediaMimeType", media_sha256 as "mediaSha256", caption, context_wamid as "contextWamid",
+  agent_state as "agentState", media_state as "mediaState", media_path as "mediaPath", media_size as "mediaSize",
+  created_at as "createdAt"`;
+
 export async function getInbound(sql: Sql, id: string): Promise<InboundRow | null> {
   const rows = await sql.query<InboundRow>(
-    `select id, wamid, phone_number_id as "phoneNumberId", from_wa_id as "fromWaId", contact_name as "contactName",
-            type, text_body as text, reply_id as "replyId", media_id as "mediaId", media_mime_type as "mediaMimeType",
-            media_sha256 as "mediaSha256", caption, context_wamid as "contextWamid", agent_state as "agentState",
-            media_state as "mediaState", media_path as "mediaPath", media_size as "mediaSize", created_at as "createdAt"
-       from whatsapp_inbound_messages where id = $1`,
+    `select ${INBOUND_COLUMNS} from whatsapp_inbound_messages where id = $1`,
     [id],
   );
   return rows[0] ?? null;
@@ -433,6 +435,25 @@ export async function getInboundByWamid(sql: Sql, wamid: string): Promise<Inboun
     wamid,
   ]);
   return rows[0] ? getInbound(sql, rows[0].id) : null;
+}
+
+/** A contact's messages still waiting for the agent, oldest first. */
+export async function pendingAgentMessages(sql: Sql, fromWaId: string): Promise<InboundRow[]> {
+  return sql.query<InboundRow>(
+    `select ${INBOUND_COLUMNS} from whatsapp_inbound_messages
+      where from_wa_id = $1 and agent_state = 'pending'
+      order by created_at, coalesce(sent_at, created_at), wamid`,
+    [fromWaId],
+  );
+}
+
+/** Settles the agent work of several messages answered by one call. */
+export async function settleAgentMessages(sql: Sql, ids: string[], state: 'done' | 'failed'): Promise<void> {
+  await sql.query(
+    `update whatsapp_inbound_messages set agent_state = $2, updated_at = now()
+      where id = any($1::uuid[]) and agent_state = 'pending'`,
+    [ids, state],
+  );
 }
 
 export async function setAgentState(sql: Sql, id: string, state: 'done' | 'failed' | 'handoff'): Promise<void> {

@@ -19,6 +19,8 @@ export interface WebhookIntakeDeps {
   agent: boolean;
   /** Download inbound media. */
   media: boolean;
+  /** Agent jobs start this late, so a contact's burst of messages is answered once (see agent-reply.ts). */
+  agentDebounceMs?: number;
   /** STOP / START keywords and the confirmation sent once per opt-out. */
   keywords: OptKeywords;
   optOutConfirmation: string;
@@ -57,10 +59,12 @@ export function createWebhookIntake(deps: WebhookIntakeDeps): WebhookIntake {
       const inserted = results.flatMap((r) => r.inserted);
       const jobsFor = (wanted: (m: (typeof inserted)[number]) => boolean) =>
         inserted.filter(wanted).map((m) => ({ data: { inboundId: m.id }, dedupeKey: m.wamid }));
+      const debounce = deps.agentDebounceMs ?? 0;
+      const agentStart = debounce > 0 ? { startAfter: new Date(Date.now() + debounce) } : {};
       await deps.queue.insertInTransaction(
         tx,
         QUEUES.agent,
-        jobsFor((m) => m.agent),
+        jobsFor((m) => m.agent).map((job) => ({ ...job, ...agentStart })),
       );
       await deps.queue.insertInTransaction(
         tx,

@@ -53,6 +53,8 @@ describe('conversations', () => {
         WHATSAPP_WINDOW_TEMPLATE_LANGUAGE: 'rw',
         WHATSAPP_OPT_OUT_CONFIRMATION: CONFIRMATION,
         WHATSAPP_OPT_OUT_ALLOWED_TEMPLATES: 'payment_receipt',
+        WHATSAPP_AGENT_DEBOUNCE_MS: '800',
+        WHATSAPP_AGENT_MAX_WAIT_MS: '5000',
       },
     });
   });
@@ -303,6 +305,36 @@ describe('conversations', () => {
       expect(replies[0].payload).toMatchObject({ type: 'text', text: { body: 'Echo: thanks' } });
       expect(sandbox.receipts.filter((r) => r.messageId === back.wamid)).toEqual([
         expect.objectContaining({ typing: true }),
+      ]);
+    });
+  });
+
+  describe('agent reply debounce', () => {
+    it("answers a contact's burst of messages with one agent call and one reply", async () => {
+      const from = '+250788650001';
+      const wamids: string[] = [];
+      for (const text of ['Ndashaka', 'moto', 'to Nyabugogo']) {
+        wamids.push((await sandbox.injectInbound({ from, text })).wamid);
+      }
+      const states = () =>
+        h.db
+          .query<{ agent_state: string }>(
+            'select agent_state from whatsapp_inbound_messages where wamid = any($1::text[])',
+            [wamids],
+          )
+          .then((rows) => rows.map((r) => r.agent_state));
+      expect(await waitFor(states, (s) => s.length === 3 && s.every((x) => x === 'done'))).toEqual([
+        'done',
+        'done',
+        'done',
+      ]);
+      await sandbox.idle();
+      const replies = sentTo(from);
+      expect(replies).toHaveLength(1);
+      expect(replies[0].payload).toMatchObject({ text: { body: 'Echo: Ndashaka\nmoto\nto Nyabugogo' } });
+      // Read up to the latest message, which marks the earlier ones read too.
+      expect(sandbox.receipts.filter((r) => wamids.includes(r.messageId)).map((r) => r.messageId)).toEqual([
+        wamids[2],
       ]);
     });
   });
