@@ -1,47 +1,36 @@
 /**
- * Bare Hono vs the same route inside the kit (request ids, access log, metrics, body limit,
- * rate-limit policy, error handling), measured in the same run on the same machine.
+ * What the kit costs per request before any business logic: GET /health on the running
+ * whatsapp-webhook process (request id, access log, metrics, rate-limit headers, error handling, the
+ * Node adapter as the kit configures it) against bare Hono in its own process answering the same path
+ * with the same JSON fields, in the same run.
  */
-import { Hono } from 'hono';
-import { fromPglite, openPglite } from '../shared/db/pglite-adapter.ts';
-import { createService } from '../shared/http/index.ts';
-import { createLogger } from '../shared/observability/logger.ts';
-import { createMetrics } from '../shared/observability/metrics.ts';
-import { createRateLimiterFactory, rateLimit } from '../shared/resilience/index.ts';
-import { listen } from '../test/support/http.ts';
-import { measureHttp } from './support/measure-http.ts';
+import type { BenchSystem } from './support/bench-system.ts';
+import { type HttpFigures, measureHttp } from './support/measure-http.ts';
+import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
 
-export async function benchKitOverhead(options: { durationSeconds: number }) {
-  const bare = new Hono();
-  bare.get('/ping', (c) => c.json({ ok: true }));
-
-  const db = fromPglite(await openPglite());
-  const metrics = createMetrics({ service: 'bench' });
-  const kit = createService({
-    name: 'bench',
-    db,
-    logger: createLogger({ service: 'bench', level: 'info' }),
-    metrics,
-  });
-  const limiterFor = createRateLimiterFactory({ store: 'memory' });
-  const policy = { name: 'bench', points: 1_000_000_000, duration: 60, key: 'ip' as const };
-  kit.get('/ping', rateLimit({ policy, limiter: limiterFor(policy), metrics }), (c) => c.json({ ok: true }));
-
-  const results: Record<string, unknown> = {};
-  for (const [name, app] of [
-    ['bareHono', bare],
-    ['kit', kit],
-  ] as const) {
-    const server = await listen(app);
-    results[name] = await measureHttp({
-      url: server.url,
+export async function benchKitOverhead(
+  system: BenchSystem,
+  options: { durationSeconds: number; connections?: number },
+) {
+  const measure = (url: string) =>
+    measureHttp({
+      url,
+      connections: options.connections,
       durationSeconds: options.durationSeconds,
-      nextRequest: () => ({ path: '/ping' }),
+      nextRequest: () => ({ path: '/health' }),
     });
-    await server.close();
-  }
-  await db.close();
-  const bareRps = (results.bareHono as { requestsPerSecond: number }).requestsPerSecond;
-  const kitRps = (results.kit as { requestsPerSecond: number }).requestsPerSecond;
-  return { ...results, kitToBareThroughputRatio: Number((kitRps / bareRps).toFixed(3)) };
+  const bareHono = (await measure(system.urls.bare)).figures;
+  const rss = sampleRss({ 'whatsapp-webhook': system.pids['whatsapp-webhook'] });
+  const measured = await measure(system.urls.whatsapp);
+  const kit: HttpFigures & { rssMiB: RssFigures } = {
+    ...measured.figures,
+    rssMiB: rss.stop()['whatsapp-webhook'],
+  };
+  return {
+    route: 'GET /health (whatsapp-webhook)',
+    connections: options.connections ?? 50,
+    bareHono,
+    kit,
+    kitToBareThroughputRatio: Math.round((kit.okPerSecond / bareHono.okPerSecond) * 1000) / 1000,
+  };
 }

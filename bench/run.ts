@@ -1,33 +1,64 @@
 /**
- * `npm run bench`: every benchmark in one run (so baselines and subjects share the machine's state),
- * written to bench/results/latest.json. BENCH_SECONDS shortens or lengthens each HTTP measurement.
+ * `npm run bench`: every benchmark in one run, written to bench/results/latest.json with a short table.
+ * The service benchmarks measure the whole system as `npm start` runs it (each service its own Node
+ * process, on a fresh PostgreSQL database) beside bare Hono in a process of its own, both driven from
+ * this process over loopback. Exits non-zero, after writing the figures, when a measurement stored
+ * something other than what it acknowledged.
+ *
+ * BENCH_SECONDS (5) sets each HTTP measurement's length, BENCH_CONNECTIONS (50) autocannon's
+ * connections, BENCH_ONLY=voiceStatus,kitOverhead picks benchmarks; DATABASE_URL names the PostgreSQL
+ * server the run's database is created on (default the local one).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { benchKitOverhead } from './kit-overhead.ts';
+import { type BenchSystem, startBenchSystem } from './support/bench-system.ts';
+import { formatBenchTable } from './support/bench-table.ts';
+import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
 import { benchVideoRenders } from './video-renders.ts';
 import { benchVoiceStatus } from './voice-status.ts';
 import { benchWhatsAppIngest } from './whatsapp-ingest.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 
-const benches: Record<string, () => Promise<unknown>> = {
-  kitOverhead: () => benchKitOverhead({ durationSeconds: seconds }),
-  whatsappIngest: () => benchWhatsAppIngest({ durationSeconds: seconds }),
-  voiceStatus: () => benchVoiceStatus({ durationSeconds: seconds }),
+const systemBenches: Record<string, (system: BenchSystem) => Promise<unknown>> = {
+  kitOverhead: (system) => benchKitOverhead(system, { durationSeconds: seconds, connections }),
+  whatsappIngest: (system) => benchWhatsAppIngest(system, { durationSeconds: seconds, connections }),
+  voiceStatus: (system) => benchVoiceStatus(system, { durationSeconds: seconds, connections }),
+};
+const standaloneBenches: Record<string, () => Promise<unknown>> = {
   videoRenders: () => benchVideoRenders(),
 };
 
-// BENCH_ONLY=voiceStatus,kitOverhead runs a subset.
 const only = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+const selected = (name: string) => !only || only.includes(name);
 const figures: Record<string, unknown> = {};
-for (const [name, run] of Object.entries(benches)) {
-  if (only && !only.includes(name)) continue;
-  process.stdout.write(`bench ${name} ...\n`);
+let rssMiB: Record<string, RssFigures> | null = null;
+
+async function timed(name: string, run: () => Promise<unknown>) {
+  log(`${name} ...`);
   const started = performance.now();
   figures[name] = await run();
-  process.stdout.write(`bench ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  log(`${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
+
+if (Object.keys(systemBenches).some(selected)) {
+  log('starting the system (npm start processes on a fresh PostgreSQL database) and bare Hono');
+  const system = await startBenchSystem({ log });
+  // Every process's RSS across the whole run: idle once the system is up, peak under load, at the end.
+  const services = Object.fromEntries(Object.entries(system.pids).filter(([name]) => name !== 'bare-hono'));
+  const rss = sampleRss(services, 200);
+  try {
+    for (const [name, run] of Object.entries(systemBenches))
+      if (selected(name)) await timed(name, () => run(system));
+  } finally {
+    rssMiB = rss.stop();
+    await system.stop();
+  }
+}
+for (const [name, run] of Object.entries(standaloneBenches)) if (selected(name)) await timed(name, run);
 
 const report = {
   measuredAt: new Date().toISOString(),
@@ -38,8 +69,18 @@ const report = {
   },
   node: process.version,
   secondsPerMeasurement: seconds,
+  connections,
+  method:
+    'npm start processes on a fresh PostgreSQL database and bare Hono in its own process, driven over loopback by autocannon from the bench process, in one run',
+  rssMiB,
   figures,
 };
 await mkdir(new URL('./results/', import.meta.url), { recursive: true });
 await writeFile(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
-process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+const table = formatBenchTable(report as Parameters<typeof formatBenchTable>[0]);
+process.stdout.write(`\n${table.text}\n`);
+log('figures in bench/results/latest.json');
+if (!table.storedEqualsAcknowledged) {
+  log('FAILED: a measurement stored something other than what it acknowledged (see "stored" in the figures)');
+  process.exitCode = 1;
+}

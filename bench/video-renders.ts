@@ -7,6 +7,7 @@
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { percentile } from '../load/runner/percentile.ts';
 import { createMediaTools } from '../services/video-orchestrator/render/ffmpeg.ts';
 import { probeInput } from '../services/video-orchestrator/render/probe.ts';
 import {
@@ -35,8 +36,7 @@ interface Stats {
 
 function stats(values: number[]): Stats {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
+  const at = (p: number) => percentile(sorted, p);
   const round = (n: number) => Math.round(n);
   return {
     p50: round(at(50)),

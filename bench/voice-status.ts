@@ -1,67 +1,79 @@
 /**
- * Twilio status-callback processing in the voice bridge — signed form posts over real HTTP, signature
- * check, zod, one durable upsert per event — against a bare Hono route that only reads the same body,
- * measured in the same run on the same machine. PostgreSQL when DATABASE_URL is set (a throwaway
- * schema), else PGlite on disk in a temp directory.
+ * Twilio status callbacks, as Twilio posts them: POST /webhooks/voice/status on the running
+ * voice-bridge process, each signed (X-Twilio-Signature over the exact public URL the bridge is
+ * configured with) and each a new (CallSid, SequenceNumber) of one of 1,000 live calls placed first
+ * through the public API (POST /calls/outbound against the provider sandbox). Measured closed-loop
+ * beside bare Hono (its own process, same route and answer), then at a fixed offered rate. After each
+ * measurement the events are counted: every 2xx must be a stored event.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createNodeWebSocket } from '@hono/node-ws';
-import { Hono } from 'hono';
-import { createApp } from '../services/voice-bridge/app.ts';
-import { createVoiceStore } from '../services/voice-bridge/store.ts';
-import { emptyTwiml } from '../services/voice-bridge/twiml.ts';
-import { type Database, openDatabase } from '../shared/db/index.ts';
-import { createLogger, createMetrics } from '../shared/observability/index.ts';
-import { createBreakerRegistry, createRateLimiterFactory } from '../shared/resilience/index.ts';
 import { computeTwilioSignature } from '../shared/webhooks/twilio-signature.ts';
-import { createTestDatabase } from '../test/support/database.ts';
-import { listen } from '../test/support/http.ts';
+import type { BenchSystem } from './support/bench-system.ts';
 import { type HttpFigures, type HttpRequestSpec, measureHttp } from './support/measure-http.ts';
+import { measureOpenRate, type OpenRateFigures } from './support/measure-open-rate.ts';
+import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
+import { checkStored, type StoredCheck } from './support/stored-check.ts';
 
 export interface VoiceStatusBenchOptions {
   durationSeconds: number;
   connections?: number;
-  /** Calls the callbacks are spread over. */
+  /** Live calls the callbacks are spread over (default 1,000). */
   calls?: number;
+  /** The fixed offered rate, events/s (default 2,000). */
+  offeredRate?: number;
 }
 
-const AUTH_TOKEN = 'bench-twilio-auth-token';
-const STATUSES = ['initiated', 'ringing', 'in-progress', 'completed'] as const;
+interface LiveCall {
+  id: string;
+  sid: string;
+}
 
-async function openBenchDatabase(): Promise<{ db: Database; kind: string; dispose(): Promise<void> }> {
-  if (process.env.DATABASE_URL) {
-    const db = await createTestDatabase();
-    return { db, kind: 'postgres', dispose: () => db.close() };
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'voice-bench-'));
-  const db = await openDatabase({ dataDir: dir });
-  return {
-    db,
-    kind: 'pglite (on disk)',
-    dispose: async () => {
-      await db.close();
-      await rm(dir, { recursive: true, force: true });
-    },
+const STATUSES = ['initiated', 'ringing', 'in-progress', 'completed'] as const;
+const MAX_POOL = 200_000;
+
+/** Places `count` calls through the public API; the sandbox keeps them queued (see BENCH_ENV). */
+async function placeCalls(system: BenchSystem, count: number): Promise<LiveCall[]> {
+  const calls: LiveCall[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const n = next++;
+      const response = await fetch(`${system.urls.voice}/calls/outbound`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${system.secrets.voiceApiKey}`,
+          'content-type': 'application/json',
+          'idempotency-key': `bench-call-${process.pid}-${n}`,
+        },
+        // A destination per call: the per-destination toll-fraud limit stays the system's own.
+        body: JSON.stringify({ to: `+1415${String(3_000_000 + n).padStart(7, '0')}` }),
+      });
+      const body = (await response.json()) as { id?: string; providerCallSid?: string | null };
+      if (response.status !== 201 || !body.id || !body.providerCallSid)
+        throw new Error(`POST /calls/outbound answered ${response.status}: ${JSON.stringify(body)}`);
+      calls.push({ id: body.id, sid: body.providerCallSid });
+    }
   };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  return calls;
 }
 
 /**
- * Signed requests made up front, so signing in the load generator does not compete with the server for
- * CPU during the measurement; each carries a fresh SequenceNumber (a new event, a real insert), and the
- * pool wraps around (then they are retries, deduped, as Twilio's are).
+ * Signed callbacks made up front, so signing in the load generator does not compete with the server
+ * for CPU; request i is call i mod calls at sequence `firstSequence + i div calls` (a new event, a
+ * real insert). The pool wraps around when the server outruns it: those are Twilio retries, stored once.
  */
-function signedCallbacks(
-  baseUrl: string,
-  calls: Array<{ id: string; sid: string }>,
-  count: number,
-): HttpRequestSpec[] {
-  const requests: HttpRequestSpec[] = [];
-  for (let i = 0; i < count; i++) {
+function signedCallbacks(options: {
+  publicUrl: string;
+  authToken: string;
+  calls: readonly LiveCall[];
+  firstSequence: number;
+  count: number;
+}): { next: () => HttpRequestSpec; lastSequence: number } {
+  const { calls } = options;
+  const pool: HttpRequestSpec[] = [];
+  for (let i = 0; i < options.count; i++) {
     const call = calls[i % calls.length];
-    const sequence = Math.floor(i / calls.length);
+    const sequence = options.firstSequence + Math.floor(i / calls.length);
     const path = `/webhooks/voice/status?callId=${call.id}`;
     const params: Record<string, string> = {
       AccountSid: 'AC00000000000000000000000000000000',
@@ -75,115 +87,122 @@ function signedCallbacks(
       SequenceNumber: String(sequence),
       Timestamp: new Date().toUTCString().replace('GMT', '+0000'),
     };
-    requests.push({
+    pool.push({
       method: 'POST',
       path,
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': computeTwilioSignature(AUTH_TOKEN, `${baseUrl}${path}`, params),
+        'x-twilio-signature': computeTwilioSignature(
+          options.authToken,
+          `${options.publicUrl}${path}`,
+          params,
+        ),
       },
       body: new URLSearchParams(params).toString(),
+      key: `${call.sid}:${sequence}`,
     });
   }
-  return requests;
+  let next = 0;
+  return {
+    next: () => pool[next++ % pool.length],
+    lastSequence: options.firstSequence + Math.ceil(options.count / calls.length) - 1,
+  };
 }
 
-/** Bare Hono answering the same posts without looking at them: the floor the service is compared to. */
-function bareHono(): Hono {
-  const app = new Hono();
-  app.post('/webhooks/voice/status', async (c) => {
-    await c.req.text();
-    return c.body(emptyTwiml(), 200, { 'content-type': 'text/xml; charset=utf-8' });
+export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatusBenchOptions) {
+  const { sql } = system;
+  const offeredRate = options.offeredRate ?? 2000;
+  const calls = await placeCalls(system, options.calls ?? 1000);
+  const sids = calls.map((c) => c.sid);
+  let firstSequence = 0;
+  const callbacks = (count: number) => {
+    const made = signedCallbacks({
+      publicUrl: system.voicePublicUrl,
+      authToken: system.secrets.twilioAuthToken,
+      calls,
+      firstSequence,
+      count,
+    });
+    const range = { from: firstSequence, to: made.lastSequence };
+    firstSequence = made.lastSequence + 1;
+    return { next: made.next, range };
+  };
+  const storedCheck = (range: { from: number; to: number }, keys: readonly string[], unanswered: number) =>
+    checkStored({
+      acknowledgedKeys: keys,
+      unansweredAtStop: unanswered,
+      countStored: async () =>
+        (
+          await sql<{ n: number }[]>`
+            select count(*)::int as n from voice_call_events
+            where source = 'provider' and provider_call_sid = any(${sql.array(sids)})
+              and sequence_number between ${range.from} and ${range.to}`
+        )[0].n,
+      countStoredOf: async (acknowledged) =>
+        (
+          await sql<{ n: number }[]>`
+            select count(*)::int as n
+            from voice_call_events e
+            join unnest(${sql.array(acknowledged.map((k) => k.split(':')[0]))}::text[],
+                        ${sql.array(acknowledged.map((k) => k.split(':')[1]))}::int[]) as k(sid, seq)
+              on e.provider_call_sid = k.sid and e.sequence_number = k.seq
+            where e.source = 'provider'`
+        )[0].n,
+    });
+  const poolSize = Math.min(MAX_POOL, Math.ceil((options.durationSeconds + 1) * 20_000));
+
+  const bareHono = (
+    await measureHttp({
+      url: system.urls.bare,
+      connections: options.connections,
+      durationSeconds: options.durationSeconds,
+      // The bare route ignores the callbacks: it takes the service's first ones without using them up.
+      nextRequest: signedCallbacks({
+        publicUrl: system.voicePublicUrl,
+        authToken: system.secrets.twilioAuthToken,
+        calls,
+        firstSequence,
+        count: poolSize,
+      }).next,
+    })
+  ).figures;
+
+  const closed = callbacks(poolSize);
+  let rss = sampleRss({ 'voice-bridge': system.pids['voice-bridge'] });
+  const measured = await measureHttp({
+    url: system.urls.voice,
+    connections: options.connections,
+    durationSeconds: options.durationSeconds,
+    nextRequest: closed.next,
   });
-  return app;
-}
+  const voiceStatus: HttpFigures & { stored: StoredCheck; rssMiB: RssFigures } = {
+    ...measured.figures,
+    rssMiB: rss.stop()['voice-bridge'],
+    stored: await storedCheck(closed.range, measured.acknowledgedKeys, measured.unansweredAtStop),
+  };
 
-export async function benchVoiceStatus(options: VoiceStatusBenchOptions) {
-  const { db, kind, dispose } = await openBenchDatabase();
-  const store = createVoiceStore(db);
-  const calls: Array<{ id: string; sid: string }> = [];
-  for (let i = 0; i < (options.calls ?? 500); i++) {
-    const id = randomUUID();
-    const sid = `CA${randomBytes(16).toString('hex')}`;
-    await store.createOutboundCall({ id, to: '+14155550100', from: '+15005550006' });
-    await store.markProviderAccepted(id, sid, 'queued');
-    calls.push({ id, sid });
-  }
-
-  let app: Hono | undefined;
-  const ws = createNodeWebSocket({
-    app: { request: (...args: Parameters<Hono['request']>) => app!.request(...args) } as Hono,
+  const open = callbacks(Math.ceil(offeredRate * options.durationSeconds * 1.1));
+  rss = sampleRss({ 'voice-bridge': system.pids['voice-bridge'] });
+  const atRate = await measureOpenRate({
+    url: system.urls.voice,
+    ratePerSecond: offeredRate,
+    durationSeconds: options.durationSeconds,
+    nextRequest: open.next,
   });
-  const server = await listen({ fetch: (request: Request, env?: unknown) => app!.fetch(request, env) });
-  const logger = createLogger({ service: 'voice-bridge', level: 'warn' });
-  const metrics = createMetrics({ service: 'voice-bridge' });
-  const breakers = createBreakerRegistry({ logger, metrics, env: {} });
-  app = createApp({
-    config: {
-      apiKey: 'bench',
-      publicUrl: server.url,
-      twilio: {
-        apiUrl: 'http://127.0.0.1:9',
-        accountSid: 'AC00000000000000000000000000000000',
-        authToken: AUTH_TOKEN,
-        fromNumber: '+15005550006',
-      },
-      agent: { url: 'ws://127.0.0.1:9/agent', connectTimeoutMs: 1000 },
-      fallbackMessage: 'bench',
-      rateLimits: {
-        outbound: { points: 10, durationSeconds: 60 },
-        destination: { points: 3, durationSeconds: 3600 },
-      },
-    },
-    db,
-    logger,
-    metrics,
-    breakers,
-    limiterFor: createRateLimiterFactory({ store: 'memory' }),
-    upgradeWebSocket: ws.upgradeWebSocket,
-  }) as unknown as Hono;
+  const fixedRate: OpenRateFigures & { stored: StoredCheck; rssMiB: RssFigures } = {
+    ...atRate.figures,
+    rssMiB: rss.stop()['voice-bridge'],
+    stored: await storedCheck(open.range, atRate.acknowledgedKeys, atRate.unansweredAtStop),
+  };
 
-  const bare = await listen(bareHono());
-  const figures: Record<string, HttpFigures> = {};
-  try {
-    // Each target gets requests signed for its own URL; the bare route ignores the signature anyway.
-    for (const [name, url] of [
-      ['bareHono', bare.url],
-      ['voiceStatus', server.url],
-    ] as const) {
-      const pool = signedCallbacks(server.url, calls, 80_000);
-      let next = 0;
-      figures[name] = await measureHttp({
-        url,
-        connections: options.connections ?? 20,
-        durationSeconds: options.durationSeconds,
-        nextRequest: () => pool[next++ % pool.length],
-      });
-    }
-    const stored = await db.query<{ n: number }>(
-      "select count(*)::int as n from voice_call_events where source = 'provider'",
-    );
-    const bareRps = figures.bareHono.requestsPerSecond;
-    const rps = figures.voiceStatus.requestsPerSecond;
-    return {
-      database: kind,
-      ...figures,
-      eventsStored: stored[0].n,
-      statusToBareThroughputRatio: Number((rps / bareRps).toFixed(3)),
-      p95Ms: figures.voiceStatus.latencyMs.p95,
-      eventsPerSecond: rps,
-    };
-  } finally {
-    await bare.close();
-    await server.close();
-    ws.wss.close();
-    breakers.shutdown();
-    await dispose();
-  }
-}
-
-// `node bench/voice-status.ts` runs it alone.
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const result = await benchVoiceStatus({ durationSeconds: Number(process.env.BENCH_SECONDS ?? 3) });
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  return {
+    database: 'postgres',
+    connections: options.connections ?? 50,
+    liveCalls: calls.length,
+    bareHono,
+    voiceStatus,
+    statusToBareThroughputRatio: Math.round((voiceStatus.okPerSecond / bareHono.okPerSecond) * 1000) / 1000,
+    fixedRate,
+    storedEqualsAcknowledged: voiceStatus.stored.ok && fixedRate.stored.ok,
+  };
 }

@@ -1,30 +1,27 @@
 /**
- * WhatsApp webhook ingest: signed Meta deliveries, each a new message, verified and durably stored
- * (one transaction per delivery) by the real service app, against bare Hono answering the same
- * POSTs, measured in the same run over real HTTP.
+ * WhatsApp webhook ingest, as Meta delivers it: POST /webhook on the running whatsapp-webhook process,
+ * every request a fresh signed delivery of one text message, from 10,000 distinct senders and then from
+ * one hot sender, beside bare Hono (its own process) answering the same POSTs with the same JSON. After
+ * each measurement the rows are counted: every 2xx must be a stored message.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Hono } from 'hono';
-import { createApp } from '../services/whatsapp-webhook/app.ts';
-import { loadWhatsAppConfig } from '../services/whatsapp-webhook/config.ts';
-import { createWhatsAppQueues } from '../services/whatsapp-webhook/jobs.ts';
-import { type Database, openDatabase } from '../shared/db/index.ts';
-import { createLogger, createMetrics } from '../shared/observability/index.ts';
-import { startQueue } from '../shared/queue/index.ts';
-import { createBreakerRegistry, createRateLimiterFactory } from '../shared/resilience/index.ts';
 import { signMetaPayload } from '../shared/webhooks/meta-signature.ts';
-import { createTestDatabase } from '../test/support/database.ts';
-import { listen } from '../test/support/http.ts';
-import { type HttpRequestSpec, measureHttp } from './support/measure-http.ts';
+import type { BenchSystem } from './support/bench-system.ts';
+import { type HttpFigures, type HttpRequestSpec, measureHttp } from './support/measure-http.ts';
+import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
+import { checkStored, type StoredCheck } from './support/stored-check.ts';
 
-const APP_SECRET = 'bench-app-secret';
 const PHONE_NUMBER_ID = '100000000000001';
+const SENDERS = 10_000;
+/** Deliveries signed before a measurement (so signing does not compete with the server for CPU). */
+const MAX_POOL = 200_000;
 
-/** A realistic single-message delivery, as Meta sends one per inbound message. */
-function delivery(n: number): string {
-  const waId = `25078${String(n % 10_000_000).padStart(7, '0')}`;
+export interface IngestMeasurement extends HttpFigures {
+  stored: StoredCheck;
+  rssMiB: RssFigures;
+}
+
+/** A single-message delivery, as Meta sends one per inbound message. */
+function delivery(wamid: string, waId: string, n: number): string {
   return JSON.stringify({
     object: 'whatsapp_business_account',
     entry: [
@@ -36,11 +33,11 @@ function delivery(n: number): string {
             value: {
               messaging_product: 'whatsapp',
               metadata: { display_phone_number: '15550000001', phone_number_id: PHONE_NUMBER_ID },
-              contacts: [{ profile: { name: `User ${n % 1000}` }, wa_id: waId }],
+              contacts: [{ profile: { name: `User ${waId.slice(-4)}` }, wa_id: waId }],
               messages: [
                 {
                   from: waId,
-                  id: `wamid.bench.${process.pid}.${n}`,
+                  id: wamid,
                   timestamp: String(Math.floor(Date.now() / 1000)),
                   type: 'text',
                   text: { body: `message number ${n}` },
@@ -54,93 +51,100 @@ function delivery(n: number): string {
   });
 }
 
-function signedRequests(): () => HttpRequestSpec {
-  let n = 0;
+/**
+ * Signed deliveries made up front, each a new wamid under `prefix`; the pool wraps around when the
+ * server outruns it (the wrapped ones are Meta retries: acknowledged, stored once).
+ */
+function signedDeliveries(options: {
+  prefix: string;
+  senders: number;
+  count: number;
+  appSecret: string;
+}): () => HttpRequestSpec {
+  const pool: Array<{ wamid: string; body: string; signature: string }> = [];
+  for (let n = 0; n < options.count; n++) {
+    const wamid = `${options.prefix}${n}`;
+    const waId = `25078${String(n % options.senders).padStart(7, '0')}`;
+    const body = delivery(wamid, waId, n);
+    pool.push({ wamid, body, signature: signMetaPayload(body, options.appSecret) });
+  }
+  let next = 0;
   return () => {
-    n += 1;
-    const body = delivery(n);
+    const item = pool[next++ % pool.length];
     return {
       method: 'POST',
       path: '/webhook',
-      headers: {
-        'content-type': 'application/json',
-        'x-hub-signature-256': signMetaPayload(body, APP_SECRET),
-      },
-      body,
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': item.signature },
+      body: item.body,
+      key: item.wamid,
     };
   };
 }
 
-/** Postgres (a fresh schema) when DATABASE_URL is set, else embedded PGlite on disk: both durable. */
-async function openBenchDatabase(): Promise<{ db: Database; kind: string; cleanup: () => Promise<void> }> {
-  if (process.env.DATABASE_URL) {
-    const db = await createTestDatabase();
-    return { db, kind: 'postgres', cleanup: async () => {} };
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'bench-whatsapp-'));
-  const db = await openDatabase({ dataDir: dir });
-  return { db, kind: 'pglite (on disk)', cleanup: () => rm(dir, { recursive: true, force: true }) };
-}
+export async function benchWhatsAppIngest(
+  system: BenchSystem,
+  options: { durationSeconds: number; connections?: number },
+) {
+  const { sql } = system;
+  const run = `wamid.bench.${process.pid}.${Date.now().toString(36)}`;
+  const count = Math.min(MAX_POOL, Math.ceil((options.durationSeconds + 1) * 20_000));
+  const requests = (label: string, senders: number) =>
+    signedDeliveries({
+      prefix: `${run}.${label}.`,
+      senders,
+      count,
+      appSecret: system.secrets.whatsappAppSecret,
+    });
 
-export async function benchWhatsAppIngest(options: { durationSeconds: number; connections?: number }) {
-  const bare = new Hono();
-  bare.post('/webhook', async (c) => {
-    await c.req.arrayBuffer();
-    return c.json({ received: true });
-  });
+  const bareHono = (
+    await measureHttp({
+      url: system.urls.bare,
+      connections: options.connections,
+      durationSeconds: options.durationSeconds,
+      nextRequest: requests('bare', SENDERS),
+    })
+  ).figures;
 
-  const { db, kind, cleanup } = await openBenchDatabase();
-  const logger = createLogger({ service: 'bench-whatsapp', level: 'warn' });
-  const metrics = createMetrics({ service: 'bench-whatsapp' });
-  const queue = await startQueue(db, { logger, metrics, supervise: false });
-  const { settings } = loadWhatsAppConfig({
-    WHATSAPP_APP_SECRET: APP_SECRET,
-    WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
-    WHATSAPP_MEDIA_DOWNLOAD: 'false',
-  });
-  await createWhatsAppQueues(queue, settings.sendRetry);
-  const breakers = createBreakerRegistry({ logger, metrics, env: {} });
-  const app = createApp({
-    settings,
-    db,
-    queue,
-    logger,
-    metrics,
-    breakers,
-    limiterFor: createRateLimiterFactory({ store: 'memory' }),
-  });
+  const ingest = async (label: string, senders: number): Promise<IngestMeasurement> => {
+    const nextRequest = requests(label, senders);
+    const rss = sampleRss({ 'whatsapp-webhook': system.pids['whatsapp-webhook'] });
+    const measured = await measureHttp({
+      url: system.urls.whatsapp,
+      connections: options.connections,
+      durationSeconds: options.durationSeconds,
+      nextRequest,
+    });
+    const rssMiB = rss.stop()['whatsapp-webhook'];
+    const prefix = `${run}.${label}.%`;
+    const stored = await checkStored({
+      acknowledgedKeys: measured.acknowledgedKeys,
+      unansweredAtStop: measured.unansweredAtStop,
+      countStored: async () =>
+        (
+          await sql<{ n: number }[]>`
+          select count(*)::int as n from whatsapp_inbound_messages where wamid like ${prefix}`
+        )[0].n,
+      countStoredOf: async (keys) =>
+        (
+          await sql<{ n: number }[]>`
+          select count(*)::int as n from whatsapp_inbound_messages where wamid = any(${sql.array([...keys])})`
+        )[0].n,
+    });
+    return { ...measured.figures, stored, rssMiB };
+  };
 
-  const figures: Record<string, Awaited<ReturnType<typeof measureHttp>>> = {};
-  try {
-    for (const [name, subject] of [
-      ['bareHono', bare],
-      ['whatsappIngest', app],
-    ] as const) {
-      const server = await listen(subject);
-      figures[name] = await measureHttp({
-        url: server.url,
-        connections: options.connections ?? 20,
-        durationSeconds: options.durationSeconds,
-        nextRequest: signedRequests(),
-      });
-      await server.close();
-    }
-    // Every 200 must be a stored row: the figure is only worth something if ingest was durable.
-    const [row] = await db.query<{ n: number }>('select count(*)::int as n from whatsapp_inbound_messages');
-    const ingest = figures.whatsappIngest;
-    const acknowledged = ingest.requests - ingest.non2xx;
-    const bareRps = figures.bareHono.requestsPerSecond;
-    return {
-      database: kind,
-      ...figures,
-      storedRows: row.n,
-      acknowledgedDeliveries: acknowledged,
-      ingestToBareThroughputRatio: Number((ingest.requestsPerSecond / bareRps).toFixed(3)),
-    };
-  } finally {
-    await queue.stop({ graceful: false, timeoutMs: 1000 });
-    breakers.shutdown();
-    await db.close();
-    await cleanup();
-  }
+  const tenThousandSenders = await ingest('senders', SENDERS);
+  const hotSender = await ingest('hot', 1);
+  const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+  return {
+    database: 'postgres',
+    connections: options.connections ?? 50,
+    bareHono,
+    whatsappIngest: tenThousandSenders,
+    whatsappIngestHotSender: hotSender,
+    ingestToBareThroughputRatio: ratio(tenThousandSenders.okPerSecond, bareHono.okPerSecond),
+    hotSenderToBareThroughputRatio: ratio(hotSender.okPerSecond, bareHono.okPerSecond),
+    hotSenderToSendersThroughputRatio: ratio(hotSender.okPerSecond, tenThousandSenders.okPerSecond),
+    storedEqualsAcknowledged: tenThousandSenders.stored.ok && hotSender.stored.ok,
+  };
 }

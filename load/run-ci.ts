@@ -9,6 +9,7 @@
  * LOAD_RESULTS_DIR (load/results), LOAD_RATE_LIMIT_STORE (memory), LOAD_LOG_LEVEL (warn).
  */
 import { join } from 'node:path';
+import { baseUrlVariable, SERVICES } from '../services/manifest.js';
 import { LOAD_DEFAULTS, loadTargetsFromEnv } from './common/config.js';
 import { loadClosedProfile, loadOpenProfile, loadSeedResults } from './runner/profiles.ts';
 import { formatConsoleSummary, toSummaryFile, writeResults } from './runner/results.ts';
@@ -54,9 +55,9 @@ async function main(): Promise<number> {
 
     const targets = loadTargetsFromEnv({
       ...LOAD_DEFAULTS,
-      BASE_VOICE_URL: `http://127.0.0.1:${ports['voice-bridge']}`,
-      BASE_WHATSAPP_URL: `http://127.0.0.1:${ports['whatsapp-webhook']}`,
-      BASE_VIDEO_URL: `http://127.0.0.1:${ports['video-orchestrator']}`,
+      ...Object.fromEntries(
+        SERVICES.map((service) => [baseUrlVariable(service), `http://127.0.0.1:${ports[service.name]}`]),
+      ),
     });
     const { closed, openModel } = await runLoad({
       profile,

@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { baseUrlVariable, SERVICES } from '../services/manifest.js';
 import { startSystem } from './runner/start-system.ts';
 import { ROOT } from './runner/system.ts';
 
@@ -23,10 +24,10 @@ const system = await startSystem({
 });
 const { ports } = system;
 log(`up: ${system.services.join(', ')}`);
-log(
-  `k6 -e BASE_VOICE_URL=http://127.0.0.1:${ports['voice-bridge']} -e BASE_WHATSAPP_URL=http://127.0.0.1:${ports['whatsapp-webhook']} ` +
-    `-e BASE_VIDEO_URL=http://127.0.0.1:${ports['video-orchestrator']} -e SERVICES=${system.services.join(',')}`,
+const targets = SERVICES.map(
+  (service) => `-e ${baseUrlVariable(service)}=http://127.0.0.1:${ports[service.name]}`,
 );
+log(`k6 ${targets.join(' ')} -e SERVICES=${system.services.join(',')}`);
 
 let stopping = false;
 const shutdown = async () => {

@@ -22,6 +22,9 @@ const SandboxEnv = z.object({
   SANDBOX_WHATSAPP_WEBHOOK_URL: envString('http://127.0.0.1:8080/webhook'),
   /** Free-form messages to numbers that have not written within this many hours fail with 131047; 0: off. */
   SANDBOX_WHATSAPP_SERVICE_WINDOW_HOURS: envInt(24, { min: 0, max: 24 * 7 }),
+  // Pause between a sandbox call's stages (queued → initiated → ringing → answered). The bench sets it
+  // to hours so the calls it creates stay live and quiet while it posts their status callbacks itself.
+  SANDBOX_TWILIO_STAGE_DELAY_MS: envInt(100, { min: 0, max: 2_000_000_000 }),
   WHATSAPP_APP_SECRET: envString('dev-whatsapp-app-secret'),
   WHATSAPP_PHONE_NUMBER_ID: envString('100000000000001'),
   TWILIO_ACCOUNT_SID: envString(SANDBOX_ACCOUNT_SID),
@@ -45,6 +48,7 @@ const graph = createGraphApiSandbox({
 const twilio = createTwilioSandbox({
   accountSid: config.TWILIO_ACCOUNT_SID,
   authToken: config.TWILIO_AUTH_TOKEN,
+  stageDelayMs: config.SANDBOX_TWILIO_STAGE_DELAY_MS,
   log: (message, fields) => logger.info(fields ?? {}, message),
 });
 const echo = createEchoAgent({ upgradeWebSocket });

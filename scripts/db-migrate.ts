@@ -5,12 +5,12 @@
 
 import { join } from 'node:path';
 import { z } from 'zod';
+import { SERVICE_NAMES } from '../services/manifest.js';
 import { baseEnvShape, loadConfigOrExit } from '../shared/config/index.ts';
 import { fromPostgresJs, migrate } from '../shared/db/index.ts';
 import { fromPglite, openPglite } from '../shared/db/pglite-adapter.ts';
 
 const config = loadConfigOrExit('db:migrate', z.object(baseEnvShape));
-const SERVICES = ['voice-bridge', 'video-orchestrator', 'whatsapp-webhook'];
 
 const url = config.DATABASE_URL;
 const targets = url
@@ -20,7 +20,7 @@ const targets = url
         open: async () => fromPostgresJs({ url, prepare: config.DATABASE_PREPARE, max: 1 }),
       },
     ]
-  : SERVICES.map((name) => ({
+  : SERVICE_NAMES.map((name) => ({
       label: `embedded ${name}`,
       open: async () => fromPglite(await openPglite(join(config.DATA_DIR, name, 'pgdata'))),
     }));

@@ -2,7 +2,8 @@
  * `npm run test:deno`: the edge functions under Deno, offline (npm packages come from node_modules).
  *
  * 1. deno.json maps exactly package.json's dependencies.
- * 2. supabase/config.toml configures every function (no JWT check, entrypoint and import map in the bundle).
+ * 2. Every service in services/manifest.js has a function, and every function is a service.
+ *    supabase/config.toml configures every function (no JWT check, entrypoint and import map in the bundle).
  * 3. `deno check` on every supabase/functions/<name>/index.ts.
  * 4. `deno test supabase/functions/_tests`: the edge wiring with the kit alone.
  * 5. The deploy bundle: every module a function needs is inside it (nothing climbs out of supabase/functions),
@@ -20,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, posix, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
+import { SERVICE_NAMES } from '../services/manifest.js';
 import {
   bundleEdge,
   DENO,
@@ -32,8 +34,8 @@ import {
 
 const run = promisify(execFile);
 const LOCAL_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
-/** Simplest first: the smoke boots the first of these that exists. */
-const SMOKE_PREFERENCE = ['whatsapp-webhook', 'voice-bridge', 'video-orchestrator'];
+/** The simplest function to boot; the smoke also walks its verification handshake. */
+const SMOKE_FUNCTION = 'whatsapp-webhook';
 const DENO_ENV = { ...process.env, NO_COLOR: '1' };
 const SMOKE_VERIFY_TOKEN = 'deno-smoke-verify-token';
 
@@ -279,7 +281,7 @@ async function bootFunction(entry: string, databaseUrl: string): Promise<BootedF
 }
 
 async function smoke(bundleDir: string, functions: string[]): Promise<void> {
-  const name = SMOKE_PREFERENCE.find((n) => functions.includes(n)) ?? functions[0];
+  const name = functions.includes(SMOKE_FUNCTION) ? SMOKE_FUNCTION : functions[0];
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
     const why = await databaseAnswers(LOCAL_DATABASE_URL);
@@ -362,6 +364,14 @@ async function main(): Promise<void> {
   process.stdout.write(`edge functions: ${functions.join(', ') || '(none)'}\n`);
 
   await step('deno.json maps the same dependencies as package.json, from node_modules', checkDependencyMap);
+  await step('every service in services/manifest.js is an edge function, and only those', async () => {
+    const missing = SERVICE_NAMES.filter((name) => !functions.includes(name));
+    const extra = functions.filter((name) => !(SERVICE_NAMES as readonly string[]).includes(name));
+    if (missing.length + extra.length > 0)
+      throw new Error(
+        `no function for: ${missing.join(', ') || '-'}; not a service: ${extra.join(', ') || '-'}`,
+      );
+  });
   await step('supabase/config.toml configures every function', () => checkSupabaseConfig(functions));
   for (const name of functions) {
     await step(`deno check supabase/functions/${name}/index.ts`, async () => {

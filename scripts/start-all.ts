@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS, SANDBOX, SERVICES } from '../services/manifest.js';
 
 interface Child {
   name: string;
@@ -20,15 +21,11 @@ const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[33m', '\x1b[32m', '\x1b[34m'];
 const RESET = '\x1b[0m';
 
 const CHILDREN: Child[] = [
-  { name: 'sandbox', entry: 'sandbox/main.ts' },
-  { name: 'whatsapp-webhook', entry: 'services/whatsapp-webhook/main.ts' },
-  { name: 'voice-bridge', entry: 'services/voice-bridge/main.ts' },
-  { name: 'video-orchestrator', entry: 'services/video-orchestrator/main.ts' },
-  {
-    name: 'render-worker',
-    entry: 'services/video-orchestrator/worker-main.ts',
-    onlyWithServerDatabase: true,
-  },
+  SANDBOX,
+  ...SERVICES.flatMap((service) => [
+    service,
+    ...(service.worker ? [{ ...service.worker, onlyWithServerDatabase: true }] : []),
+  ]),
 ];
 
 const serverDatabase = Boolean(process.env.DATABASE_URL);
@@ -68,7 +65,7 @@ CHILDREN.forEach((definition, index) => {
     process.stdout.write(`${definition.name.padEnd(18)} (not built yet: ${definition.entry} missing)\n`);
     return;
   }
-  const child = spawn(process.execPath, [definition.entry], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, definition.entry], {
     cwd: ROOT,
     env: { ...process.env, ...definition.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,89 +1,138 @@
 import autocannon from 'autocannon';
+import { percentile } from '../../load/runner/percentile.ts';
 
 export interface HttpRequestSpec {
   method?: 'GET' | 'POST';
   path: string;
   headers?: Record<string, string>;
   body?: string;
+  /** What identifies the request's effect (a wamid, a CallSid + sequence), for the stored check. */
+  key?: string;
 }
 
 export interface MeasureHttpOptions {
   url: string;
+  /** Default 50. */
   connections?: number;
-  durationSeconds?: number;
+  durationSeconds: number;
+  /** Seconds of load before the measured ones, not in the figures (default 1; 0: none). */
+  warmUpSeconds?: number;
   /** Called per request, so every request can carry a fresh id and its own signature. */
   nextRequest: () => HttpRequestSpec;
 }
 
-export interface HttpFigures {
-  requests: number;
-  requestsPerSecond: number;
-  non2xx: number;
-  errors: number;
-  latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
+export interface LatencyFigures {
+  p50: number;
+  p95: number;
+  p97_5: number;
+  p99: number;
+  max: number;
+  mean: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return Number(sorted[Math.max(0, index)].toFixed(3));
+export interface HttpFigures {
+  /** Responses received. */
+  requests: number;
+  requestsPerSecond: number;
+  /** 2xx answers per second: what the ratios compare (a fast 503 is no throughput). */
+  okPerSecond: number;
+  non2xx: number;
+  errors: number;
+  latencyMs: LatencyFigures;
+}
+
+export interface HttpMeasurement {
+  figures: HttpFigures;
+  /** Keys of the requests answered 2xx, each once. */
+  acknowledgedKeys: string[];
+  /** Requests sent and never answered: still in flight when the measurement stopped. */
+  unansweredAtStop: number;
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** p50/p95/p97.5/p99/max/mean of response times, with the repository's one percentile function. */
+export function latencyFigures(latencies: number[]): LatencyFigures {
+  const sorted = Float64Array.from(latencies).sort();
+  let sum = 0;
+  for (const value of sorted) sum += value;
+  return {
+    p50: round(percentile(sorted, 50)),
+    p95: round(percentile(sorted, 95)),
+    p97_5: round(percentile(sorted, 97.5)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted.at(-1) ?? 0),
+    mean: round(sum / Math.max(1, sorted.length)),
+  };
 }
 
 /**
- * Drives a server with autocannon for a fixed time and returns throughput and latency
- * percentiles (p95 computed from every response time: autocannon's own table has no p95).
+ * Drives a server with autocannon (closed model: `connections` each with one request in flight) for a
+ * fixed time; returns throughput, latency percentiles from every response time, and which requests
+ * were acknowledged. autocannon hands each connection's context to both its request setup and its
+ * response, so a 2xx is tied to the exact request it answers.
  *
  * @example
- * const figures = await measureHttp({ url, nextRequest: () => ({ path: '/health' }) });
+ * const { figures } = await measureHttp({ url, durationSeconds: 5, nextRequest: () => ({ path: '/health' }) });
  */
-export async function measureHttp(options: MeasureHttpOptions): Promise<HttpFigures> {
-  const latencies: number[] = [];
-  let finish: (result: autocannon.Result) => void = () => {};
-  let fail: (error: Error) => void = () => {};
-  const done = new Promise<autocannon.Result>((resolve, reject) => {
-    finish = resolve;
-    fail = reject;
-  });
-  const instance = autocannon(
-    {
-      url: options.url,
-      connections: options.connections ?? 20,
-      duration: options.durationSeconds ?? 5,
-      requests: [
-        {
-          setupRequest: (request) => {
-            const next = options.nextRequest();
-            return {
-              ...request,
-              method: next.method ?? 'GET',
-              path: next.path,
-              headers: next.headers ?? {},
-              body: next.body,
-            };
-          },
-        },
-      ],
-    },
-    (error, result) => (error ? fail(error) : finish(result)),
-  );
-  instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
-    latencies.push(responseTime);
-  });
-  const result = await done;
-  latencies.sort((a, b) => a - b);
-  const seconds = result.duration || options.durationSeconds || 1;
-  const requests = result.requests.total;
+export async function measureHttp(options: MeasureHttpOptions): Promise<HttpMeasurement> {
+  const acknowledgedKeys = new Set<string>();
+  // Warm-up: the target's JIT and pools settle before the measured seconds; its requests still count
+  // for the stored check (they are acknowledged or cut like any other).
+  const warmUpSeconds = options.warmUpSeconds ?? 1;
+  const warmUp = warmUpSeconds > 0 ? await runAutocannon(options, warmUpSeconds, acknowledgedKeys) : null;
+  const run = await runAutocannon(options, options.durationSeconds, acknowledgedKeys);
+  const { latencies, result } = run;
+  const seconds = result.duration || options.durationSeconds;
   return {
-    requests,
-    requestsPerSecond: Number((requests / seconds).toFixed(1)),
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    latencyMs: {
-      p50: percentile(latencies, 50),
-      p95: percentile(latencies, 95),
-      p99: percentile(latencies, 99),
-      max: latencies.at(-1) ?? 0,
-      mean: Number((latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length)).toFixed(3)),
+    figures: {
+      requests: latencies.length,
+      requestsPerSecond: Math.round((latencies.length / seconds) * 10) / 10,
+      okPerSecond: Math.round(((latencies.length - result.non2xx) / seconds) * 10) / 10,
+      non2xx: result.non2xx,
+      errors: result.errors + result.timeouts,
+      latencyMs: latencyFigures(latencies),
     },
+    acknowledgedKeys: [...acknowledgedKeys],
+    unansweredAtStop: run.unanswered + (warmUp?.unanswered ?? 0),
   };
+}
+
+async function runAutocannon(options: MeasureHttpOptions, seconds: number, acknowledgedKeys: Set<string>) {
+  const latencies: number[] = [];
+  let built = 0;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: options.url,
+        connections: options.connections ?? 50,
+        duration: seconds,
+        requests: [
+          {
+            setupRequest: (request, context: { key?: string }) => {
+              built += 1;
+              const next = options.nextRequest();
+              context.key = next.key;
+              return {
+                ...request,
+                method: next.method ?? 'GET',
+                path: next.path,
+                headers: next.headers ?? {},
+                body: next.body,
+              };
+            },
+            onResponse: (status: number, _body: string, context: { key?: string }) => {
+              if (status >= 200 && status < 300 && typeof context.key === 'string')
+                acknowledgedKeys.add(context.key);
+            },
+          },
+        ],
+      },
+      (error, finished) => (error ? reject(error) : resolve(finished)),
+    );
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+      latencies.push(responseTime);
+    });
+  });
+  return { latencies, result, unanswered: Math.max(0, built - latencies.length) };
 }

@@ -1,6 +1,8 @@
 // Plain ECMAScript shared by the k6 scripts (`__ENV`) and the Node runner (`process.env`): the same
 // variable names configure both. Defaults are the values `npm run load:ci` starts the system with.
 
+import { baseUrlVariable, SERVICES } from '../../services/manifest.js';
+
 /**
  * Secrets the load and the system under load agree on when nothing else is set. The Twilio pair is the
  * provider sandbox's public dev account (voice-bridge uses it when TWILIO_* are unset), so the
@@ -17,19 +19,15 @@ export const LOAD_DEFAULTS = {
   VIDEO_API_KEY: 'load-video-api-key',
 };
 
-/** Where each service listens when no BASE_* variable says otherwise (the seed's ports). */
-export const DEFAULT_BASE_URLS = {
-  'voice-bridge': 'http://127.0.0.1:3001',
-  'whatsapp-webhook': 'http://127.0.0.1:8080',
-  'video-orchestrator': 'http://127.0.0.1:3002',
-};
+/** Where each service listens when no BASE_* variable says otherwise (the manifest's ports, the seed's). */
+export const DEFAULT_BASE_URLS = Object.fromEntries(
+  SERVICES.map((service) => [service.name, `http://127.0.0.1:${service.port}`]),
+);
 
-/** The environment variable naming each service's base URL. */
-export const BASE_URL_ENV = {
-  'voice-bridge': 'BASE_VOICE_URL',
-  'whatsapp-webhook': 'BASE_WHATSAPP_URL',
-  'video-orchestrator': 'BASE_VIDEO_URL',
-};
+/** The environment variable naming each service's base URL (`BASE_<prefix>_URL`). */
+export const BASE_URL_ENV = Object.fromEntries(
+  SERVICES.map((service) => [service.name, baseUrlVariable(service)]),
+);
 
 /**
  * @param {Record<string, string | undefined>} env

@@ -1,4 +1,4 @@
-export type ServiceName = 'voice-bridge' | 'whatsapp-webhook' | 'video-orchestrator';
+export type { ServiceName } from '../../services/manifest.d.ts';
 
 export interface StageSpec {
   duration: string;
@@ -46,7 +46,10 @@ export interface OpenProfile {
   name: string;
   description?: string;
   model: 'open';
-  rates: number[];
+  /** The staircase's rates as written; or */
+  rates?: number[];
+  /** a climb: startRate, × factor each step, up to maxRate (the probe's bound). */
+  climb?: { startRate: number; factor: number; maxRate: number };
   stepDuration: string;
   preAllocatedVUs?: number;
   maxVUs?: number;
@@ -129,7 +132,7 @@ export interface CompiledOpenProfile {
   requestTimeout: string;
 }
 
-export const SERVICES: string[];
+export const SERVICES: readonly string[];
 export const SUMMARY_TREND_STATS: string[];
 export const METRIC_TYPES: Readonly<Record<string, 'counter' | 'trend' | 'rate' | 'gauge'>>;
 export function stagePlan(stages: StageSpec[], startVUs?: number): PlannedStage[];
@@ -143,6 +146,7 @@ export function compileClosedProfile(
   profile: ClosedProfile,
   select?: { services?: string[] },
 ): CompiledClosedProfile;
+export function openProfileRates(profile: Pick<OpenProfile, 'rates' | 'climb'>): number[];
 export function compileOpenProfile(
   profile: OpenProfile,
   service: string,

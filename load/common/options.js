@@ -1,10 +1,11 @@
 // Plain ECMAScript shared by the k6 scripts and the Node runner: a profile JSON (load/profiles/*.json)
 // becomes the k6 `options` object. The Node runner executes that same object, so both runners read
 // one source of truth and name every scenario, threshold and sub-metric identically.
+import { SERVICE_NAMES } from '../../services/manifest.js';
 import { formatDuration, parseDuration } from './duration.js';
 
-/** Services of the EasyMO edge, in the order every table and chart lists them. */
-export const SERVICES = ['voice-bridge', 'whatsapp-webhook', 'video-orchestrator'];
+/** Services of the EasyMO edge (services/manifest.js), in the order every table and chart lists them. */
+export const SERVICES = SERVICE_NAMES;
 
 /** k6 prints and exports these trend statistics; p(50) is `med`. */
 export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'];
@@ -244,6 +245,24 @@ export function compileClosedProfile(profile, select = {}) {
 }
 
 /**
+ * The staircase's rates: the profile's `rates` as written, or its `climb` (from `startRate`, each step
+ * `factor` times the last, rounded, up to `maxRate`), so a probe climbs until the service breaks and
+ * stays bounded in rate and so in time (steps × stepDuration).
+ *
+ * @param {{ rates?: number[], climb?: { startRate: number, factor: number, maxRate: number } }} profile
+ * @returns {number[]}
+ */
+export function openProfileRates(profile) {
+  if (profile.rates) return profile.rates;
+  const climb = profile.climb;
+  if (!climb || climb.factor <= 1) throw new Error('an open profile needs rates or a climb with factor > 1');
+  const rates = [];
+  for (let rate = climb.startRate; Math.round(rate) <= climb.maxRate; rate *= climb.factor)
+    rates.push(Math.round(rate));
+  return rates;
+}
+
+/**
  * Compiles an open-model profile for one service: a `ramping-arrival-rate` staircase (instant jump,
  * then hold) whose steps are tagged `step:<i>`, with a breakpoint threshold on each step.
  *
@@ -254,7 +273,7 @@ export function compileClosedProfile(profile, select = {}) {
 export function compileOpenProfile(profile, service, opts = {}) {
   const stepMs = parseDuration(profile.stepDuration);
   /** @type {{ index: number, rate: number, startMs: number, endMs: number }[]} */
-  const steps = profile.rates.map((/** @type {number} */ rate, /** @type {number} */ index) => ({
+  const steps = openProfileRates(profile).map((/** @type {number} */ rate, /** @type {number} */ index) => ({
     index,
     rate,
     startMs: index * stepMs,

@@ -41,6 +41,9 @@ export interface ServiceSummary {
   peakVus: number | null;
   peakThroughputRps: number | null;
   maxSustainableRps: number | null;
+  /** The open model's last step that held, and the step that broke (null: none did). */
+  maxSustainableRate: number | null;
+  brokeAtRate: number | null;
   /** Every open-model step held: `maxSustainableRps` is a lower bound. */
   ceilingAboveStaircase: boolean;
 }
@@ -63,6 +66,10 @@ export interface OpenModelResult {
   maxSustainableRps: number | null;
   maxSustainableRate: number | null;
   brokeAtRate: number | null;
+  /** False when every step held: the climb hit the profile's maxRate before the service broke. */
+  ceilingReached: boolean;
+  /** The ceiling in words: between the last step that held and the step that broke. */
+  ceiling: string;
   reason: string;
 }
 

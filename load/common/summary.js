@@ -108,6 +108,8 @@ export function buildEasymoSummary(input) {
       peakVus: compiled.options.scenarios[service]?.stages?.[peakIndex]?.target ?? null,
       peakThroughputRps: stages[peakIndex]?.services[service]?.throughputRps ?? null,
       maxSustainableRps: input.openModel?.[service]?.maxSustainableRps ?? null,
+      maxSustainableRate: input.openModel?.[service]?.maxSustainableRate ?? null,
+      brokeAtRate: input.openModel?.[service]?.brokeAtRate ?? null,
       ceilingAboveStaircase: input.openModel?.[service]
         ? input.openModel[service].brokeAtRate === null && input.openModel[service].maxSustainableRps !== null
         : false,
@@ -193,10 +195,11 @@ export function compareWithSeed(s) {
       false,
     );
     if (m.maxSustainableRps !== null && m.maxSustainableRps !== undefined) {
-      // Every step held: the ceiling lies above the staircase, so the figure is a lower bound.
+      // The ceiling lies between the last step that held and the first that broke; when every step
+      // held, the climb reached its bound first and the figure is a lower bound, said so.
       const measure = m.ceilingAboveStaircase
-        ? 'max sustainable rate (open model, at least)'
-        : 'max sustainable rate (open model)';
+        ? `ceiling not reached (open model: held every step to ${m.maxSustainableRate}/s)`
+        : `ceiling (open model: held ${m.maxSustainableRate}/s, broke at ${m.brokeAtRate}/s)`;
       add(service, measure, 'req/s', m.maxSustainableRps, seedVoice.throughputRps, false);
     }
   }
@@ -324,12 +327,24 @@ export function analyzeOpenModel(input) {
       reason = `broke at ${step.rate}/s: ${why.join(', ')}`;
     }
   }
+  const tried = steps.filter((s) => s.reached);
+  const top = tried.length ? tried[tried.length - 1].rate : null;
+  /** @param {number} v */
+  const rps = (v) => `${v.toFixed(0)} req/s`;
+  let ceiling = 'no step completed';
+  if (held && broke)
+    ceiling = `between ${held.rate}/s (held: ${rps(held.achievedRps)}) and ${broke.rate}/s (broke)`;
+  else if (broke) ceiling = `below ${broke.rate}/s (the first step broke)`;
+  else if (held)
+    ceiling = `not reached: every step held up to ${top}/s, the profile's bound (${rps(held.achievedRps)})`;
   return {
     service: input.service,
     steps,
     maxSustainableRps: held ? held.achievedRps : null,
     maxSustainableRate: held ? held.rate : null,
     brokeAtRate: broke ? broke.rate : null,
+    ceilingReached: broke !== null,
+    ceiling,
     reason: held || broke ? reason : 'no step completed',
   };
 }

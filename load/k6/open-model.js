@@ -1,7 +1,8 @@
 // @ts-check
-// The open-model probe for k6: a ramping-arrival-rate staircase against ONE service, aborted by k6 at
-// the first step whose p95 breaks the profile's breakpoint (abortOnFail). The last step that held is
-// the service's maximum sustainable rate. k6 then exits 99: that is how a breakpoint probe ends.
+// The open-model probe for k6: a ramping-arrival-rate staircase climbing against ONE service (the
+// profile's `climb`, up to its bound), aborted by k6 at the first step whose p95 breaks the profile's
+// breakpoint (abortOnFail). The ceiling lies between the last step that held (the service's maximum
+// sustainable rate) and the step that broke. k6 then exits 99: that is how a breakpoint probe ends.
 //   k6 run load/k6/open-model.js -e SERVICE=voice-bridge -e BASE_VOICE_URL=http://127.0.0.1:3001
 // PROFILE=open-model-ci uses the short CI steps. See load/README.md.
 import exec from 'k6/execution';
@@ -74,7 +75,7 @@ export function handleSummary(/** @type {any} */ data) {
   const ceiling = result.maxSustainableRps === null ? '—' : `${result.maxSustainableRps.toFixed(1)} req/s`;
   /** @type {Record<string, string>} */
   const out = {
-    stdout: `\nopen model ${service}:\n${lines}\nmax sustainable: ${ceiling} (${result.reason})\n`,
+    stdout: `\nopen model ${service}:\n${lines}\nceiling ${result.ceiling}\nmax sustainable: ${ceiling} (${result.reason})\n`,
   };
   out[`${resultsDir}/open-model-${service}.json`] = JSON.stringify(
     { tool: 'k6', profile: profile.name, service, result, metrics: mainMetrics(data.metrics) },

@@ -72,8 +72,8 @@ function openModelRows(easymo) {
   return Object.values(easymo.openModel)
     .map(
       (/** @type {any} */ o) =>
-        `<tr><td>${escapeHtml(o.service)}</td><td>${o.brokeAtRate === null && o.maxSustainableRps !== null ? '≥ ' : ''}${fmt(o.maxSustainableRps, 'req/s')}</td>` +
-        `<td>${o.brokeAtRate === null ? '—' : `${o.brokeAtRate}/s`}</td><td>${escapeHtml(o.reason)}</td></tr>`,
+        `<tr><td>${escapeHtml(o.service)}</td><td>${o.maxSustainableRate === null ? '—' : `${o.maxSustainableRate}/s`} (${o.brokeAtRate === null && o.maxSustainableRps !== null ? '≥ ' : ''}${fmt(o.maxSustainableRps, 'req/s')})</td>` +
+        `<td>${o.brokeAtRate === null ? 'none: bound reached' : `${o.brokeAtRate}/s`}</td><td>${escapeHtml(o.ceiling ?? '')}</td><td>${escapeHtml(o.reason)}</td></tr>`,
     )
     .join('\n');
 }
@@ -196,10 +196,10 @@ export function renderReportHtml(summary, opts) {
   const verdict = easymo.passed ? 'PASSED' : 'FAILED';
   const generatedAt = opts.generatedAt ?? new Date().toISOString();
   const openSection = easymo.openModel
-    ? `<section><h2>Open model: maximum sustainable rate</h2>
-<p>Arrival rate stepped up until a step broke p(95)&lt;500 ms, 5 % failures or 5 % dropped arrivals; the last step that held is the ceiling, compared with the seed's ${escapeHtml(String(easymo.seed?.['voice-bridge']?.throughputRps ?? '—'))} req/s.</p>
+    ? `<section><h2>Open model: each service's ceiling</h2>
+<p>Arrival rate climbed step by step until a step broke p(95)&lt;500 ms, 5 % failures or 5 % dropped arrivals (bounded by the profile's top rate); the ceiling lies between the last step that held and the step that broke, compared with the seed's ${escapeHtml(String(easymo.seed?.['voice-bridge']?.throughputRps ?? '—'))} req/s.</p>
 <div class="chart"><canvas id="chart-open-model" aria-label="open model p95 by rate"></canvas></div>
-<table><thead><tr><th>service</th><th>max sustainable</th><th>broke at</th><th>why</th></tr></thead><tbody>
+<table><thead><tr><th>service</th><th>last step held (achieved)</th><th>step that broke</th><th>ceiling</th><th>why it broke</th></tr></thead><tbody>
 ${openModelRows(easymo)}
 </tbody></table></section>`
     : '';

@@ -1,4 +1,5 @@
 import { METRIC_TYPES, parseMetricKey } from '../common/options.js';
+import { percentile } from './percentile.ts';
 import { evaluateThreshold, parseThreshold, type ThresholdSpec } from './thresholds.ts';
 
 export type MetricType = 'counter' | 'rate' | 'trend' | 'gauge';
@@ -21,20 +22,6 @@ interface Series {
 }
 
 const TIME_METRICS = new Set(['http_req_duration', 'iteration_duration', 'render_processing_duration']);
-
-/**
- * Linear interpolation between closest ranks, as k6's trend sink computes percentiles
- * (`p(95)` of [..] sorted ascending).
- */
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  const n = sorted.length;
-  if (n === 0) return 0;
-  if (n === 1) return sorted[0];
-  const rank = (p / 100) * (n - 1);
-  const lower = Math.floor(rank);
-  const upper = Math.ceil(rank);
-  return sorted[lower] + (sorted[upper] - sorted[lower]) * (rank - lower);
-}
 
 function matches(tags: Tags, selector: Record<string, string>): boolean {
   for (const key in selector) if (tags[key] !== selector[key]) return false;

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { SERVICE_NAMES } from '../../services/manifest.js';
 import { parseDuration } from '../common/duration.js';
 import type { ClosedProfile, OpenProfile } from '../common/options.js';
 import { flows } from '../scenarios/flows.js';
@@ -50,7 +51,7 @@ const mix = z
     }),
   )
   .min(1);
-const service = z.enum(['voice-bridge', 'whatsapp-webhook', 'video-orchestrator']);
+const service = z.enum(SERVICE_NAMES);
 
 export const ClosedProfileSchema = z.strictObject({
   name: z.string().min(1),
@@ -83,22 +84,35 @@ export const ClosedProfileSchema = z.strictObject({
     .optional(),
 });
 
-export const OpenProfileSchema = z.strictObject({
-  name: z.string().min(1),
-  description: z.string().optional(),
-  model: z.literal('open'),
-  rates: z.array(z.number().positive()).min(1),
-  stepDuration: duration,
-  preAllocatedVUs: z.number().int().positive().optional(),
-  maxVUs: z.number().int().positive().optional(),
-  requestTimeout: duration.optional(),
-  breakpoint: z.strictObject({
-    http_req_duration: expression,
-    http_req_failed: expression,
-    maxDroppedRatio: z.number().min(0).max(1).optional(),
-  }),
-  services: z.partialRecord(service, z.strictObject({ mix })),
-});
+export const OpenProfileSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    model: z.literal('open'),
+    rates: z.array(z.number().positive()).min(1).optional(),
+    climb: z
+      .strictObject({
+        startRate: z.number().positive(),
+        factor: z.number().gt(1),
+        maxRate: z.number().positive(),
+      })
+      .refine((c) => c.maxRate >= c.startRate, { error: 'maxRate must be at least startRate' })
+      .optional(),
+    stepDuration: duration,
+    preAllocatedVUs: z.number().int().positive().optional(),
+    maxVUs: z.number().int().positive().optional(),
+    requestTimeout: duration.optional(),
+    breakpoint: z.strictObject({
+      http_req_duration: expression,
+      http_req_failed: expression,
+      maxDroppedRatio: z.number().min(0).max(1).optional(),
+    }),
+    services: z.partialRecord(service, z.strictObject({ mix })),
+  })
+  .refine((p) => (p.rates === undefined) !== (p.climb === undefined), {
+    error: 'give either rates or climb',
+    path: ['rates'],
+  });
 
 async function readProfileJson(nameOrPath: string): Promise<unknown> {
   const path = nameOrPath.endsWith('.json') ? nameOrPath : `${PROFILES_DIR}${nameOrPath}.json`;

@@ -11,7 +11,8 @@ import { analyzeOpenModel, type OpenModelResult } from '../common/summary.js';
 import { type FlowContext, flows, type LoadConfig, setup } from '../scenarios/flows.js';
 import { runRampingArrivalRate } from './arrival-rate-executor.ts';
 import { CheckTally, FlowDriver, nodeSigner } from './flow-driver.ts';
-import { MetricRegistry, percentile, type Tags } from './metrics.ts';
+import { MetricRegistry, type Tags } from './metrics.ts';
+import { percentile } from './percentile.ts';
 import { toTimedStages } from './ramping.ts';
 import { evaluateThreshold, parseThreshold } from './thresholds.ts';
 
@@ -28,10 +29,11 @@ export interface OpenRunOptions {
 }
 
 /**
- * The open-model probe: for each service in turn, a `ramping-arrival-rate` staircase through the
- * profile's rates. Each step is judged as soon as it ends (p95, failures, dropped arrivals against the
+ * The open-model probe: for each service in turn, a `ramping-arrival-rate` staircase climbing through
+ * the profile's rates (its `climb`, up to its bound). Each step is judged as soon as it ends (p95, failures, dropped arrivals against the
  * breakpoint); the probe stops at the first step that breaks, so it costs at most one broken step per
- * service. The result is each service's maximum sustainable rate.
+ * service. The result is each service's ceiling: between the last step that held (its maximum
+ * sustainable rate) and the step that broke.
  */
 export async function runOpenModel(options: OpenRunOptions): Promise<Record<string, OpenModelResult>> {
   const { profile } = options;
@@ -151,7 +153,7 @@ export async function runOpenModel(options: OpenRunOptions): Promise<Record<stri
         maxDroppedRatio,
       });
       log(
-        `open ${service}: max sustainable ${results[service].maxSustainableRps?.toFixed(1) ?? '—'} req/s (${results[service].reason})`,
+        `open ${service}: ceiling ${results[service].ceiling}; max sustainable ${results[service].maxSustainableRps?.toFixed(1) ?? '—'} req/s (${results[service].reason})`,
       );
     } finally {
       options.signal?.removeEventListener('abort', onOuterAbort);

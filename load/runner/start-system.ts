@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SANDBOX, SERVICES } from '../../services/manifest.js';
 import {
   dropLoadDatabase,
   LOCAL_POSTGRES,
@@ -19,12 +20,16 @@ import {
 import { type SystemPorts, systemProcesses } from './system-env.ts';
 
 /** The ports the seed ran on (and `npm start` uses): what the k6 scripts target by default. */
-export const STANDARD_PORTS: SystemPorts = {
-  sandbox: 4010,
-  'voice-bridge': 3001,
-  'whatsapp-webhook': 8080,
-  'video-orchestrator': 3002,
-};
+export const STANDARD_PORTS = Object.fromEntries([
+  [SANDBOX.name, SANDBOX.port],
+  ...SERVICES.map((service) => [service.name, service.port]),
+]) as SystemPorts;
+
+async function freePorts(): Promise<SystemPorts> {
+  const ports: Record<string, number> = {};
+  for (const name of Object.keys(STANDARD_PORTS)) ports[name] = await freePort();
+  return ports as SystemPorts;
+}
 
 export interface StartedSystem {
   ports: SystemPorts;
@@ -46,6 +51,8 @@ export interface StartSystemOptions {
   rateLimitStore?: string;
   logLevel?: string;
   healthTimeoutMs?: number;
+  /** Variables added to one process's environment, by process name (`sandbox`, `whatsapp-webhook`, ...). */
+  env?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /**
@@ -61,22 +68,14 @@ export async function startSystem(options: StartSystemOptions): Promise<StartedS
   await migrateLoadDatabase(database.url, log);
 
   const dataDir = await mkdtemp(join(tmpdir(), 'easymo-load-'));
-  const ports: SystemPorts =
-    options.ports === 'standard'
-      ? STANDARD_PORTS
-      : {
-          sandbox: await freePort(),
-          'voice-bridge': await freePort(),
-          'whatsapp-webhook': await freePort(),
-          'video-orchestrator': await freePort(),
-        };
+  const ports = options.ports === 'standard' ? STANDARD_PORTS : await freePorts();
   const specs = systemProcesses({
     ports,
     databaseUrl: database.url,
     dataDir,
     rateLimitStore: options.rateLimitStore ?? 'memory',
     logLevel: options.logLevel ?? 'warn',
-  });
+  }).map((spec) => ({ ...spec, env: { ...spec.env, ...options.env?.[spec.name] } }));
   const healthTimeoutMs = options.healthTimeoutMs ?? 90_000;
   const running: RunningProcess[] = [];
   let stopped = false;

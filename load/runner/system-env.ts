@@ -1,12 +1,9 @@
+import { portVariable, SANDBOX, SERVICES, type ServiceName } from '../../services/manifest.js';
 import { LOAD_DEFAULTS } from '../common/config.js';
 import type { ProcessSpec } from './system.ts';
 
-export interface SystemPorts {
-  sandbox: number;
-  'voice-bridge': number;
-  'whatsapp-webhook': number;
-  'video-orchestrator': number;
-}
+/** A port for the sandbox and for each service of services/manifest.js. */
+export type SystemPorts = Record<'sandbox' | ServiceName, number>;
 
 /**
  * Rate limits for the system under load, set explicitly so the limiter is not what the load measures:
@@ -53,9 +50,9 @@ function inheritedEnv(): Record<string, string> {
 }
 
 /**
- * Every process of the system as `npm run load:ci` starts it: the provider sandbox, the three
- * services and the render worker, on loopback ports chosen for this run, one PostgreSQL database,
- * quiet logs (LOG_LEVEL=warn: access logs would cost the CPU the load measures).
+ * Every process of the system as `npm run load:ci` starts it: the provider sandbox, the services of
+ * services/manifest.js and their workers, on loopback ports chosen for this run, one PostgreSQL
+ * database, quiet logs (LOG_LEVEL=warn: access logs would cost the CPU the load measures).
  */
 export function systemProcesses(options: {
   ports: SystemPorts;
@@ -77,83 +74,57 @@ export function systemProcesses(options: {
     RATE_LIMIT_STORE: options.rateLimitStore,
     SHUTDOWN_GRACE_MS: '5000',
     ...LOAD_RATE_LIMITS,
-  };
-  const voice = url(ports['voice-bridge']);
-  const whatsapp = url(ports['whatsapp-webhook']);
-  const video = url(ports['video-orchestrator']);
-  const secrets = {
     VOICE_API_KEY: LOAD_DEFAULTS.VOICE_API_KEY,
     WHATSAPP_APP_SECRET: LOAD_DEFAULTS.WHATSAPP_APP_SECRET,
     WHATSAPP_API_KEY: LOAD_DEFAULTS.WHATSAPP_API_KEY,
     WHATSAPP_PHONE_NUMBER_ID: LOAD_DEFAULTS.WHATSAPP_PHONE_NUMBER_ID,
     VIDEO_API_KEY: LOAD_DEFAULTS.VIDEO_API_KEY,
   };
-  const video_env = {
-    ...common,
-    ...secrets,
-    PORT: String(ports['video-orchestrator']),
-    VIDEO_PORT: String(ports['video-orchestrator']),
-    VIDEO_PUBLIC_URL: video,
-    // ffmpeg shares two cores with everything else: one render at a time.
-    RENDER_CONCURRENCY: '1',
-    RENDER_FFMPEG_THREADS: '1',
-    RENDER_X264_PRESET: 'ultrafast',
+  // What each service needs beyond the common settings to run against the sandbox under load.
+  const serviceEnv: Record<ServiceName, Record<string, string>> = {
+    'voice-bridge': {
+      VOICE_PUBLIC_URL: url(ports['voice-bridge']),
+      // Sandbox credentials (TWILIO_ACCOUNT_SID/TOKEN unset) against the sandbox's Twilio API.
+      TWILIO_API_URL: sandboxUrl,
+      VOICE_AGENT_URL: `ws://127.0.0.1:${ports.sandbox}/agent/realtime`,
+    },
+    'whatsapp-webhook': {
+      WHATSAPP_SANDBOX_URL: sandboxUrl,
+      WHATSAPP_MEDIA_DOWNLOAD: 'false',
+    },
+    'video-orchestrator': {
+      VIDEO_PUBLIC_URL: url(ports['video-orchestrator']),
+      // ffmpeg shares two cores with everything else: one render at a time.
+      RENDER_CONCURRENCY: '1',
+      RENDER_FFMPEG_THREADS: '1',
+      RENDER_X264_PRESET: 'ultrafast',
+    },
   };
-  return [
-    {
-      name: 'sandbox',
-      entry: 'sandbox/main.ts',
-      env: {
-        ...common,
-        ...secrets,
-        SANDBOX_PORT: String(ports.sandbox),
-        SANDBOX_HOST: '127.0.0.1',
-        // Where the Graph sandbox posts its signed `sent → delivered → read` statuses.
-        SANDBOX_WHATSAPP_WEBHOOK_URL: `${whatsapp}/webhook`,
-      },
-      healthUrl: `${sandboxUrl}/health`,
+  const sandbox: ProcessSpec = {
+    name: SANDBOX.name,
+    entry: SANDBOX.entry,
+    env: {
+      ...common,
+      [portVariable(SANDBOX)]: String(ports.sandbox),
+      SANDBOX_HOST: '127.0.0.1',
+      // Where the Graph sandbox posts its signed `sent → delivered → read` statuses.
+      SANDBOX_WHATSAPP_WEBHOOK_URL: `${url(ports['whatsapp-webhook'])}/webhook`,
     },
-    {
-      name: 'voice-bridge',
-      service: 'voice-bridge',
-      entry: 'services/voice-bridge/main.ts',
-      env: {
-        ...common,
-        ...secrets,
-        PORT: String(ports['voice-bridge']),
-        VOICE_PORT: String(ports['voice-bridge']),
-        VOICE_PUBLIC_URL: voice,
-        // Sandbox credentials (TWILIO_ACCOUNT_SID/TOKEN unset) against the sandbox's Twilio API.
-        TWILIO_API_URL: sandboxUrl,
-        VOICE_AGENT_URL: `ws://127.0.0.1:${ports.sandbox}/agent/realtime`,
-      },
-      healthUrl: `${voice}/health`,
-    },
-    {
-      name: 'whatsapp-webhook',
-      service: 'whatsapp-webhook',
-      entry: 'services/whatsapp-webhook/main.ts',
-      env: {
-        ...common,
-        ...secrets,
-        PORT: String(ports['whatsapp-webhook']),
-        WHATSAPP_PORT: String(ports['whatsapp-webhook']),
-        WHATSAPP_SANDBOX_URL: sandboxUrl,
-        WHATSAPP_MEDIA_DOWNLOAD: 'false',
-      },
-      healthUrl: `${whatsapp}/health`,
-    },
-    {
-      name: 'video-orchestrator',
-      service: 'video-orchestrator',
-      entry: 'services/video-orchestrator/main.ts',
-      env: video_env,
-      healthUrl: `${video}/health`,
-    },
-    {
-      name: 'render-worker',
-      entry: 'services/video-orchestrator/worker-main.ts',
-      env: { ...video_env, PORT: '0', VIDEO_PORT: '0' },
-    },
-  ];
+    healthUrl: `${sandboxUrl}/health`,
+  };
+  const services = SERVICES.flatMap((service): ProcessSpec[] => {
+    const port = String(ports[service.name]);
+    const env = { ...common, PORT: port, [portVariable(service)]: port, ...serviceEnv[service.name] };
+    const api: ProcessSpec = {
+      name: service.name,
+      service: service.name,
+      entry: service.entry,
+      env,
+      healthUrl: `${url(ports[service.name])}/health`,
+    };
+    if (!service.worker) return [api];
+    const worker = { ...service.worker, env: { ...env, PORT: '0', [portVariable(service)]: '0' } };
+    return [api, worker];
+  });
+  return [sandbox, ...services];
 }

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../services/manifest.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -55,7 +56,7 @@ export async function startProcess(spec: ProcessSpec, logDir: string): Promise<R
   await mkdir(logDir, { recursive: true });
   const logPath = join(logDir, `${spec.name}.log`);
   const log = createWriteStream(logPath);
-  const child = spawn(process.execPath, [spec.entry], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, spec.entry], {
     cwd: ROOT,
     env: spec.env,
     stdio: ['ignore', 'pipe', 'pipe'],

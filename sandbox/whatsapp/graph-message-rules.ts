@@ -11,7 +11,8 @@ export interface GraphRuleViolation {
 type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isText = (v: unknown, max: number, min = 1) => typeof v === 'string' && v.length >= min && v.length <= max;
+const isText = (v: unknown, max: number, min = 1) =>
+  typeof v === 'string' && v.length >= min && v.length <= max;
 const invalid = (details: string): GraphRuleViolation => ({ code: 100, details });
 const missing = (parameter: string): GraphRuleViolation => ({
   code: 131008,
@@ -53,7 +54,11 @@ function checkInteractive(interactive: unknown): GraphRuleViolation | null {
   const body = interactive.body as Json | undefined;
   const action = interactive.action as Json | undefined;
   if (!isObject(action)) return missing('interactive.action');
-  if (isObject(interactive.header) && interactive.header.type === 'text' && !isText(interactive.header.text, 60))
+  if (
+    isObject(interactive.header) &&
+    interactive.header.type === 'text' &&
+    !isText(interactive.header.text, 60)
+  )
     return invalid('interactive.header.text must be 1 to 60 characters');
   if (interactive.footer !== undefined && !isText((interactive.footer as Json)?.text, 60))
     return invalid('interactive.footer.text must be 1 to 60 characters');
@@ -63,7 +68,8 @@ function checkInteractive(interactive: unknown): GraphRuleViolation | null {
     if (!Array.isArray(buttons) || buttons.length < 1 || buttons.length > 3)
       return invalid('interactive.action.buttons must hold 1 to 3 buttons');
     for (const b of buttons) {
-      if (!isObject(b) || b.type !== 'reply' || !isObject(b.reply)) return invalid('a button must be { type: reply, reply }');
+      if (!isObject(b) || b.type !== 'reply' || !isObject(b.reply))
+        return invalid('a button must be { type: reply, reply }');
       if (!isText(b.reply.id, 256)) return invalid('button reply.id must be 1 to 256 characters');
       if (!isText(b.reply.title, 20)) return invalid('button reply.title must be 1 to 20 characters');
     }
@@ -80,8 +86,10 @@ function checkInteractive(interactive: unknown): GraphRuleViolation | null {
       return invalid('interactive.action.sections must hold 1 to 10 sections');
     const rows: Json[] = [];
     for (const s of sections) {
-      if (!isObject(s) || !Array.isArray(s.rows) || s.rows.length === 0) return invalid('each section needs rows');
-      if (sections.length > 1 && !isText(s.title, 24)) return invalid('sections need a title (1 to 24) when there are several');
+      if (!isObject(s) || !Array.isArray(s.rows) || s.rows.length === 0)
+        return invalid('each section needs rows');
+      if (sections.length > 1 && !isText(s.title, 24))
+        return invalid('sections need a title (1 to 24) when there are several');
       rows.push(...(s.rows as Json[]));
     }
     if (rows.length > 10) return invalid('a list holds at most 10 rows in all');
@@ -113,7 +121,8 @@ const PARAMETER_FIELDS: Record<string, string> = {
 function checkTemplate(template: unknown): GraphRuleViolation | null {
   if (!isObject(template)) return missing('template');
   if (!isText(template.name, 512)) return missing('template.name');
-  if (!isObject(template.language) || !isText(template.language.code, 15, 2)) return missing('template.language.code');
+  if (!isObject(template.language) || !isText(template.language.code, 15, 2))
+    return missing('template.language.code');
   if (template.components === undefined) return null;
   if (!Array.isArray(template.components)) return invalid('template.components must be an array');
   for (const c of template.components) {
@@ -122,7 +131,8 @@ function checkTemplate(template: unknown): GraphRuleViolation | null {
       return invalid('a button component needs sub_type and index');
     for (const p of (c.parameters as unknown[] | undefined) ?? []) {
       const field = isObject(p) && typeof p.type === 'string' ? PARAMETER_FIELDS[p.type] : undefined;
-      if (!field) return invalid(`template parameter type ${isObject(p) ? String(p.type) : '?'} is not valid`);
+      if (!field)
+        return invalid(`template parameter type ${isObject(p) ? String(p.type) : '?'} is not valid`);
       if ((p as Json)[field] === undefined) return missing(`${c.type} parameter ${field}`);
     }
   }
@@ -145,7 +155,8 @@ export function checkMessage(payload: Json): GraphRuleViolation | null {
   if (type === 'location') return checkLocation(payload.location);
   if (type === 'interactive') return checkInteractive(payload.interactive);
   if (type === 'template') return checkTemplate(payload.template);
-  if (type === 'contacts' || type === 'reaction') return isObject(payload[type]) || Array.isArray(payload[type]) ? null : missing(type);
+  if (type === 'contacts' || type === 'reaction')
+    return isObject(payload[type]) || Array.isArray(payload[type]) ? null : missing(type);
   return invalid(`Parameter value is not valid for type ${type}`);
 }
 

@@ -89,6 +89,7 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     queue: deps.queue,
     specSchema: components.specSchema,
     logger: deps.logger,
+    metrics: deps.metrics,
     writeGuard,
     readGuard,
   });

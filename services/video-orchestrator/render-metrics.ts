@@ -1,15 +1,21 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { BusinessMetrics, ServiceMetrics } from '../../shared/observability/index.ts';
 
-/** Render-specific metrics on the service's registry (create once per registry). */
-export interface RenderMetrics {
+/**
+ * Render-attempt metrics on the service's registry (create once per registry), plus the business
+ * counters (renders by status, queued → final duration) the worker records.
+ */
+export interface RenderMetrics extends Pick<BusinessMetrics, 'videoRenders' | 'videoRenderDuration'> {
   attempts: Counter<'outcome'>;
   attemptDuration: Histogram<'outcome'>;
   active: Gauge;
 }
 
-export function createRenderMetrics(registry: Registry): RenderMetrics {
-  const registers = [registry];
+export function createRenderMetrics(metrics: ServiceMetrics): RenderMetrics {
+  const registers = [metrics.registry];
   return {
+    videoRenders: metrics.videoRenders,
+    videoRenderDuration: metrics.videoRenderDuration,
     attempts: new Counter({
       name: 'video_render_attempts_total',
       help: 'Render attempts by outcome (completed, failed, retry, canceled, requeued, skipped)',

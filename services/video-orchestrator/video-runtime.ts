@@ -70,7 +70,7 @@ export async function startVideoRuntime(
     observe: observeGroupCommit(options.metrics),
   });
   const components = createVideoComponents(config, store, options.overrides);
-  const renderMetrics = createRenderMetrics(options.metrics.registry);
+  const renderMetrics = createRenderMetrics(options.metrics);
   let worker: RenderWorker | null = null;
   if (options.withWorker) {
     worker = createRenderWorker({

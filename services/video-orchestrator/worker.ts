@@ -1,5 +1,5 @@
 import { rmdir } from 'node:fs/promises';
-import type { Logger } from '../../shared/observability/index.ts';
+import { type Logger, recordRenderStatus } from '../../shared/observability/index.ts';
 import { PermanentJobError, type Queue, type QueueJob } from '../../shared/queue/index.ts';
 import { CallbackError, type CallbackSender } from './callbacks/standard-webhook-sender.ts';
 import type { FetchInput } from './inputs/input-fetcher.ts';
@@ -120,6 +120,7 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
       outcomeLabel = outcome.kind === 'failed' ? (outcome.final ? 'failed' : 'retry') : outcome.kind;
       switch (outcome.kind) {
         case 'completed':
+          if (deps.metrics) recordRenderStatus(deps.metrics, 'completed', outcome.row.created_at);
           if (outcome.row.callback_url) await enqueueCallback(renderId, 'render.completed');
           return;
         case 'skipped':
@@ -136,6 +137,7 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
         case 'failed': {
           if (outcome.final) {
             const row = await store.getRender(renderId);
+            if (deps.metrics) recordRenderStatus(deps.metrics, 'failed', row?.created_at);
             if (row?.callback_url) await enqueueCallback(renderId, 'render.failed');
           }
           // Not retryable: completes the queue job (the row says failed). Retryable: the queue's
@@ -156,6 +158,7 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
   async function handleDeadLetter(job: QueueJob<RenderJobData>): Promise<void> {
     const row = await store.failDeadLettered(job.data.renderId);
     if (row) {
+      if (deps.metrics) recordRenderStatus(deps.metrics, 'failed', row.created_at);
       logger.warn({ renderId: row.id }, 'render failed: the queue gave up on it');
       if (row.callback_url) await enqueueCallback(row.id, 'render.failed');
     }

@@ -94,7 +94,10 @@ export function createAgentReplier(deps: AgentReplierDeps) {
 
     const now = await pendingAgentMessages(deps.db, inbound.fromWaId);
     if (now.some((m) => !ids.includes(m.id)) && !waitedTooLong(burst[0])) {
-      deps.logger.info({ inboundId }, 'agent reply dropped: the contact wrote again; the newer message answers all');
+      deps.logger.info(
+        { inboundId },
+        'agent reply dropped: the contact wrote again; the newer message answers all',
+      );
       return;
     }
 

@@ -164,7 +164,18 @@ const InteractiveList = z.object({
 });
 
 const TemplateParameter = z.looseObject({
-  type: z.enum(['text', 'currency', 'date_time', 'image', 'document', 'video', 'location', 'payload', 'coupon_code', 'action']),
+  type: z.enum([
+    'text',
+    'currency',
+    'date_time',
+    'image',
+    'document',
+    'video',
+    'location',
+    'payload',
+    'coupon_code',
+    'action',
+  ]),
 });
 /** Header, body and button parameters; buttons need their sub_type and index (0-9), as Meta requires. */
 const TemplateComponent = z
@@ -200,7 +211,9 @@ const MediaSource = {
   link: z.url({ protocol: /^https?$/ }).optional(),
 };
 const mediaRef = <T extends z.ZodRawShape>(extra: T) =>
-  z.strictObject({ ...MediaSource, ...extra }).refine((m) => exactlyOneSource.check(m as { id?: string; link?: string }), exactlyOneSource.params);
+  z
+    .strictObject({ ...MediaSource, ...extra })
+    .refine((m) => exactlyOneSource.check(m as { id?: string; link?: string }), exactlyOneSource.params);
 const Caption = z.string().min(1).max(1024).optional();
 // Captions on image, video and document only; a filename on documents only (as the Graph API accepts).
 const MediaSends = [
@@ -258,7 +271,9 @@ export const MessageIdParams = z.object({ id: z.uuid() });
 // Conversations
 
 /** A contact's WhatsApp id: the number's digits, no plus. */
-export const WaIdParams = z.object({ waId: z.string().regex(/^[1-9]\d{6,14}$/, 'must be the digits of a number, e.g. 250788123456') });
+export const WaIdParams = z.object({
+  waId: z.string().regex(/^[1-9]\d{6,14}$/, 'must be the digits of a number, e.g. 250788123456'),
+});
 export const HandoffRequest = z.object({ handoff: z.boolean() });
 
 // ---------------------------------------------------------------------------------------------

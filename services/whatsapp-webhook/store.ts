@@ -98,9 +98,11 @@ function firstOwners<T>(keysPerDelivery: T[][], key: (item: T) => string): Map<s
 async function upsertContacts(tx: Sql, batches: WebhookBatch[], now: Date): Promise<void> {
   const contacts = new Map<string, { profile_name: string | null; last_inbound_at: string | null }>();
   const contact = (waId: string) => {
-    let c = contacts.get(waId);
-    if (!c) contacts.set(waId, (c = { profile_name: null, last_inbound_at: null }));
-    return c;
+    const known = contacts.get(waId);
+    if (known) return known;
+    const fresh = { profile_name: null as string | null, last_inbound_at: null as string | null };
+    contacts.set(waId, fresh);
+    return fresh;
   };
   for (const batch of batches) {
     for (const c of batch.contacts) if (c.name !== null) contact(c.waId).profile_name = c.name;
@@ -113,9 +115,7 @@ async function upsertContacts(tx: Sql, batches: WebhookBatch[], now: Date): Prom
     }
   }
   if (contacts.size === 0) return;
-  const rows = [...contacts]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([wa_id, c]) => ({ wa_id, ...c }));
+  const rows = [...contacts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([wa_id, c]) => ({ wa_id, ...c }));
   await tx.query(
     `with c as (select * from jsonb_to_recordset($1::jsonb) as c(wa_id text, profile_name text, last_inbound_at timestamptz)),
      inserted as (
@@ -150,14 +150,14 @@ async function applyOptKeywords(
     if (opt === null || m.fromWaId === null || m.type !== 'text') continue;
     const at = (m.sentAt ?? new Date()).toISOString();
     const seen = latest.get(m.fromWaId);
-    if (!seen || at >= seen.at) latest.set(m.fromWaId, { wamid: m.wamid, phone_number_id: m.phoneNumberId, opt, at });
+    if (!seen || at >= seen.at)
+      latest.set(m.fromWaId, { wamid: m.wamid, phone_number_id: m.phoneNumberId, opt, at });
   }
   if (latest.size === 0) return [];
-  const rows = [...latest]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([wa_id, k]) => ({ wa_id, ...k }));
-  return tx.query(
-    `with k as (select * from jsonb_to_recordset($1::jsonb)
+  const rows = [...latest].sort(([a], [b]) => (a < b ? -1 : 1)).map(([wa_id, k]) => ({ wa_id, ...k }));
+  return tx
+    .query(
+      `with k as (select * from jsonb_to_recordset($1::jsonb)
                  as k(wa_id text, wamid text, phone_number_id text, opt text, at timestamptz))
      update whatsapp_contacts c
         set opted_out_at = case when k.opt = 'out' then k.at end, updated_at = now()
@@ -165,8 +165,13 @@ async function applyOptKeywords(
       where c.wa_id = k.wa_id
         and ((k.opt = 'out' and c.opted_out_at is null) or (k.opt = 'in' and c.opted_out_at is not null))
      returning c.wa_id as "waId", k.wamid, k.phone_number_id as "phoneNumberId", k.opt`,
-    [JSON.stringify(rows)],
-  ).then((changed) => (changed as { waId: string; wamid: string; phoneNumberId: string; opt: string }[]).filter((c) => c.opt === 'out'));
+      [JSON.stringify(rows)],
+    )
+    .then((changed) =>
+      (changed as { waId: string; wamid: string; phoneNumberId: string; opt: string }[]).filter(
+        (c) => c.opt === 'out',
+      ),
+    );
 }
 
 /** One confirmation per opt-out (keyed by the STOP message), queued in the same commit. */
@@ -456,7 +461,11 @@ export async function settleAgentMessages(sql: Sql, ids: string[], state: 'done'
   );
 }
 
-export async function setAgentState(sql: Sql, id: string, state: 'done' | 'failed' | 'handoff'): Promise<void> {
+export async function setAgentState(
+  sql: Sql,
+  id: string,
+  state: 'done' | 'failed' | 'handoff',
+): Promise<void> {
   await sql.query(
     `update whatsapp_inbound_messages set agent_state = $2, updated_at = now()
       where id = $1 and agent_state = 'pending'`,
@@ -694,7 +703,11 @@ const CONVERSATION_COLUMNS = (hours: string) => `wa_id as "waId", profile_name a
   coalesce(last_inbound_at + make_interval(hours => ${hours}) > now(), false) as "windowOpen",
   opted_out_at as "optedOutAt", handoff`;
 
-export async function getConversation(sql: Sql, waId: string, windowHours: number): Promise<ConversationRow | null> {
+export async function getConversation(
+  sql: Sql,
+  waId: string,
+  windowHours: number,
+): Promise<ConversationRow | null> {
   const rows = await sql.query<ConversationRow>(
     `select ${CONVERSATION_COLUMNS('$2::int')} from whatsapp_contacts where wa_id = $1`,
     [waId, windowHours],
@@ -703,7 +716,12 @@ export async function getConversation(sql: Sql, waId: string, windowHours: numbe
 }
 
 /** Pauses (true) or resumes (false) the agent for one contact; creates the contact when unknown. */
-export async function setHandoff(sql: Sql, waId: string, handoff: boolean, windowHours: number): Promise<ConversationRow> {
+export async function setHandoff(
+  sql: Sql,
+  waId: string,
+  handoff: boolean,
+  windowHours: number,
+): Promise<ConversationRow> {
   const rows = await sql.query<ConversationRow>(
     `insert into whatsapp_contacts (wa_id, handoff) values ($1, $2)
      on conflict (wa_id) do update set handoff = excluded.handoff, updated_at = now()

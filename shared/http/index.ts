@@ -8,3 +8,4 @@ export { requireBearer, safeEqual } from './require-bearer.ts';
 export { type RunningServer, type ServeNodeOptions, serveNode } from './serve-node.ts';
 export { storeUnavailable } from './store-unavailable.ts';
 export { type InputSource, parseInput, parseJsonText, readJsonBody } from './validation.ts';
+export { type WebhookDeliveryMetrics, webhookDeliveryMetrics } from './webhook-delivery-metrics.ts';

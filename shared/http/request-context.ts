@@ -12,6 +12,25 @@ export interface RequestContextOptions {
 }
 
 /**
+ * A child logger made on first use. Creating one runs pino's redaction over its bindings, which costs more
+ * than the rest of a cheap request, and most requests never log.
+ */
+function lazyChild(logger: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  return new Proxy(logger, {
+    get(_target, property) {
+      child ??= logger.child(bindings);
+      const value = Reflect.get(child, property, child);
+      return typeof value === 'function' ? value.bind(child) : value;
+    },
+    set(_target, property, value) {
+      child ??= logger.child(bindings);
+      return Reflect.set(child, property, value, child);
+    },
+  });
+}
+
+/**
  * Accepts or generates `X-Request-Id`, echoes it, binds it to a per-request logger, and records
  * the request duration by route template (never the raw path: ids would explode the label set).
  *
@@ -19,11 +38,12 @@ export interface RequestContextOptions {
  * app.use(requestContext({ logger, metrics }));
  */
 export function requestContext(options: RequestContextOptions): MiddlewareHandler<AppEnv> {
+  const debug = options.logger.isLevelEnabled('debug');
   return async function requestContextMiddleware(c, next) {
     const started = performance.now();
     const offered = c.req.header('x-request-id');
     const requestId = offered && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : crypto.randomUUID();
-    const logger = options.logger.child({ requestId });
+    const logger = lazyChild(options.logger, { requestId });
     c.set('requestId', requestId);
     c.set('logger', logger);
     // Set before the handler runs: Hono applies it as the response is built. Setting it afterwards
@@ -36,9 +56,11 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
       { method: c.req.method, route, status: String(c.res.status) },
       seconds,
     );
-    logger.debug(
-      { method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) },
-      'request',
-    );
+    if (debug) {
+      logger.debug(
+        { method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) },
+        'request',
+      );
+    }
   };
 }

@@ -1,7 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type BusinessMetrics, createBusinessMetrics } from './business-metrics.ts';
 
-/** Every metric a service exports, on a registry of its own so several apps can live in one process. */
-export interface ServiceMetrics {
+/**
+ * Every metric a service exports, on a registry of its own so several apps can live in one process:
+ * the HTTP and resilience ones here, the business ones from business-metrics.ts.
+ */
+export interface ServiceMetrics extends BusinessMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   /** 0 closed, 1 half-open, 2 open. */
@@ -20,6 +24,12 @@ export interface ServiceMetrics {
   groupCommitRejections: Counter<'writer'>;
 }
 
+const UNLINTED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 export interface MetricsOptions {
   service: string;
   /** Process metrics (memory, event loop lag); off in tests that build many apps. */
@@ -34,10 +44,16 @@ export interface MetricsOptions {
 export function createMetrics(options: MetricsOptions): ServiceMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service: options.service });
-  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named *_total break Prometheus naming (`promtool check metrics` fails them; prom-client
+    // issue #283); each is only the sum of the by-type gauge beside it (nodejs_active_handles{type}).
+    for (const name of UNLINTED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  }
   const registers = [registry];
   return {
     registry,
+    ...createBusinessMetrics(registry),
     httpDuration: new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration by route template and status',

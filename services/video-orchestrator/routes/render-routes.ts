@@ -8,7 +8,7 @@ import {
   parseInput,
   readJsonBody,
 } from '../../../shared/http/index.ts';
-import type { Logger } from '../../../shared/observability/index.ts';
+import { type Logger, recordRenderStatus, type ServiceMetrics } from '../../../shared/observability/index.ts';
 import { jobIdFor, type Queue } from '../../../shared/queue/index.ts';
 import { kindFits } from '../inputs/input-fetcher.ts';
 import type { OutputUrlSigner } from '../output-url-signer.ts';
@@ -31,6 +31,7 @@ export interface RenderRouteDeps {
   signer: OutputUrlSigner;
   publicUrl: string;
   logger: Logger;
+  metrics: ServiceMetrics;
   /** Authentication + the write rate limit (POST). */
   writeGuard: MiddlewareHandler<AppEnv>;
   /** Authentication + the read rate limit. */
@@ -132,6 +133,7 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
       row = existing;
       replayed = true;
     }
+    if (!replayed) recordRenderStatus(deps.metrics, 'queued');
     // A first attempt that could not enqueue left the job id empty: the replay finishes the job.
     if (!row.queue_job_id && row.status === 'queued') await enqueue(row);
     const location = `${deps.publicUrl}/renders/${row.id}`;
@@ -152,6 +154,7 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
     const { id } = parseInput(IdParams, c.req.param(), 'params');
     const canceled = await store.cancelRender(id);
     if (canceled) {
+      recordRenderStatus(deps.metrics, 'canceled', canceled.created_at);
       // A queued job is withdrawn from the queue; a running one is stopped by its worker, which
       // polls the row (signal, grace, kill) and removes its temp files.
       if (canceled.queue_job_id) {

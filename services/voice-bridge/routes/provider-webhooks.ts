@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { parseInput, storeUnavailable } from '../../../shared/http/index.ts';
+import { parseInput, storeUnavailable, webhookDeliveryMetrics } from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import { TwilioStatusCallback, TwilioVoiceWebhook, WebhookQuery } from '../schemas.ts';
 import type { StatusIntake } from '../status-intake.ts';
@@ -37,6 +37,11 @@ function eventTime(timestamp: string | undefined, clock: () => Date): Date {
   return Number.isNaN(ms) ? clock() : new Date(ms);
 }
 
+/** A stored event that moved the call into its status: terminal statuses are the calls' outcomes. */
+function recordCallStatus(metrics: ServiceMetrics, status: string): void {
+  metrics.voiceCallStatuses.inc({ status });
+}
+
 /**
  * The webhooks Twilio calls: answer (TwiML for the call), status (callbacks, the hot path) and
  * stream-ended (`<Connect action>`: what the caller hears once the stream is over). Every one is
@@ -52,7 +57,9 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
     metrics: options.metrics,
   });
 
-  app.post('/webhooks/voice/status', verified, async (c) => {
+  const statusDeliveries = webhookDeliveryMetrics(options.metrics, 'twilio');
+
+  app.post('/webhooks/voice/status', statusDeliveries.count, verified, async (c) => {
     const form = c.get('twilioForm');
     const query = parseInput(WebhookQuery, c.req.query(), 'query');
     const event = parseInput(TwilioStatusCallback, flatten(form), 'body');
@@ -70,6 +77,9 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
     } catch (error) {
       return storeUnavailable(c, error, 'status callback');
     }
+    (result.stored ? statusDeliveries.stored : statusDeliveries.duplicate).inc();
+    if (result.stored && result.callStatus === event.CallStatus)
+      recordCallStatus(options.metrics, event.CallStatus);
     if (!result.callId)
       c.get('logger').info({ callSid: event.CallSid }, 'status callback for an unknown call kept');
     return twiml(c, emptyTwiml());

@@ -56,7 +56,10 @@ export function registerConversationRoutes(app: Hono<AppEnv>, deps: Conversation
     const { waId } = parseInput(WaIdParams, c.req.param(), 'params');
     const { handoff } = await readJsonBody(c, HandoffRequest);
     const row = await setHandoff(deps.db, waId, handoff, deps.serviceWindowHours);
-    c.get('logger').info({ handoff }, handoff ? 'conversation handed to a human' : 'conversation back to the agent');
+    c.get('logger').info(
+      { handoff },
+      handoff ? 'conversation handed to a human' : 'conversation back to the agent',
+    );
     return c.json(conversationView(row));
   });
 }

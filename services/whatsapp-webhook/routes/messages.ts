@@ -44,6 +44,9 @@ interface Answer {
   body: unknown;
 }
 
+/** The `status` label of whatsapp_messages_total for a new message's first answer. */
+const STATUS_BY_ANSWER: Partial<Record<number, string>> = { 201: 'sent', 202: 'queued' };
+
 /** 201 sent, 202 queued for retry, 422 rejected by Meta for good. */
 function answerFor(c: Context<AppEnv>, result: AttemptResult): Answer {
   const view = messageView(result.row);
@@ -177,6 +180,11 @@ export function registerMessageRoutes(app: Hono<AppEnv>, deps: MessageRouteDeps)
       c.get('logger').error({ err: error, messageId: row.id }, 'inline send attempt failed');
       answer = { status: 202, body: { ...messageView(row), status: 'queued' } };
     }
+    deps.metrics.whatsappMessages.inc({
+      direction: 'out',
+      type: request.type,
+      status: STATUS_BY_ANSWER[answer.status] ?? 'failed',
+    });
     if (idempotencyKey !== null) {
       await saveFirstResponse(deps.db, row.id, answer.status, answer.body).catch((error: unknown) => {
         c.get('logger').error({ err: error, messageId: row.id }, 'idempotent response not saved');

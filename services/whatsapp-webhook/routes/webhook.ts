@@ -16,6 +16,7 @@ import type { createSignatureGuard } from '../signature-guard.ts';
 import type { BatchResult } from '../store.ts';
 import { readWebhookBatch } from '../webhook-batch.ts';
 import type { WebhookIntake } from '../webhook-intake.ts';
+import { createWebhookMetrics } from '../webhook-metrics.ts';
 
 export interface WebhookRouteDeps {
   /** Group commit: the delivery's rows (and their jobs) commit with concurrent deliveries'. */
@@ -46,7 +47,9 @@ export function registerWebhookRoutes(app: Hono<AppEnv>, deps: WebhookRouteDeps)
     });
   });
 
-  app.post('/webhook', maxBody(deps.bodyLimitBytes), async function receiveWebhook(c) {
+  const webhookMetrics = createWebhookMetrics(deps.metrics);
+
+  app.post('/webhook', webhookMetrics.count, maxBody(deps.bodyLimitBytes), async function receiveWebhook(c) {
     const ip = clientIp(c, deps.trustProxy);
     deps.guard.assertNotBlocked(ip);
 
@@ -72,6 +75,7 @@ export function registerWebhookRoutes(app: Hono<AppEnv>, deps: WebhookRouteDeps)
       // Meta retries a 503 for days: nothing refused here is lost.
       return storeUnavailable(c, error, 'webhook delivery');
     }
+    webhookMetrics.recordStored(batch, result);
     return c.json({
       received: true,
       messages: result.inserted.length,

@@ -10,7 +10,9 @@ import { writeReport } from '../../../load/report/write-report.ts';
 import { MetricRegistry } from '../../../load/runner/metrics.ts';
 import { loadClosedProfile, loadOpenProfile, loadSeedResults } from '../../../load/runner/profiles.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** The browser the report opens in: CHROME_PATH (e.g. GitHub runners' /usr/bin/google-chrome), else Debian's Chromium. */
+const BROWSER = process.env.CHROME_PATH || '/usr/bin/chromium';
+const HAS_BROWSER = existsSync(BROWSER);
 const OUT = new URL('../../../load/results/report-test/', import.meta.url).pathname;
 
 /** A plausible CI run, sample by sample, so the report is built the way a real one is. */
@@ -45,9 +47,10 @@ async function syntheticSummary() {
   const open = await loadOpenProfile('open-model-ci');
   const openModel: Record<string, ReturnType<typeof analyzeOpenModel>> = {};
   for (const [service, ceiling] of [
-    ['voice-bridge', 400],
-    ['whatsapp-webhook', 300],
-    ['video-orchestrator', 600],
+    // Rates of open-model-ci's climb (50 × 1.5^n): each service holds up to its ceiling, then breaks.
+    ['voice-bridge', 380],
+    ['whatsapp-webhook', 253],
+    ['video-orchestrator', 570],
   ] as const) {
     const oc = compileOpenProfile(open, service);
     const reg = new MetricRegistry(() => 0);
@@ -81,18 +84,21 @@ async function syntheticSummary() {
 }
 
 describe('HTML load report', () => {
-  it.skipIf(!existsSync(CHROMIUM))(
+  // Without a browser this is skipped on a laptop, but in CI (CI=true) it runs and fails, never passes silently.
+  it.skipIf(!HAS_BROWSER && !process.env.CI)(
     'opens offline in headless Chromium with every chart drawn',
     async () => {
+      if (!HAS_BROWSER) throw new Error(`no browser at ${BROWSER}: install chromium or set CHROME_PATH`);
       await mkdir(OUT, { recursive: true });
       const htmlPath = join(OUT, 'report.html');
       const summary = await syntheticSummary();
-      expect(summary.easymo.openModel?.['voice-bridge'].maxSustainableRate).toBe(400);
+      expect(summary.easymo.openModel?.['voice-bridge'].maxSustainableRate).toBe(380);
+      expect(summary.easymo.openModel?.['voice-bridge'].brokeAtRate).toBe(570);
       await writeReport(summary, htmlPath);
       expect((await stat(htmlPath)).size).toBeGreaterThan(200_000);
 
       const browser = await chromium.launch({
-        executablePath: CHROMIUM,
+        executablePath: BROWSER,
         args: [
           '--headless',
           '--no-sandbox',

@@ -1,14 +1,36 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { delimiter, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVICES as MANIFEST, portVariable } from '../../../services/manifest.js';
 
-const SERVICES = [
-  { name: 'whatsapp-webhook', entry: 'services/whatsapp-webhook/main.ts', portVar: 'WHATSAPP_PORT' },
-  { name: 'voice-bridge', entry: 'services/voice-bridge/main.ts', portVar: 'VOICE_PORT' },
-  { name: 'video-orchestrator', entry: 'services/video-orchestrator/main.ts', portVar: 'VIDEO_PORT' },
-];
+const SERVICES = MANIFEST.map((service) => ({ ...service, portVar: portVariable(service) }));
+
+/** promtool on PATH (Debian's `prometheus` package), or null. */
+const PROMTOOL =
+  (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((dir) => join(dir, 'promtool'))
+    .find((path) => existsSync(path)) ?? null;
+
+/** `promtool check metrics` reads the exposition on stdin and prints one line per problem. */
+function promtoolCheck(promtool: string, text: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(promtool, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output: output.trim() }));
+    child.stdin.end(text);
+  });
+}
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -49,26 +71,46 @@ async function stop(child: ChildProcess, exited: Promise<number | null>) {
 }
 
 describe.each(SERVICES)('$name as a process (Node entry)', ({ entry, portVar }) => {
-  it('starts on defaults, answers /health, /ready and /metrics, and exits 0 on SIGTERM', async () => {
+  let proc: ReturnType<typeof start>;
+  let base: string;
+  beforeAll(async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'easymo-proc-'));
     dirs.push(dataDir);
     // Port 0: the OS picks a free one; the service logs which.
-    const proc = start(entry, { [portVar]: '0', DATA_DIR: dataDir });
-    try {
-      const port = await proc.listening;
-      const base = `http://127.0.0.1:${port}`;
-      const health = await fetch(`${base}/health`);
-      expect(health.status).toBe(200);
-      expect((await health.json()).status).toBe('ok');
-      expect((await fetch(`${base}/ready`)).status).toBe(200);
-      const metrics = await (await fetch(`${base}/metrics`)).text();
-      expect(metrics).toContain('http_request_duration_seconds');
-      expect(metrics).toContain('circuit_breaker_state');
-    } finally {
-      const code = await stop(proc.child, proc.exited);
-      expect(code, proc.output()).toBe(0);
-    }
+    proc = start(entry, { [portVar]: '0', DATA_DIR: dataDir });
+    base = `http://127.0.0.1:${await proc.listening}`;
   }, 120_000);
+  afterAll(async () => {
+    if (proc.child.exitCode === null && proc.child.signalCode === null) await stop(proc.child, proc.exited);
+  });
+
+  it('starts on defaults and answers /health, /ready and /metrics', async () => {
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect((await health.json()).status).toBe('ok');
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('http_request_duration_seconds');
+    expect(metrics).toContain('circuit_breaker_state');
+    expect(metrics).toContain('webhook_deliveries_total');
+  });
+
+  // CI installs promtool (Debian's `prometheus`); there its absence is a failure, not a skip.
+  it.skipIf(!PROMTOOL && !process.env.CI)(
+    'serves /metrics that `promtool check metrics` accepts',
+    async () => {
+      if (!PROMTOOL) throw new Error('promtool not found on PATH: apt-get install prometheus');
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const result = await promtoolCheck(PROMTOOL, text);
+      expect(result.output, 'promtool check metrics').toBe('');
+      expect(result.code).toBe(0);
+    },
+  );
+
+  it('exits 0 on SIGTERM', async () => {
+    const code = await stop(proc.child, proc.exited);
+    expect(code, proc.output()).toBe(0);
+  }, 30_000);
 
   it('refuses to start with a bad variable, naming it', async () => {
     const proc = start(entry, { [portVar]: 'not-a-port', LOG_LEVEL: 'loud', DATA_DIR: tmpdir() });

@@ -133,6 +133,7 @@ describe('k6 scripts (run under Node with recording k6 fakes; no k6 binary here)
     expect(requests.every((r) => r.tags.step === '0' || r.tags.step === 'setup')).toBe(true);
     expect(report.summaryFiles).toEqual(['out/open-model-whatsapp-webhook.json', 'stdout']);
     expect(report.stdout).toContain('max sustainable');
+    expect(report.stdout).toMatch(/ceiling (between|below|not reached)/);
   }, 60_000);
 
   it('names every file it writes under RESULTS_DIR', async () => {

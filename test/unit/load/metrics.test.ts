@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aggregateValues, MetricRegistry, percentile } from '../../../load/runner/metrics.ts';
+import { aggregateValues, MetricRegistry } from '../../../load/runner/metrics.ts';
+import { percentile } from '../../../load/runner/percentile.ts';
 
 describe('percentile (k6 trend sink)', () => {
   it('interpolates between closest ranks as k6 does', () => {

@@ -4,6 +4,7 @@ import { parseDuration } from '../../../load/common/duration.js';
 import {
   compileClosedProfile,
   compileOpenProfile,
+  openProfileRates,
   SERVICES,
   stagePlan,
 } from '../../../load/common/options.js';
@@ -98,22 +99,52 @@ describe('load profiles (the one source of truth for k6 and the Node runner)', (
     ]);
   });
 
-  it('compiles the open model to a ramping-arrival-rate staircase with a breakpoint per step', async () => {
+  it('compiles the open model to a ramping-arrival-rate staircase climbing to its bound, a breakpoint per step', async () => {
     const open = await loadOpenProfile('open-model-ci');
     const compiled = compileOpenProfile(open, 'voice-bridge', { abortOnFail: true });
     const scenario = compiled.options.scenarios['voice-bridge'];
     expect(scenario.executor).toBe('ramping-arrival-rate');
+    const rates = compiled.steps.map((s) => s.rate);
+    expect(rates).toEqual(openProfileRates(open));
     expect(scenario.stages?.slice(0, 4)).toEqual([
-      { duration: '0s', target: open.rates[0] },
-      { duration: open.stepDuration, target: open.rates[0] },
-      { duration: '0s', target: open.rates[1] },
-      { duration: open.stepDuration, target: open.rates[1] },
+      { duration: '0s', target: rates[0] },
+      { duration: open.stepDuration, target: rates[0] },
+      { duration: '0s', target: rates[1] },
+      { duration: open.stepDuration, target: rates[1] },
     ]);
     expect(compiled.options.thresholds['http_req_duration{step:0}']).toEqual([
       { threshold: 'p(95)<500', abortOnFail: true, delayAbortEval: '2s' },
     ]);
-    // Bounded for CI: the whole staircase of one service fits in under half a minute.
-    expect(compiled.steps.at(-1)!.endMs).toBeLessThanOrEqual(30_000);
+    // Climbs far past what two cores serve, so each service breaks inside it...
+    expect(rates.at(-1)).toBeGreaterThanOrEqual(6_000);
+    // ...yet bounded for CI: one service's whole climb fits in under 40 seconds.
+    expect(compiled.steps.at(-1)!.endMs).toBeLessThanOrEqual(40_000);
+  });
+
+  it('turns a climb into rising rates up to its bound, and wants rates or a climb', async () => {
+    expect(openProfileRates({ climb: { startRate: 100, factor: 1.5, maxRate: 600 } })).toEqual([
+      100, 150, 225, 338, 506,
+    ]);
+    expect(openProfileRates({ rates: [5, 10] })).toEqual([5, 10]);
+    const { OpenProfileSchema } = await import('../../../load/runner/profiles.ts');
+    const base = {
+      name: 'x',
+      model: 'open',
+      stepDuration: '1s',
+      breakpoint: { http_req_duration: 'p(95)<500', http_req_failed: 'rate<0.05' },
+      services: {},
+    };
+    expect(OpenProfileSchema.safeParse(base).success).toBe(false);
+    expect(
+      OpenProfileSchema.safeParse({ ...base, rates: [1], climb: { startRate: 1, factor: 2, maxRate: 8 } })
+        .success,
+    ).toBe(false);
+    expect(
+      OpenProfileSchema.safeParse({ ...base, climb: { startRate: 1, factor: 1, maxRate: 8 } }).success,
+    ).toBe(false);
+    expect(
+      OpenProfileSchema.safeParse({ ...base, climb: { startRate: 1, factor: 2, maxRate: 8 } }).success,
+    ).toBe(true);
   });
 
   it('rejects a profile with an unknown flow or a malformed threshold', async () => {

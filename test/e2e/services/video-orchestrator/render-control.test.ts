@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RENDER_QUEUE } from '../../../../services/video-orchestrator/queues.ts';
 import type { RenderView } from '../../../../services/video-orchestrator/render-view.ts';
 import { sanitizeHost } from '../../../../services/video-orchestrator/worker-identity.ts';
+import { sampleValue, scrapeMetrics } from '../../../support/metrics-text.ts';
 import {
   createMediaFixtures,
   type MediaFixtures,
@@ -96,6 +97,7 @@ describe('video orchestrator: cancel, progress, timeout, shutdown, crash recover
   });
 
   it('cancel: a queued render never starts; a running ffmpeg is stopped and its files removed', async () => {
+    const metricsBefore = await scrapeMetrics(h.url);
     const running = await create(20);
     await waitProcessing(running);
     const queued = await create(1);
@@ -119,6 +121,12 @@ describe('video orchestrator: cancel, progress, timeout, shutdown, crash recover
     expect(await h.getRender(queued)).toMatchObject({ status: 'canceled', attempts: 0, output: null });
     expect(await h.getRender(running)).toMatchObject({ status: 'canceled', attempts: 1, output: null });
     expect((await h.api(`/renders/${queued}`, { method: 'DELETE' })).status).toBe(200);
+    // Each cancel counts once (the repeated DELETE is a no-op), with its queued → canceled time.
+    const metricsAfter = await scrapeMetrics(h.url);
+    for (const name of ['video_renders_total', 'video_render_duration_seconds_count']) {
+      const canceled = (text: string) => sampleValue(text, name, { status: 'canceled' });
+      expect(canceled(metricsAfter) - canceled(metricsBefore), name).toBe(2);
+    }
   });
 
   it('cancel of a finished render is a 409', async () => {

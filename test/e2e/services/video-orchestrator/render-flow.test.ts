@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loopbackAllowedForTests } from '../../../../services/video-orchestrator/inputs/address-policy.ts';
 import { createMediaTools } from '../../../../services/video-orchestrator/render/ffmpeg.ts';
+import { sampleValue, scrapeMetrics } from '../../../support/metrics-text.ts';
 import {
   createMediaFixtures,
   type MediaFixtures,
@@ -247,6 +248,32 @@ describe('video orchestrator: API → queue → worker → output', () => {
     expect(done.error?.message).toMatch(/source 0: not a readable media file/);
     await new Promise((r) => setTimeout(r, 1500));
     expect((await h.getRender(id)).attempts).toBe(1);
+  });
+
+  it('counts renders by status on /metrics, with the queued → final duration of each', async () => {
+    const before = await scrapeMetrics(h.url);
+    const ok = await h.createRender({
+      output: { width: 160, height: 120, fps: 10 },
+      clips: [{ type: 'image', src: src('/image.jpg'), duration: 0.5 }],
+    });
+    const bad = await h.createRender({
+      output: { width: 160, height: 120 },
+      clips: [{ type: 'video', src: src('/corrupt.mp4') }],
+    });
+    const okId = ((await ok.json()) as { id: string }).id;
+    const badId = ((await bad.json()) as { id: string }).id;
+    expect((await h.waitForStatus(okId, ['completed', 'failed'])).status).toBe('completed');
+    expect((await h.waitForStatus(badId, ['completed', 'failed'])).status).toBe('failed');
+
+    const after = await scrapeMetrics(h.url);
+    const delta = (name: string, labels: Record<string, string>) =>
+      sampleValue(after, name, labels) - sampleValue(before, name, labels);
+    expect(delta('video_renders_total', { status: 'queued' })).toBe(2);
+    expect(delta('video_renders_total', { status: 'completed' })).toBe(1);
+    expect(delta('video_renders_total', { status: 'failed' })).toBe(1);
+    expect(delta('video_render_duration_seconds_count', { status: 'completed' })).toBe(1);
+    expect(delta('video_render_duration_seconds_count', { status: 'failed' })).toBe(1);
+    expect(delta('video_render_duration_seconds_sum', { status: 'completed' })).toBeGreaterThan(0);
   });
 
   it('a transient download failure (503) is retried with backoff and then completes', async () => {

@@ -5,6 +5,7 @@ import type { Database } from '../../../../shared/db/index.ts';
 import { computeTwilioSignature } from '../../../../shared/webhooks/twilio-signature.ts';
 import { startVoiceHarness, type VoiceHarness } from '../../../e2e/voice-bridge/harness.ts';
 import { createTestDatabase, switchableDatabase } from '../../../support/database.ts';
+import { sampleValue, scrapeMetrics } from '../../../support/metrics-text.ts';
 
 let db: Database;
 beforeAll(async () => {
@@ -190,6 +191,10 @@ describe('POST /webhooks/voice/status', () => {
     expect(await eventCount(sid)).toBe(0);
     expect((await twilioPost(harness, '/webhooks/voice/status', params)).status).toBe(200);
     expect(await eventCount(sid)).toBe(1);
+    const metrics = await scrapeMetrics(harness.url);
+    const deliveries = (result: string) =>
+      sampleValue(metrics, 'webhook_deliveries_total', { provider: 'twilio', result });
+    expect([deliveries('failed'), deliveries('stored')]).toEqual([1, 1]);
   });
 
   it('answers 400 naming the field for a signed but malformed callback', async () => {
@@ -281,5 +286,33 @@ describe('GET /media/:callId upgrade', () => {
     );
     const res = await fetch(`${harness.url}${path}`, { headers: { 'x-twilio-signature': signature } });
     expect(res.status).toBe(426);
+  });
+});
+
+describe('status callback business metrics', () => {
+  it('counts deliveries by result and each status a call moves into, its outcome last', async () => {
+    harness = await startVoiceHarness({ db, fetch: quietTwilio });
+    const { id, sid } = await placedCall(harness);
+    const path = `/webhooks/voice/status?callId=${id}`;
+    for (const [i, status] of ['ringing', 'in-progress', 'completed'].entries()) {
+      expect((await twilioPost(harness, path, statusParams(sid, status, i + 1))).status).toBe(200);
+    }
+    // Twilio's retry of a stored event, and a late one that cannot move a completed call.
+    expect((await twilioPost(harness, path, statusParams(sid, 'in-progress', 2))).status).toBe(200);
+    expect((await twilioPost(harness, path, statusParams(sid, 'ringing', 9))).status).toBe(200);
+    expect(
+      (await twilioPost(harness, path, statusParams(sid, 'busy', 10), { signature: 'bad' })).status,
+    ).toBe(403);
+    expect((await twilioPost(harness, path, { CallStatus: 'completed' })).status).toBe(400);
+
+    const text = await scrapeMetrics(harness.url);
+    const deliveries = (result: string) =>
+      sampleValue(text, 'webhook_deliveries_total', { provider: 'twilio', result });
+    expect(deliveries('stored')).toBe(4);
+    expect(deliveries('duplicate')).toBe(1);
+    expect(deliveries('rejected')).toBe(2);
+    expect(deliveries('failed')).toBe(0);
+    const calls = (status: string) => sampleValue(text, 'voice_call_status_total', { status });
+    expect([calls('ringing'), calls('in-progress'), calls('completed'), calls('busy')]).toEqual([1, 1, 1, 0]);
   });
 });

@@ -76,13 +76,18 @@ describe('conversations', () => {
     text: { body },
     ...extra,
   });
-  const template = (to: string, name: string) => ({ to, type: 'template', template: { name, language: 'en' } });
+  const template = (to: string, name: string) => ({
+    to,
+    type: 'template',
+    template: { name, language: 'en' },
+  });
   const sentTo = (to: string) => sandbox.sent.filter((m) => m.to === to);
   const outboundCount = async (to: string) =>
     (
-      await h.db.query<{ n: number }>('select count(*)::int as n from whatsapp_outbound_messages where to_number = $1', [
-        to,
-      ])
+      await h.db.query<{ n: number }>(
+        'select count(*)::int as n from whatsapp_outbound_messages where to_number = $1',
+        [to],
+      )
     )[0].n;
   const contact = async (waId: string) =>
     (
@@ -113,7 +118,12 @@ describe('conversations', () => {
 
     it('refuses once the window has closed, and sends the configured template when the request allows it', async () => {
       const old = inboundEnvelope(
-        { id: 'wamid.WINDOW-OLD', type: 'text', text: { body: 'hello' }, timestamp: String(Math.floor(Date.now() / 1000) - 25 * 3600) },
+        {
+          id: 'wamid.WINDOW-OLD',
+          type: 'text',
+          text: { body: 'hello' },
+          timestamp: String(Math.floor(Date.now() / 1000) - 25 * 3600),
+        },
         { name: 'Keza', waId: '250788300002' },
       );
       expect((await postWebhook(h.url, old)).status).toBe(200);
@@ -126,12 +136,17 @@ describe('conversations', () => {
       expect(res.status).toBe(201);
       const { id } = (await res.json()) as { id: string; type: string };
       const [sent] = sentTo('+250788300002');
-      expect(sent.payload).toMatchObject({ type: 'template', template: { name: 'reengage', language: { code: 'rw' } } });
+      expect(sent.payload).toMatchObject({
+        type: 'template',
+        template: { name: 'reengage', language: { code: 'rw' } },
+      });
       const message = (await (
         await fetch(`${h.url}/messages/${id}`, { headers: { authorization: `Bearer ${API_KEY}` } })
       ).json()) as { type: string; history: { detail?: string }[] };
       expect(message.type).toBe('template');
-      expect(message.history[0].detail).toMatch(/outside the 24-hour customer-service window: sent as template reengage/);
+      expect(message.history[0].detail).toMatch(
+        /outside the 24-hour customer-service window: sent as template reengage/,
+      );
     });
 
     it('sends free-form inside the window; a contact who has just written gets it', async () => {
@@ -142,7 +157,13 @@ describe('conversations', () => {
       expect(res.status).toBe(201);
       const { id } = (await res.json()) as { id: string };
       const read = await waitFor(
-        async () => (await h.db.query<{ status: string }>('select status from whatsapp_outbound_messages where id = $1', [id]))[0],
+        async () =>
+          (
+            await h.db.query<{ status: string }>(
+              'select status from whatsapp_outbound_messages where id = $1',
+              [id],
+            )
+          )[0],
         (r) => r.status === 'read',
       );
       expect(read.status).toBe('read');
@@ -155,7 +176,10 @@ describe('conversations', () => {
         ['250788300004', 'wamid.W131047-A'],
         ['250788300005', 'wamid.W131047-B'],
       ]) {
-        const body = inboundEnvelope({ id: wamid, type: 'location', location: { latitude: 1, longitude: 2 }, timestamp: now() }, { name: 'Ali', waId });
+        const body = inboundEnvelope(
+          { id: wamid, type: 'location', location: { latitude: 1, longitude: 2 }, timestamp: now() },
+          { name: 'Ali', waId },
+        );
         expect((await postWebhook(h.url, body)).status).toBe(200);
       }
       const allowed = await send(text('+250788300004', 'Your driver is here', { outsideWindow: 'template' }));
@@ -205,7 +229,8 @@ describe('conversations', () => {
         (c) => c?.opted_out_at != null,
       );
       expect(row.opted_out_at).not.toBeNull();
-      const confirmations = () => sentTo('+250788400001').filter((m) => (m.payload.text as { body?: string })?.body === CONFIRMATION);
+      const confirmations = () =>
+        sentTo('+250788400001').filter((m) => (m.payload.text as { body?: string })?.body === CONFIRMATION);
       await waitFor(confirmations, (list) => list.length >= 1);
       // Not handed to the agent: the service answers STOP itself.
       const [state] = await h.db.query<{ agent_state: string }>(
@@ -250,7 +275,12 @@ describe('conversations', () => {
       const rows = await h.db.query<{ wa_id: string; opted_out: boolean }>(
         `select wa_id, opted_out_at is not null as opted_out from whatsapp_contacts where wa_id like '2507884100%' or wa_id = '250788410099'`,
       );
-      expect(rows.filter((r) => r.opted_out).map((r) => r.wa_id).sort()).toEqual(senders.map((s) => s.slice(1)).sort());
+      expect(
+        rows
+          .filter((r) => r.opted_out)
+          .map((r) => r.wa_id)
+          .sort(),
+      ).toEqual(senders.map((s) => s.slice(1)).sort());
       const confirmations = await h.db.query<{ n: number }>(
         `select count(*)::int as n from whatsapp_outbound_messages where idempotency_key like 'opt-out-confirmation:%' and to_number like '+2507884100%'`,
       );
@@ -281,7 +311,11 @@ describe('conversations', () => {
       const waId = '250788600001';
       const auth = { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' };
       const patch = (handoff: unknown) =>
-        fetch(`${h.url}/contacts/${waId}/conversation`, { method: 'PATCH', headers: auth, body: JSON.stringify({ handoff }) });
+        fetch(`${h.url}/contacts/${waId}/conversation`, {
+          method: 'PATCH',
+          headers: auth,
+          body: JSON.stringify({ handoff }),
+        });
       const bad = await patch('yes');
       expect(bad.status).toBe(400);
       expect(JSON.stringify(await bad.json())).toContain('body.handoff');
@@ -290,9 +324,17 @@ describe('conversations', () => {
       const held = await sandbox.injectInbound({ from: `+${waId}`, text: 'I want a person' });
       const state = (wamid: string) =>
         h.db
-          .query<{ agent_state: string }>('select agent_state from whatsapp_inbound_messages where wamid = $1', [wamid])
+          .query<{ agent_state: string }>(
+            'select agent_state from whatsapp_inbound_messages where wamid = $1',
+            [wamid],
+          )
           .then((r) => r[0]?.agent_state);
-      expect(await waitFor(() => state(held.wamid), (s) => s === 'handoff')).toBe('handoff');
+      expect(
+        await waitFor(
+          () => state(held.wamid),
+          (s) => s === 'handoff',
+        ),
+      ).toBe('handoff');
       expect(sentTo(`+${waId}`)).toHaveLength(0);
       expect(sandbox.receipts.filter((r) => r.messageId === held.wamid)).toHaveLength(0);
 
@@ -350,11 +392,22 @@ describe('conversations', () => {
         { to, type: 'image', image: { link: 'https://example.com/moto.jpg', caption: 'Your moto' } },
         { to, type: 'document', document: { id: '1234567890', filename: 'receipt.pdf' } },
         { to, type: 'audio', audio: { id: '1234567891' } },
-        { to, type: 'location', location: { latitude: -1.9441, longitude: 30.0619, name: 'Kigali Convention Centre' } },
+        {
+          to,
+          type: 'location',
+          location: { latitude: -1.9441, longitude: 30.0619, name: 'Kigali Convention Centre' },
+        },
         {
           to,
           type: 'interactive',
-          interactive: { type: 'button', body: 'Confirm the ride?', buttons: [{ id: 'yes', title: 'Yego' }, { id: 'no', title: 'Oya' }] },
+          interactive: {
+            type: 'button',
+            body: 'Confirm the ride?',
+            buttons: [
+              { id: 'yes', title: 'Yego' },
+              { id: 'no', title: 'Oya' },
+            ],
+          },
         },
         {
           to,
@@ -374,7 +427,12 @@ describe('conversations', () => {
             language: 'fr',
             components: [
               { type: 'body', parameters: [{ type: 'text', text: '2 500 RWF' }] },
-              { type: 'button', sub_type: 'quick_reply', index: '0', parameters: [{ type: 'payload', payload: 'RATE' }] },
+              {
+                type: 'button',
+                sub_type: 'quick_reply',
+                index: '0',
+                parameters: [{ type: 'payload', payload: 'RATE' }],
+              },
             ],
           },
         },
@@ -384,8 +442,19 @@ describe('conversations', () => {
         expect(res.status, JSON.stringify(body)).toBe(201);
       }
       const types = sentTo(to).map((m) => m.type);
-      expect(types).toEqual(['image', 'document', 'audio', 'location', 'interactive', 'interactive', 'template']);
-      expect(sentTo(to)[0].payload.image).toEqual({ link: 'https://example.com/moto.jpg', caption: 'Your moto' });
+      expect(types).toEqual([
+        'image',
+        'document',
+        'audio',
+        'location',
+        'interactive',
+        'interactive',
+        'template',
+      ]);
+      expect(sentTo(to)[0].payload.image).toEqual({
+        link: 'https://example.com/moto.jpg',
+        caption: 'Your moto',
+      });
     });
 
     it('answers 400 naming the field for what the Graph API would refuse, sending nothing', async () => {
@@ -395,7 +464,11 @@ describe('conversations', () => {
         [{ to, type: 'audio', audio: { id: '1', caption: 'no captions on audio' } }, 'body.audio'],
         [{ to, type: 'location', location: { latitude: 91, longitude: 0 } }, 'body.location.latitude'],
         [
-          { to, type: 'template', template: { name: 't', language: 'en', components: [{ type: 'button', parameters: [] }] } },
+          {
+            to,
+            type: 'template',
+            template: { name: 't', language: 'en', components: [{ type: 'button', parameters: [] }] },
+          },
           'body.template.components.0.sub_type',
         ],
       ];

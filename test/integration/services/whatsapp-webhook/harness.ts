@@ -85,7 +85,10 @@ export interface HarnessOptions {
 /** The real service over real HTTP, on a database of its own. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
-  const logger = createLogger({ service: 'whatsapp-webhook-test', level: (process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent' });
+  const logger = createLogger({
+    service: 'whatsapp-webhook-test',
+    level: (process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent',
+  });
   const metrics = createMetrics({ service: 'whatsapp-webhook-test' });
   const queue = await startQueue(db, { logger, metrics });
   const settings = testSettings(options.env);

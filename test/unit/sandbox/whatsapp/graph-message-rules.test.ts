@@ -51,7 +51,9 @@ describe('the sandbox checks message bodies as the Graph API does', () => {
           interactive: {
             type: 'button',
             body: { text: 'Pick' },
-            action: { buttons: [1, 2, 3, 4].map((i) => ({ type: 'reply', reply: { id: `${i}`, title: `${i}` } })) },
+            action: {
+              buttons: [1, 2, 3, 4].map((i) => ({ type: 'reply', reply: { id: `${i}`, title: `${i}` } })),
+            },
           },
         },
         /1 to 3 buttons/,
@@ -73,8 +75,24 @@ describe('the sandbox checks message bodies as the Graph API does', () => {
         },
         /at most 10 rows/,
       ],
-      [{ type: 'template', template: { name: 't', language: { code: 'en' }, components: [{ type: 'button' }] } }, /sub_type and index/],
-      [{ type: 'template', template: { name: 't', language: { code: 'en' }, components: [{ type: 'body', parameters: [{ type: 'text' }] }] } }, /parameter text/],
+      [
+        {
+          type: 'template',
+          template: { name: 't', language: { code: 'en' }, components: [{ type: 'button' }] },
+        },
+        /sub_type and index/,
+      ],
+      [
+        {
+          type: 'template',
+          template: {
+            name: 't',
+            language: { code: 'en' },
+            components: [{ type: 'body', parameters: [{ type: 'text' }] }],
+          },
+        },
+        /parameter text/,
+      ],
       [{ type: 'fax' }, /not valid for type fax/],
     ];
     for (const [message, details] of bad) {
@@ -83,8 +101,22 @@ describe('the sandbox checks message bodies as the Graph API does', () => {
   });
 
   it('takes read receipts with an optional text typing indicator', () => {
-    expect(checkReadReceipt({ ...base, status: 'read', message_id: 'wamid.X', typing_indicator: { type: 'text' } })).toBeNull();
+    expect(
+      checkReadReceipt({
+        ...base,
+        status: 'read',
+        message_id: 'wamid.X',
+        typing_indicator: { type: 'text' },
+      }),
+    ).toBeNull();
     expect(checkReadReceipt({ ...base, status: 'read' })?.code).toBe(131008);
-    expect(checkReadReceipt({ ...base, status: 'read', message_id: 'wamid.X', typing_indicator: { type: 'audio' } })).not.toBeNull();
+    expect(
+      checkReadReceipt({
+        ...base,
+        status: 'read',
+        message_id: 'wamid.X',
+        typing_indicator: { type: 'audio' },
+      }),
+    ).not.toBeNull();
   });
 });

@@ -1,0 +1,118 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { LOAD_DEFAULTS } from '../../load/common/config.js';
+import { type StartedSystem, startSystem } from '../../load/runner/start-system.ts';
+import {
+  freePort,
+  type RunningProcess,
+  startProcess,
+  stopProcess,
+  waitForHealth,
+} from '../../load/runner/system.ts';
+
+/** The system the bench measures: `npm start`'s processes on a fresh PostgreSQL database, and bare Hono beside it. */
+export interface BenchSystem {
+  urls: { voice: string; whatsapp: string; video: string; bare: string };
+  /** What voice-bridge signs Twilio callbacks against (VOICE_PUBLIC_URL). */
+  voicePublicUrl: string;
+  /** The secrets the system runs with (its processes' environment). */
+  secrets: { whatsappAppSecret: string; twilioAuthToken: string; voiceApiKey: string };
+  /** Process ids by name: the services, the sandbox, the render worker and `bare-hono`. */
+  pids: Record<string, number>;
+  /** The run's database, to count what was stored. */
+  sql: postgres.Sql;
+  logDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The only variables the bench sets beyond `npm run load:ci`'s (load/runner/system-env.ts, which
+ * already lifts the rate limits out of the way): the sandbox keeps the calls the bench creates queued
+ * (hours between stages), so they are live calls and nothing but the bench posts their callbacks.
+ */
+export const BENCH_ENV = {
+  sandbox: { SANDBOX_TWILIO_STAGE_DELAY_MS: String(6 * 3600_000) },
+} as const;
+
+/**
+ * Starts the whole system as `npm run load:ci` does (each service its own Node process, free ports,
+ * a fresh database, migrated) and bare Hono in a process of its own, answering /health with the same
+ * fields as whatsapp-webhook's.
+ *
+ * @example
+ * const system = await startBenchSystem({ log: console.log });
+ * try { ... } finally { await system.stop(); }
+ */
+export async function startBenchSystem(options: { log: (line: string) => void }): Promise<BenchSystem> {
+  const logDir = await mkdtemp(join(tmpdir(), 'easymo-bench-'));
+  const system: StartedSystem = await startSystem({
+    ports: 'free',
+    logDir,
+    log: options.log,
+    rateLimitStore: 'memory',
+    logLevel: 'warn',
+    env: BENCH_ENV,
+  });
+  let bare: RunningProcess | undefined;
+  let sql: postgres.Sql | undefined;
+  const stop = async () => {
+    if (bare) await stopProcess(bare);
+    await sql?.end({ timeout: 5 });
+    await system.stop();
+    await rm(logDir, { recursive: true, force: true });
+  };
+  try {
+    const { ports } = system;
+    const url = (port: number) => `http://127.0.0.1:${port}`;
+    const whatsapp = url(ports['whatsapp-webhook']);
+    const health = (await (await fetch(`${whatsapp}/health`)).json()) as {
+      service: string;
+      breakers: Record<string, string>;
+    };
+    const barePort = await freePort();
+    bare = await startProcess(
+      {
+        name: 'bare-hono',
+        entry: 'bench/support/bare-hono-server.ts',
+        env: {
+          PATH: process.env.PATH ?? '',
+          NODE_ENV: 'production',
+          BARE_PORT: String(barePort),
+          BARE_HEALTH_SERVICE: health.service,
+          BARE_HEALTH_BREAKERS: JSON.stringify(health.breakers),
+        },
+      },
+      logDir,
+    );
+    await waitForHealth(bare, `${url(barePort)}/health`, 30_000);
+    sql = postgres(system.databaseUrl, { max: 2, onnotice: () => undefined });
+    const pids: Record<string, number> = { 'bare-hono': bare.child.pid! };
+    for (const proc of system.processes) pids[proc.spec.name] = proc.child.pid!;
+    const envOf = (name: string) => system.processes.find((p) => p.spec.name === name)?.spec.env ?? {};
+    const voiceEnv = envOf('voice-bridge');
+    return {
+      urls: {
+        voice: url(ports['voice-bridge']),
+        whatsapp,
+        video: url(ports['video-orchestrator']),
+        bare: url(barePort),
+      },
+      voicePublicUrl: voiceEnv.VOICE_PUBLIC_URL ?? url(ports['voice-bridge']),
+      secrets: {
+        whatsappAppSecret: envOf('whatsapp-webhook').WHATSAPP_APP_SECRET ?? LOAD_DEFAULTS.WHATSAPP_APP_SECRET,
+        // Unset TWILIO_AUTH_TOKEN: voice-bridge runs with the sandbox's dev account, as `npm start` does.
+        twilioAuthToken: voiceEnv.TWILIO_AUTH_TOKEN ?? LOAD_DEFAULTS.TWILIO_AUTH_TOKEN,
+        voiceApiKey: voiceEnv.VOICE_API_KEY ?? LOAD_DEFAULTS.VOICE_API_KEY,
+      },
+      pids,
+      sql,
+      logDir,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,96 @@
+import type { benchKitOverhead } from '../kit-overhead.ts';
+import type { benchVoiceStatus } from '../voice-status.ts';
+import type { benchWhatsAppIngest } from '../whatsapp-ingest.ts';
+import type { RssFigures } from './rss-sampler.ts';
+import type { StoredCheck } from './stored-check.ts';
+
+interface Latency {
+  p50: number;
+  p95: number;
+  p97_5: number;
+  p99: number;
+}
+interface Figures {
+  okPerSecond: number;
+  latencyMs: Latency;
+  stored?: StoredCheck;
+}
+interface BenchReport {
+  rssMiB: Record<string, RssFigures> | null;
+  figures: {
+    kitOverhead?: Awaited<ReturnType<typeof benchKitOverhead>>;
+    whatsappIngest?: Awaited<ReturnType<typeof benchWhatsAppIngest>>;
+    voiceStatus?: Awaited<ReturnType<typeof benchVoiceStatus>>;
+    videoRenders?: unknown;
+  };
+}
+
+const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')}/s`;
+const ms = (n: number) => `${n.toFixed(1)}`;
+const latency = (l: Latency) => `p50 ${ms(l.p50)} p95 ${ms(l.p95)} p97.5 ${ms(l.p97_5)} p99 ${ms(l.p99)} ms`;
+const stored = (s?: StoredCheck) =>
+  s
+    ? `${s.ok ? 'ok' : 'FAILED'} (${s.acknowledged} acked, ${s.stored} stored, ${s.unansweredAtStop} cut)`
+    : '';
+
+/**
+ * The figures as a short text table, and whether every ingest measurement stored exactly what it
+ * acknowledged.
+ */
+export function formatBenchTable(report: BenchReport): { text: string; storedEqualsAcknowledged: boolean } {
+  const rows: string[][] = [
+    ['benchmark', 'system', 'bare Hono', 'ratio', 'latency (system)', 'stored = acked'],
+  ];
+  const { figures } = report;
+  let storedEqualsAcknowledged = true;
+  const add = (name: string, subject: Figures, bare: Figures | null, ratio: number | null) => {
+    if (subject.stored && !subject.stored.ok) storedEqualsAcknowledged = false;
+    rows.push([
+      name,
+      rate(subject.okPerSecond),
+      bare ? rate(bare.okPerSecond) : '',
+      ratio === null ? '' : ratio.toFixed(3),
+      latency(subject.latencyMs),
+      stored(subject.stored),
+    ]);
+  };
+  const kit = figures.kitOverhead;
+  if (kit) add('kit GET /health', kit.kit, kit.bareHono, kit.kitToBareThroughputRatio);
+  const wa = figures.whatsappIngest;
+  if (wa) {
+    add('whatsapp ingest, 10k senders', wa.whatsappIngest, wa.bareHono, wa.ingestToBareThroughputRatio);
+    add(
+      'whatsapp ingest, 1 hot sender',
+      wa.whatsappIngestHotSender,
+      wa.bareHono,
+      wa.hotSenderToBareThroughputRatio,
+    );
+    rows.push(['  hot ÷ 10k senders', '', '', wa.hotSenderToSendersThroughputRatio.toFixed(3), '', '']);
+  }
+  const voice = figures.voiceStatus;
+  if (voice) {
+    add('voice status, 1k live calls', voice.voiceStatus, voice.bareHono, voice.statusToBareThroughputRatio);
+    const fixed = voice.fixedRate;
+    add(
+      `voice status, offered ${rate(fixed.offeredPerSecond)}`,
+      { ...fixed, okPerSecond: fixed.achievedPerSecond },
+      null,
+      null,
+    );
+  }
+  const video = figures.videoRenders;
+  if (video) rows.push(['video renders', 'see bench/results/latest.json', '', '', '', '']);
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  const text = [line(rows[0]), ...rows.slice(1).map(line)];
+  if (report.rssMiB) {
+    text.push('', 'RSS MiB (idle → peak under load → end)');
+    for (const [name, r] of Object.entries(report.rssMiB))
+      text.push(`  ${name.padEnd(20)} ${r.idleMiB ?? '?'} → ${r.peakMiB ?? '?'} → ${r.endMiB ?? '?'}`);
+  }
+  return { text: text.join('\n'), storedEqualsAcknowledged };
+}

@@ -1,0 +1,104 @@
+import { Pool } from 'undici';
+import { runRampingArrivalRate } from '../../load/runner/arrival-rate-executor.ts';
+import {
+  type HttpMeasurement,
+  type HttpRequestSpec,
+  type LatencyFigures,
+  latencyFigures,
+} from './measure-http.ts';
+
+export interface MeasureOpenRateOptions {
+  url: string;
+  /** Requests started per second, whatever the server's latency (open model). */
+  ratePerSecond: number;
+  durationSeconds: number;
+  /** Requests in flight at most; an arrival finding them all busy is dropped (default one second's worth). */
+  maxInFlight?: number;
+  nextRequest: () => HttpRequestSpec;
+}
+
+export interface OpenRateFigures {
+  offeredPerSecond: number;
+  /** 2xx answers per second, from the first arrival to the last answer (at least the offered window). */
+  achievedPerSecond: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  /** Arrivals not sent because `maxInFlight` requests were already waiting. */
+  dropped: number;
+  latencyMs: LatencyFigures;
+}
+
+/**
+ * A fixed offered rate (the load runner's `ramping-arrival-rate` executor held at one rate): requests
+ * start on schedule rather than when the previous one is answered, so a slow server shows up as
+ * latency and drops instead of a politely lower rate. Requests still in flight at the end are waited
+ * for, so every request sent is answered or counted as an error.
+ *
+ * @example
+ * const { figures } = await measureOpenRate({ url, ratePerSecond: 2000, durationSeconds: 5, nextRequest });
+ */
+export async function measureOpenRate(
+  options: MeasureOpenRateOptions,
+): Promise<Omit<HttpMeasurement, 'figures'> & { figures: OpenRateFigures }> {
+  const pool = new Pool(options.url, { connections: 256, keepAliveTimeout: 30_000 });
+  const latencies: number[] = [];
+  const acknowledgedKeys: string[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  let dropped = 0;
+  const durationMs = options.durationSeconds * 1000;
+  const started = performance.now();
+  let lastAnswer = started;
+  try {
+    await runRampingArrivalRate({
+      scenario: 'bench',
+      stages: [{ durationMs, target: options.ratePerSecond }],
+      startRate: options.ratePerSecond,
+      maxVUs: options.maxInFlight ?? options.ratePerSecond,
+      gracefulStopMs: 10_000,
+      iterate: async () => {
+        const next = options.nextRequest();
+        const sent = performance.now();
+        try {
+          const response = await pool.request({
+            method: next.method ?? 'GET',
+            path: next.path,
+            headers: next.headers,
+            body: next.body,
+          });
+          await response.body.dump();
+          lastAnswer = performance.now();
+          latencies.push(lastAnswer - sent);
+          if (response.statusCode >= 200 && response.statusCode < 300) {
+            if (next.key !== undefined) acknowledgedKeys.push(next.key);
+          } else {
+            non2xx += 1;
+          }
+        } catch {
+          errors += 1;
+        }
+      },
+      hooks: { onDropped: () => dropped++ },
+    });
+  } finally {
+    await pool.close();
+  }
+  const acknowledged = latencies.length - non2xx;
+  // Over the time the answers took, not the offered window: a server that falls behind finishes late.
+  const seconds = Math.max(durationMs, lastAnswer - started) / 1000;
+  return {
+    figures: {
+      offeredPerSecond: options.ratePerSecond,
+      achievedPerSecond: Math.round((acknowledged / seconds) * 10) / 10,
+      requests: latencies.length,
+      non2xx,
+      errors,
+      dropped,
+      latencyMs: latencyFigures(latencies),
+    },
+    acknowledgedKeys,
+    // A request that failed on the wire may still have been stored.
+    unansweredAtStop: errors,
+  };
+}

@@ -1,0 +1,164 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureHttp } from '../../../bench/support/measure-http.ts';
+import { measureOpenRate } from '../../../bench/support/measure-open-rate.ts';
+import { readRssMiB } from '../../../bench/support/rss-sampler.ts';
+import { checkStored } from '../../../bench/support/stored-check.ts';
+import {
+  freePort,
+  type RunningProcess,
+  startProcess,
+  stopProcess,
+  waitForHealth,
+} from '../../../load/runner/system.ts';
+import { listen, type TestServer } from '../../support/http.ts';
+
+/** Answers 200 to even request numbers and 503 to odd ones, remembering what it acknowledged. */
+function stubServer() {
+  const acknowledged = new Set<string>();
+  let received = 0;
+  const app = new Hono();
+  app.post('/events', async (c) => {
+    received += 1;
+    const key = await c.req.text();
+    if (Number(key) % 2 === 1) return c.text('busy', 503);
+    acknowledged.add(key);
+    return c.json({ ok: true });
+  });
+  return { app, acknowledged, received: () => received };
+}
+
+describe('bench drivers', () => {
+  let server: TestServer;
+  let stub: ReturnType<typeof stubServer>;
+  beforeAll(async () => {
+    stub = stubServer();
+    server = await listen(stub.app);
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('measureHttp ties every 2xx to the request it answers, warm-up included', async () => {
+    let n = 0;
+    const { figures, acknowledgedKeys, unansweredAtStop } = await measureHttp({
+      url: server.url,
+      connections: 4,
+      durationSeconds: 1,
+      nextRequest: () => {
+        const key = String(n++);
+        return { method: 'POST', path: '/events', body: key, key };
+      },
+    });
+    expect(figures.requests).toBeGreaterThan(20);
+    // The warm-up second's requests count for the stored check, not for the figures.
+    expect(acknowledgedKeys.length).toBeGreaterThan(figures.requests - figures.non2xx);
+    expect(acknowledgedKeys.every((key) => Number(key) % 2 === 0)).toBe(true);
+    expect(acknowledgedKeys.every((key) => stub.acknowledged.has(key))).toBe(true);
+    // The server may have answered a request the measurement cut: never more than were cut.
+    expect(stub.acknowledged.size - acknowledgedKeys.length).toBeLessThanOrEqual(unansweredAtStop);
+    expect(figures.okPerSecond).toBeLessThan(figures.requestsPerSecond);
+    const l = figures.latencyMs;
+    expect(l.p50).toBeLessThanOrEqual(l.p95);
+    expect(l.p95).toBeLessThanOrEqual(l.p97_5);
+    expect(l.p97_5).toBeLessThanOrEqual(l.p99);
+    expect(l.p99).toBeLessThanOrEqual(l.max);
+  });
+
+  it('measureOpenRate offers a fixed rate whatever the answers, and waits for the last', async () => {
+    // A server of its own: the closed measurement's cut requests must not land in this count.
+    const own = stubServer();
+    const ownServer = await listen(own.app);
+    let n = 0;
+    const { figures, acknowledgedKeys } = await measureOpenRate({
+      url: ownServer.url,
+      ratePerSecond: 100,
+      durationSeconds: 1,
+      nextRequest: () => {
+        const key = String(n++);
+        return { method: 'POST', path: '/events', body: key, key };
+      },
+    });
+    expect(figures.offeredPerSecond).toBe(100);
+    expect(figures.dropped).toBe(0);
+    expect(figures.errors).toBe(0);
+    expect(figures.requests).toBe(n);
+    await ownServer.close();
+    expect(own.received()).toBe(n);
+    expect(n).toBeGreaterThanOrEqual(95);
+    expect(n).toBeLessThanOrEqual(101);
+    expect(acknowledgedKeys.length).toBe(figures.requests - figures.non2xx);
+    // 2xx per second over at least the offered second (longer when the last answer came later).
+    expect(figures.achievedPerSecond).toBeGreaterThan(0);
+    expect(figures.achievedPerSecond).toBeLessThanOrEqual(acknowledgedKeys.length);
+  });
+
+  it('checkStored passes only when every acknowledged event is stored and nothing unsent is', async () => {
+    const counting = (stored: number, ofAcked: number) => ({
+      countStored: async () => stored,
+      countStoredOf: async () => ofAcked,
+    });
+    const keys = ['a', 'b', 'c'];
+    expect((await checkStored({ acknowledgedKeys: keys, unansweredAtStop: 2, ...counting(5, 3) })).ok).toBe(
+      true,
+    );
+    expect((await checkStored({ acknowledgedKeys: keys, unansweredAtStop: 2, ...counting(5, 2) })).ok).toBe(
+      false,
+    );
+    expect((await checkStored({ acknowledgedKeys: keys, unansweredAtStop: 2, ...counting(6, 3) })).ok).toBe(
+      false,
+    );
+    expect((await checkStored({ acknowledgedKeys: keys, unansweredAtStop: 0, ...counting(3, 3) })).ok).toBe(
+      true,
+    );
+  });
+
+  it('bare Hono runs in a process of its own, answering the benchmarked routes as the services do', async () => {
+    const logDir = await mkdtemp(join(tmpdir(), 'bare-hono-'));
+    const port = await freePort();
+    let bare: RunningProcess | undefined;
+    try {
+      bare = await startProcess(
+        {
+          name: 'bare-hono',
+          entry: 'bench/support/bare-hono-server.ts',
+          env: {
+            PATH: process.env.PATH ?? '',
+            BARE_PORT: String(port),
+            BARE_HEALTH_SERVICE: 'whatsapp-webhook',
+            BARE_HEALTH_BREAKERS: JSON.stringify({ 'graph-api': 'closed' }),
+          },
+        },
+        logDir,
+      );
+      const base = `http://127.0.0.1:${port}`;
+      await waitForHealth(bare, `${base}/health`, 20_000);
+      expect(bare.child.pid).not.toBe(process.pid);
+      expect(readRssMiB(bare.child.pid!)).toBeGreaterThan(10);
+      const health = await (await fetch(`${base}/health`)).json();
+      expect(Object.keys(health).sort()).toEqual(['breakers', 'service', 'status', 'timestamp', 'uptime']);
+      expect(health).toMatchObject({
+        status: 'ok',
+        service: 'whatsapp-webhook',
+        breakers: { 'graph-api': 'closed' },
+      });
+      const webhook = await fetch(`${base}/webhook`, { method: 'POST', body: '{}' });
+      expect(await webhook.json()).toEqual({
+        received: true,
+        messages: 1,
+        duplicates: 0,
+        statuses: 0,
+        events: 0,
+      });
+      const status = await fetch(`${base}/webhooks/voice/status`, { method: 'POST', body: 'CallSid=x' });
+      expect(status.headers.get('content-type')).toMatch(/^text\/xml/);
+      expect(await status.text()).toContain('<Response');
+    } finally {
+      if (bare) await stopProcess(bare);
+      await rm(logDir, { recursive: true, force: true });
+    }
+  });
+});
