@@ -93,6 +93,11 @@ export function createAgentReplier(deps: AgentReplierDeps) {
     }
 
     const now = await pendingAgentMessages(deps.db, inbound.fromWaId);
+    if (now.filter((m) => ids.includes(m.id)).length < ids.length) {
+      // A newer message's job has answered these meanwhile (its burst held them too).
+      deps.logger.info({ inboundId }, 'agent reply dropped: already answered with a newer message');
+      return;
+    }
     if (now.some((m) => !ids.includes(m.id)) && !waitedTooLong(burst[0])) {
       deps.logger.info(
         { inboundId },

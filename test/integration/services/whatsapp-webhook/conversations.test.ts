@@ -3,6 +3,7 @@ import {
   createGraphApiSandbox,
   type GraphApiSandbox,
 } from '../../../../sandbox/whatsapp/graph-api-sandbox.ts';
+import { jobIdFor } from '../../../../shared/queue/index.ts';
 import { listen, type TestServer } from '../../../support/http.ts';
 import {
   API_KEY,
@@ -195,9 +196,13 @@ describe('conversations', () => {
       );
       expect(fallback).toHaveLength(1);
       expect(fallback[0].payload).toMatchObject({ template: { name: 'reengage', language: { code: 'rw' } } });
-      const rows = await h.db.query<{ id: string; status: string; error_code: number | null }>(
-        'select id, status, error_code from whatsapp_outbound_messages where id = any($1::uuid[])',
-        [[id, plainId]],
+      const rows = await waitFor(
+        () =>
+          h.db.query<{ id: string; status: string; error_code: number | null }>(
+            'select id, status, error_code from whatsapp_outbound_messages where id = any($1::uuid[])',
+            [[id, plainId]],
+          ),
+        (list) => list.every((r) => r.status === 'failed'),
       );
       expect(rows.every((r) => r.status === 'failed' && r.error_code === 131047)).toBe(true);
 
@@ -370,8 +375,18 @@ describe('conversations', () => {
         'done',
         'done',
       ]);
-      await sandbox.idle();
-      const replies = sentTo(from);
+      // Every message's job has finished (the older ones stepped aside), and one reply went out.
+      const jobStates = () =>
+        Promise.all(
+          wamids.map((w) =>
+            h.queue.boss.getJobById('whatsapp-agent', jobIdFor('whatsapp-agent', w)).then((j) => j?.state),
+          ),
+        );
+      await waitFor(jobStates, (list) => list.every((state) => state === 'completed'));
+      const replies = await waitFor(
+        () => sentTo(from),
+        (list) => list.length >= 1,
+      );
       expect(replies).toHaveLength(1);
       expect(replies[0].payload).toMatchObject({ text: { body: 'Echo: Ndashaka\nmoto\nto Nyabugogo' } });
       // Read up to the latest message, which marks the earlier ones read too.
