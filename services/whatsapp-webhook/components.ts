@@ -65,6 +65,7 @@ export function createComponents(deps: WhatsAppDeps): WhatsAppComponents {
     }),
     firstRetrySeconds: settings.sendRetry.retryDelaySeconds,
     leaseMs: 2 * breakerTimeout + 5000,
+    optOutAllowedTemplates: settings.conversations.optOutAllowedTemplates,
   });
 
   let replyToInbound: WhatsAppComponents['replyToInbound'] = null;

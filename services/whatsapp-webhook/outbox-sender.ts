@@ -16,6 +16,7 @@ import {
   recordFailed,
   recordRetry,
   recordSent,
+  refuseOptedOut,
 } from './store.ts';
 
 export type SendOutcome = 'sent' | 'queued' | 'failed';
@@ -42,6 +43,8 @@ export interface OutboxSenderDeps {
   /** Longest wait for a throughput slot before leaving the message to the queue. */
   maxThroughputWaitMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Templates that may still go to a contact who opted out (WHATSAPP_OPT_OUT_ALLOWED_TEMPLATES). */
+  optOutAllowedTemplates?: string[];
 }
 
 /** Asked to retry later; the queue worker rethrows it so pg-boss applies its backoff. */
@@ -164,6 +167,12 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
         if (options.mode === 'worker') throw new RetryLaterError(reason);
         return { outcome: 'queued', row, retryReason: reason };
       };
+
+      // Accepted before the contact said STOP: it must not reach them now.
+      if (await refuseOptedOut(deps.db, id, deps.optOutAllowedTemplates ?? [])) {
+        await releaseNext(current.to);
+        return { outcome: 'failed', row: (await getOutbound(deps.db, id))! };
+      }
 
       // A worker may wait longer for a slot than an API request, which answers 202 instead.
       const budget = options.mode === 'worker' ? workerWait : inlineWait;

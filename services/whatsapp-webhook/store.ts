@@ -675,6 +675,30 @@ export async function claimOutbound(sql: Sql, id: string, leaseMs: number): Prom
   return rows[0] ?? null;
 }
 
+/**
+ * Fails a queued message whose recipient has opted out since it was accepted (a retry must not reach
+ * them), unless it is an allowed template or the opt-out confirmation itself. True when it did.
+ */
+export async function refuseOptedOut(sql: Sql, id: string, allowedTemplates: string[]): Promise<boolean> {
+  const rows = await sql.query<{ id: string }>(
+    `with refused as (
+       update whatsapp_outbound_messages m
+          set status = 'failed', status_rank = 4, error_code = null, error_title = 'opted_out',
+              error_message = 'the recipient opted out after this message was accepted', lease_until = null,
+              updated_at = now()
+         from whatsapp_contacts k
+        where m.id = $1 and m.status = 'queued' and k.wa_id = ltrim(m.to_number, '+') and k.opted_out_at is not null
+          and coalesce(m.idempotency_key, '') not like 'opt-out-confirmation:%'
+          and not (m.type = 'template' and m.graph_payload #>> '{template,name}' = any($2::text[]))
+        returning m.id
+     )
+     ${historySql('refused', 'failed', "'not sent: the recipient opted out'", "null, 'opted_out', 'the recipient opted out'")}
+     returning message_id as id`,
+    [id, allowedTemplates],
+  );
+  return rows.length > 0;
+}
+
 /** The oldest message still queued for a recipient: the one that may leave next. */
 export async function nextQueuedFor(sql: Sql, to: string): Promise<string | null> {
   const rows = await sql.query<{ id: string }>(

@@ -271,6 +271,36 @@ describe('conversations', () => {
       expect(confirmations()).toHaveLength(1);
     });
 
+    it('a message still waiting for a retry when the contact says STOP is not sent', async () => {
+      const to = '+250788420001';
+      await openWindow(to);
+      sandbox.setFault({ mode: 'server-error', to }); // until cleared: the message stays queued
+      const res = await send(text(to, 'Your ride is late'));
+      expect(res.status).toBe(202);
+      const { id } = (await res.json()) as { id: string };
+      await sandbox.injectInbound({ from: to, text: 'STOP' });
+      await waitFor(
+        () => contact('250788420001'),
+        (c) => c.opted_out_at !== null,
+      );
+      sandbox.setFault({ mode: 'none' });
+      const row = await waitFor(
+        async () =>
+          (
+            await h.db.query<{ status: string; error_title: string | null }>(
+              'select status, error_title from whatsapp_outbound_messages where id = $1',
+              [id],
+            )
+          )[0],
+        (r) => r.status !== 'queued',
+        20_000,
+      );
+      expect(row).toEqual({ status: 'failed', error_title: 'opted_out' });
+      // Only the confirmation reached them (it waited behind the refused message, in order).
+      const bodies = () => sentTo(to).map((m) => (m.payload.text as { body: string }).body);
+      expect(await waitFor(bodies, (list) => list.length >= 1, 20_000)).toEqual([CONFIRMATION]);
+    });
+
     it('takes every opt-out of a group of concurrent deliveries in the one flush, a sentence with the word is no keyword', async () => {
       const senders = Array.from({ length: 8 }, (_, i) => `+2507884100${String(i).padStart(2, '0')}`);
       await Promise.all([
