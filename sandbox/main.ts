@@ -11,7 +11,12 @@ import { z } from 'zod';
 import { envInt, envString, loadConfigOrExit } from '../shared/config/index.ts';
 import { createLogger } from '../shared/observability/logger.ts';
 import { createEchoAgent } from './echo-agent/echo-agent.ts';
-import { createTwilioSandbox, SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN } from './twilio/calls-sandbox.ts';
+import {
+  createTwilioSandbox,
+  defaultCallerClip,
+  SANDBOX_ACCOUNT_SID,
+  SANDBOX_AUTH_TOKEN,
+} from './twilio/calls-sandbox.ts';
 import { createGraphApiSandbox } from './whatsapp/graph-api-sandbox.ts';
 
 // The sandbox signs with the same dev-only secrets the services default to, so `npm start`
@@ -43,12 +48,14 @@ const graph = createGraphApiSandbox({
   appSecret: config.WHATSAPP_APP_SECRET,
   phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID,
   serviceWindowHours: config.SANDBOX_WHATSAPP_SERVICE_WINDOW_HOURS || undefined,
-  onError: (error, context) => logger.warn({ err: (error as Error).message, context }, 'whatsapp sandbox'),
+  onError: (error, context) => logger.warn({ err: error, context }, 'whatsapp sandbox'),
 });
 const twilio = createTwilioSandbox({
   accountSid: config.TWILIO_ACCOUNT_SID,
   authToken: config.TWILIO_AUTH_TOKEN,
   stageDelayMs: config.SANDBOX_TWILIO_STAGE_DELAY_MS,
+  // A polite demo caller: hears the consent question out (when the bridge asks one), presses 1, speaks.
+  script: [{ untilHeardMs: 1000, timeoutMs: 3000 }, { dtmf: '1' }, { say: defaultCallerClip() }],
   log: (message, fields) => logger.info(fields ?? {}, message),
 });
 const echo = createEchoAgent({ upgradeWebSocket });

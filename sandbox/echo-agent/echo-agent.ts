@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
-import { MULAW_SAMPLE_RATE, mulawRms } from '../../shared/audio/mulaw.ts';
+import { MULAW_SAMPLE_RATE, mulawRms, synthesizeMulawClip } from '../../shared/audio/mulaw.ts';
 
 export interface EchoAgentOptions {
   /** `@hono/node-ws`'s (or `hono/deno`'s) upgradeWebSocket. */
@@ -13,6 +13,18 @@ export interface EchoAgentOptions {
   silenceMs?: number;
   /** Agent audio per `response.audio.delta`, bytes (800 = 100 ms). */
   deltaBytes?: number;
+  /**
+   * What the "model" heard in the n-th utterance of a session (0-based): a script for tests and demos,
+   * since there is no speech recognition here. Default: a description of the audio, in English.
+   */
+  transcribe?: (utterance: { index: number; audio: Uint8Array }) => { transcript: string; language?: string };
+}
+
+/** A client event the agent received (not audio), for tests to inspect. */
+export interface AgentClientEvent {
+  session: string;
+  type: string;
+  event: Record<string, unknown>;
 }
 
 interface SessionState {
@@ -23,7 +35,12 @@ interface SessionState {
   startedAtMs: number;
   receivedMs: number;
   utterance: Buffer[];
+  utterances: number;
+  /** The caller item being spoken (speech_started → transcription). */
+  inputItem?: string;
   responses: number;
+  /** Assistant items and how much audio each has, so truncate can be checked as OpenAI does. */
+  items: Map<string, { audioMs: number; transcript: string }>;
 }
 
 const msOf = (bytes: number) => (bytes * 1000) / MULAW_SAMPLE_RATE;
@@ -44,6 +61,7 @@ export function createEchoAgent(options: EchoAgentOptions) {
   const silenceMs = options.silenceMs ?? 300;
   const deltaBytes = options.deltaBytes ?? 800;
   const live = new Set<WSContext<unknown>>();
+  const clientEvents: AgentClientEvent[] = [];
   const stats = { sessions: 0, utterances: 0, bytesIn: 0, bytesOut: 0 };
   let nextId = 0;
 
@@ -51,33 +69,108 @@ export function createEchoAgent(options: EchoAgentOptions) {
     if (ws.readyState === 1) ws.send(JSON.stringify({ event_id: `evt_${++nextId}`, ...event }));
   };
 
+  /** One assistant audio item: `response.created`, audio deltas, transcript, `response.done`. */
+  function speak(ws: WSContext<unknown>, state: SessionState, audio: Uint8Array, transcript: string) {
+    const n = ++state.responses;
+    const responseId = `resp_${state.id}_${n}`;
+    const itemId = `item_${state.id}_a${n}`;
+    const ref = { response_id: responseId, item_id: itemId, output_index: 0, content_index: 0 };
+    state.items.set(itemId, { audioMs: msOf(audio.length), transcript });
+    send(ws, { type: 'response.created', response: { id: responseId, status: 'in_progress' } });
+    send(ws, {
+      type: 'response.output_item.added',
+      response_id: responseId,
+      output_index: 0,
+      item: { id: itemId, type: 'message', role: 'assistant' },
+    });
+    for (let offset = 0; offset < audio.length; offset += deltaBytes) {
+      const delta = audio.subarray(offset, offset + deltaBytes);
+      stats.bytesOut += delta.length;
+      send(ws, { type: 'response.audio.delta', ...ref, delta: Buffer.from(delta).toString('base64') });
+    }
+    send(ws, { type: 'response.audio.done', ...ref });
+    send(ws, { type: 'response.audio_transcript.done', ...ref, transcript });
+    send(ws, { type: 'response.done', response: { id: responseId, status: 'completed' } });
+  }
+
   function respond(ws: WSContext<unknown>, state: SessionState) {
     const audio = Buffer.concat(state.utterance.splice(0));
     if (audio.length === 0) return;
     stats.utterances++;
-    const itemId = `item_${state.id}_${++state.responses}`;
+    const itemId = state.inputItem ?? `item_${state.id}_u${state.utterances + 1}`;
+    state.inputItem = undefined;
     const seconds = (msOf(audio.length) / 1000).toFixed(2);
-    send(ws, { type: 'input_audio_buffer.committed', item_id: itemId });
+    const heard = options.transcribe?.({ index: state.utterances, audio }) ?? {
+      transcript: `(caller audio, ${seconds} s)`,
+    };
+    state.utterances++;
+    send(ws, { type: 'input_audio_buffer.committed', item_id: itemId, previous_item_id: null });
     send(ws, {
       type: 'conversation.item.input_audio_transcription.completed',
       item_id: itemId,
       content_index: 0,
-      transcript: `(caller audio, ${seconds} s)`,
+      transcript: heard.transcript,
+      ...(heard.language ? { language: heard.language } : {}),
     });
-    const responseId = `resp_${state.id}_${state.responses}`;
-    send(ws, { type: 'response.created', response: { id: responseId, status: 'in_progress' } });
-    for (let offset = 0; offset < audio.length; offset += deltaBytes) {
-      const delta = audio.subarray(offset, offset + deltaBytes);
-      stats.bytesOut += delta.length;
-      send(ws, { type: 'response.audio.delta', response_id: responseId, delta: delta.toString('base64') });
+    speak(ws, state, audio, `Echo: I heard ${seconds} seconds of audio.`);
+  }
+
+  /** Client events other than audio, answered the way the Realtime API answers them. */
+  function onClientEvent(ws: WSContext<unknown>, state: SessionState, message: Record<string, unknown>) {
+    clientEvents.push({ session: state.id, type: String(message.type), event: message });
+    switch (message.type) {
+      case 'conversation.item.truncate': {
+        const itemId = String(message.item_id);
+        const item = state.items.get(itemId);
+        const endMs = Number(message.audio_end_ms);
+        if (!item || !Number.isInteger(endMs) || endMs < 0 || endMs > item.audioMs) {
+          send(ws, {
+            type: 'error',
+            error: {
+              type: 'invalid_request_error',
+              code: 'invalid_value',
+              message: 'bad truncate',
+              event_id: message.event_id,
+            },
+          });
+          return;
+        }
+        item.audioMs = endMs;
+        send(ws, {
+          type: 'conversation.item.truncated',
+          item_id: itemId,
+          content_index: 0,
+          audio_end_ms: endMs,
+        });
+        return;
+      }
+      case 'conversation.item.delete':
+        send(ws, { type: 'conversation.item.deleted', item_id: message.item_id });
+        return;
+      case 'conversation.item.create':
+        send(ws, {
+          type: 'conversation.item.created',
+          previous_item_id: null,
+          item: { id: `item_${state.id}_c${clientEvents.length}`, ...(message.item as object) },
+        });
+        return;
+      case 'response.create': {
+        // Speaks what the instructions quote (the consent question), as a 1 s tone.
+        const instructions = String(
+          (message.response as { instructions?: string } | undefined)?.instructions ?? '',
+        );
+        const quoted = /"([^"]+)"/.exec(instructions)?.[1] ?? instructions;
+        speak(ws, state, synthesizeMulawClip([{ frequencyHz: 330, durationMs: 1000 }]), quoted);
+        return;
+      }
+      case 'response.cancel':
+        return; // replies are sent whole at once: nothing is ever still generating
+      default:
+        send(ws, {
+          type: 'error',
+          error: { type: 'invalid_request_error', message: `unknown event ${message.type}` },
+        });
     }
-    send(ws, { type: 'response.audio.done', response_id: responseId });
-    send(ws, {
-      type: 'response.audio_transcript.done',
-      response_id: responseId,
-      transcript: `Echo: I heard ${seconds} seconds of audio.`,
-    });
-    send(ws, { type: 'response.done', response: { id: responseId, status: 'completed' } });
   }
 
   function onAppend(ws: WSContext<unknown>, state: SessionState, base64: string) {
@@ -90,7 +183,12 @@ export function createEchoAgent(options: EchoAgentOptions) {
       if (!state.speaking) {
         state.speaking = true;
         state.startedAtMs = at;
-        send(ws, { type: 'input_audio_buffer.speech_started', audio_start_ms: Math.round(at) });
+        state.inputItem = `item_${state.id}_u${state.utterances + 1}`;
+        send(ws, {
+          type: 'input_audio_buffer.speech_started',
+          audio_start_ms: Math.round(at),
+          item_id: state.inputItem,
+        });
       }
       state.silentMs = 0;
       state.utterance.push(bytes);
@@ -101,7 +199,12 @@ export function createEchoAgent(options: EchoAgentOptions) {
     state.silentMs += msOf(bytes.length);
     if (state.silentMs >= silenceMs) {
       state.speaking = false;
-      send(ws, { type: 'input_audio_buffer.speech_stopped', audio_end_ms: Math.round(state.receivedMs) });
+      send(ws, {
+        type: 'input_audio_buffer.speech_stopped',
+        // Where speech ended, before the silence that told the VAD so (as the Realtime API reports it).
+        audio_end_ms: Math.round(state.receivedMs - state.silentMs),
+        item_id: state.inputItem,
+      });
       respond(ws, state);
     }
   }
@@ -118,7 +221,9 @@ export function createEchoAgent(options: EchoAgentOptions) {
         startedAtMs: 0,
         receivedMs: 0,
         utterance: [],
+        utterances: 0,
         responses: 0,
+        items: new Map(),
       };
       return {
         onOpen(_event, ws) {
@@ -130,7 +235,10 @@ export function createEchoAgent(options: EchoAgentOptions) {
         },
         onMessage(event, ws) {
           if (typeof event.data !== 'string') return;
-          let message: { type?: string; audio?: string; session?: Record<string, unknown> };
+          let message: { type?: string; audio?: string; session?: Record<string, unknown> } & Record<
+            string,
+            unknown
+          >;
           try {
             message = JSON.parse(event.data);
           } catch {
@@ -140,6 +248,7 @@ export function createEchoAgent(options: EchoAgentOptions) {
           switch (message.type) {
             case 'session.update':
               state.configured = true;
+              clientEvents.push({ session: state.id, type: 'session.update', event: message });
               send(ws, { type: 'session.updated', session: { id: `sess_${state.id}`, ...message.session } });
               return;
             case 'input_audio_buffer.append':
@@ -152,13 +261,8 @@ export function createEchoAgent(options: EchoAgentOptions) {
             case 'input_audio_buffer.clear':
               state.utterance.length = 0;
               return;
-            case 'response.cancel':
-              return;
             default:
-              send(ws, {
-                type: 'error',
-                error: { type: 'invalid_request_error', message: `unknown event ${message.type}` },
-              });
+              onClientEvent(ws, state, message);
           }
         },
         onClose(_event, ws) {
@@ -175,6 +279,8 @@ export function createEchoAgent(options: EchoAgentOptions) {
     app,
     path,
     stats,
+    /** Every non-audio client event received, oldest first. */
+    clientEvents: clientEvents as readonly AgentClientEvent[],
     /** Open agent sessions right now (a leak check for the bridge). */
     get liveSessions() {
       return live.size;

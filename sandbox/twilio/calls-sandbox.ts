@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { synthesizeMulawClip } from '../../shared/audio/mulaw.ts';
 import { computeTwilioSignature, parseTwilioForm } from '../../shared/webhooks/twilio-signature.ts';
-import { type MediaStreamResult, runMediaStream } from './media-stream-client.ts';
+import { type CallerStep, type MediaStreamResult, runMediaStream } from './media-stream-client.ts';
 import { parseTwiml, type TwimlVerb } from './twiml-parser.ts';
 
 /** Dev-only defaults, the same the voice bridge uses when TWILIO_* are unset. Never real secrets. */
@@ -11,6 +11,10 @@ export const SANDBOX_AUTH_TOKEN = 'sandbox-twilio-auth-token';
 
 /** Twilio's magic test number for an invalid destination (error 21211), as with its test credentials. */
 export const INVALID_NUMBER = '+15005550001';
+/** Sandbox numbers (not Twilio's): a voicemail answers, the line is busy, nobody answers. */
+export const VOICEMAIL_NUMBER = '+15005559991';
+export const BUSY_NUMBER = '+15005559992';
+export const NO_ANSWER_NUMBER = '+15005559993';
 
 export interface TwilioSandboxOptions {
   accountSid?: string;
@@ -27,13 +31,17 @@ export interface TwilioSandboxOptions {
   clip?: Uint8Array;
   /** A DTMF digit the caller presses after speaking. */
   dtmf?: string;
+  /** What the caller does on the stream instead of "say the clip, press `dtmf`" (barge-in, backchannels). */
+  script?: readonly CallerStep[];
+  /** Async AMD: how long after the answer the verdict is posted. Default 150 ms. */
+  amdDelayMs?: number;
   /** Upper bound on one simulated call, so nothing the app does can hang the sandbox. Default 30 s. */
   maxCallMs?: number;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
 export interface SandboxCallback {
-  kind: 'status' | 'answer' | 'action';
+  kind: 'status' | 'answer' | 'action' | 'amd';
   url: string;
   status?: string;
   sequenceNumber?: number;
@@ -61,6 +69,13 @@ export interface SandboxCall {
   said: string[];
   stream?: MediaStreamResult;
   errors: string[];
+  /** Async answering-machine detection asked for at creation. */
+  amd?: { mode: string; callback: string };
+  answeredBy?: string;
+  /** Set through `POST /Calls/{sid}.json`: TwiML that replaces what runs now, or a hang-up. */
+  update?: { twiml: string } | { hangup: true };
+  /** Aborted when the call is updated through the API: ends the current TwiML (and its stream). */
+  interrupt: AbortController;
 }
 
 /**
@@ -89,7 +104,7 @@ function callResource(call: SandboxCall) {
   return {
     account_sid: call.accountSid,
     annotation: null,
-    answered_by: null,
+    answered_by: call.answeredBy ?? null,
     api_version: '2010-04-01',
     caller_name: null,
     date_created: rfc2822(call.dateCreated),
@@ -241,6 +256,7 @@ export function createTwilioSandbox(options: TwilioSandboxOptions = {}) {
     call.twiml.push(verbs);
     for (const verb of verbs) {
       if (closed) return;
+      if (call.update) return runUpdate(call);
       if (verb.verb === 'Say') call.said.push(verb.text);
       else if (verb.verb === 'Hangup') return;
       else if (verb.verb === 'Pause') await sleep(Math.min(verb.lengthSeconds * 1000, 2000));
@@ -257,6 +273,8 @@ export function createTwilioSandbox(options: TwilioSandboxOptions = {}) {
           listenMs: options.listenMs ?? 4000,
           expectBytes: Math.floor(clip.length / 2),
           dtmf: options.dtmf,
+          script: options.script,
+          signal: call.interrupt.signal,
         });
         log('media stream ended', {
           callSid: call.sid,
@@ -264,11 +282,56 @@ export function createTwilioSandbox(options: TwilioSandboxOptions = {}) {
           receivedBytes: call.stream.receivedBytes,
           endedBy: call.stream.endedBy,
         });
+        if (call.update) return runUpdate(call);
         // The caller hung up (we sent `stop`): the call is over. The app closed it: Twilio continues.
         if (call.stream.endedBy === 'caller') return;
         if (verb.action && depth < 3) return runTwimlFrom(call, verb.action, 'action', depth + 1);
       }
     }
+  }
+
+  /** The app changed the live call (`POST /Calls/{sid}.json`): run its TwiML, or just hang up. */
+  async function runUpdate(call: SandboxCall): Promise<void> {
+    const update = call.update;
+    if (!update || 'hangup' in update) return;
+    let verbs: TwimlVerb[];
+    try {
+      verbs = parseTwiml(update.twiml);
+    } catch (error) {
+      call.errors.push(`updated TwiML: ${(error as Error).message}`);
+      return;
+    }
+    call.twiml.push(verbs);
+    for (const verb of verbs) {
+      if (verb.verb === 'Say') call.said.push(verb.text);
+      else if (verb.verb === 'Hangup') return;
+    }
+  }
+
+  /** Twilio's async AMD verdict, posted while the call goes on. */
+  async function machineVerdict(call: SandboxCall) {
+    if (!call.amd) return;
+    await sleep(options.amdDelayMs ?? 150);
+    if (call.status !== 'in-progress') return;
+    const machine = call.to === VOICEMAIL_NUMBER;
+    call.answeredBy = machine
+      ? call.amd.mode === 'DetectMessageEnd'
+        ? 'machine_end_beep'
+        : 'machine_start'
+      : 'human';
+    const params = {
+      AccountSid: call.accountSid,
+      CallSid: call.sid,
+      AnsweredBy: call.answeredBy,
+      MachineDetectionDuration: String(options.amdDelayMs ?? 150),
+    };
+    const response = await signedPost(call.amd.callback, params);
+    call.callbacks.push({
+      kind: 'amd',
+      url: call.amd.callback,
+      httpStatus: response.status,
+      error: response.error,
+    });
   }
 
   async function drive(call: SandboxCall): Promise<void> {
@@ -279,10 +342,20 @@ export function createTwilioSandbox(options: TwilioSandboxOptions = {}) {
     call.status = 'ringing';
     await statusCallback(call, 'ringing');
     await sleep(stageDelayMs);
+    if (call.to === BUSY_NUMBER || call.to === NO_ANSWER_NUMBER) {
+      call.status = call.to === BUSY_NUMBER ? 'busy' : 'no-answer';
+      call.duration = 0;
+      await statusCallback(call, 'completed');
+      return;
+    }
     call.status = 'in-progress';
     call.startTime = new Date();
-    // As on Twilio: the answered callback and the TwiML fetch happen together.
-    await Promise.all([statusCallback(call, 'answered'), runTwimlFrom(call, call.url, 'answer')]);
+    // As on Twilio: the answered callback and the TwiML fetch happen together, AMD runs beside them.
+    await Promise.all([
+      statusCallback(call, 'answered'),
+      runTwimlFrom(call, call.url, 'answer'),
+      machineVerdict(call),
+    ]);
     call.endTime = new Date();
     call.duration = Math.max(1, Math.round((call.endTime.getTime() - call.startTime.getTime()) / 1000));
     call.status = 'completed';
@@ -354,11 +427,35 @@ export function createTwilioSandbox(options: TwilioSandboxOptions = {}) {
       twiml: [],
       said: [],
       errors: [],
+      interrupt: new AbortController(),
+      amd:
+        first('MachineDetection') && first('AsyncAmd') === 'true' && first('AsyncAmdStatusCallback')
+          ? { mode: first('MachineDetection')!, callback: first('AsyncAmdStatusCallback')! }
+          : undefined,
     };
     calls.set(call.sid, call);
     log('call created', { callSid: call.sid, to });
     start(call);
     return c.json(callResource(call), 201);
+  });
+
+  // Update a live call: `Twiml` replaces what it runs now, `Status=completed` hangs it up.
+  app.post('/2010-04-01/Accounts/:accountSid/Calls/:file', async (c) => {
+    if (c.req.header('authorization') !== expectedAuth)
+      return c.json(twilioError(401, 20003, 'Authenticate'), 401);
+    const call = calls.get(c.req.param('file').replace(/\.json$/, ''));
+    if (!call) return c.json(twilioError(404, 20404, 'The requested resource was not found'), 404);
+    const form = parseTwilioForm(await c.req.text());
+    const twiml = typeof form.Twiml === 'string' ? form.Twiml : undefined;
+    const status = typeof form.Status === 'string' ? form.Status : undefined;
+    if (call.status !== 'in-progress' || call.update) {
+      return c.json(twilioError(400, 21220, 'Call is not in-progress. Cannot redirect.'), 400);
+    }
+    if (twiml) call.update = { twiml };
+    else if (status === 'completed') call.update = { hangup: true };
+    else return c.json(twilioError(400, 21218, 'Invalid update: give Twiml or Status=completed'), 400);
+    call.interrupt.abort();
+    return c.json(callResource(call));
   });
 
   app.get('/2010-04-01/Accounts/:accountSid/Calls/:file', (c) => {

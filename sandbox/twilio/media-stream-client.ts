@@ -2,6 +2,22 @@ import WebSocket from 'ws';
 import { MULAW_FRAME_BYTES, mulawSilence, splitMulawFrames } from '../../shared/audio/mulaw.ts';
 import { computeTwilioSignature } from '../../shared/webhooks/twilio-signature.ts';
 
+/**
+ * One step of what the sandbox caller does, in order, after `start`. Between steps nothing is sent;
+ * within one, frames go out at the stream's pace (20 ms of audio per `frameIntervalMs`).
+ */
+export type CallerStep =
+  /** Speak: the clip's 20 ms frames. */
+  | { say: Uint8Array }
+  /** Stay on the line without speaking. */
+  | { silenceMs: number }
+  /** Press a key. */
+  | { dtmf: string }
+  /** Listen (sending silence) until this much agent audio has played, or `timeoutMs` of wall clock passed. */
+  | { untilHeardMs: number; timeoutMs?: number }
+  /** Not the caller: something the test makes happen at this moment of the call (e.g. the agent drops). */
+  | { run: () => unknown };
+
 export interface MediaStreamRunOptions {
   url: string;
   authToken: string;
@@ -19,6 +35,10 @@ export interface MediaStreamRunOptions {
   expectBytes: number;
   /** A DTMF digit pressed after the clip, if any. */
   dtmf?: string;
+  /** What the caller does instead of "say the clip, press `dtmf`"; the listening phase follows it. */
+  script?: readonly CallerStep[];
+  /** Twilio ends the stream (`stop`, then close) when the call is redirected or hung up through the API. */
+  signal?: AbortSignal;
 }
 
 export interface MediaStreamResult {
@@ -29,8 +49,15 @@ export interface MediaStreamResult {
   sentBytes: number;
   receivedBytes: number;
   receivedAudio: Uint8Array;
+  /** Marks echoed because playback reached them, in order. */
   marks: string[];
+  /** Marks echoed because a `clear` dropped the audio before them (Twilio echoes those too). */
+  clearedMarks: string[];
   clears: number;
+  /** Agent audio actually played (not dropped by a clear), bytes of μ-law. */
+  heardBytes: number;
+  /** Marks pending (sent by the server, not yet played) when each `clear` arrived. */
+  pendingAtClear: number[];
   /** Who ended the stream: the caller (`stop` from us) or the server closing it. */
   endedBy: 'caller' | 'server' | 'error';
   closeCode?: number;
@@ -40,10 +67,11 @@ export interface MediaStreamResult {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Plays Twilio's side of a Media Stream against a voice app: a signed upgrade, `connected`, `start`,
- * real-time `media` frames of the clip, then silence while it listens for audio back, then `stop`.
- * Marks the server sends are echoed (playback is instant here); `clear` is counted and echoes pending
- * marks, as Twilio does.
+ * Plays Twilio's side of a Media Stream against a voice app: a signed upgrade, `connected`, `start`, the
+ * caller's script (speech frames, silence, DTMF) in real time, then silence while it listens, then `stop`.
+ * Audio the server sends is played in real time (20 ms per frame interval) from a queue; a mark is
+ * echoed when playback reaches it; `clear` drops the queued audio and echoes the marks still queued,
+ * as Twilio does.
  */
 export function runMediaStream(options: MediaStreamRunOptions): Promise<MediaStreamResult> {
   return new Promise<MediaStreamResult>((resolve) => {
@@ -55,7 +83,10 @@ export function runMediaStream(options: MediaStreamRunOptions): Promise<MediaStr
       receivedBytes: 0,
       receivedAudio: new Uint8Array(0),
       marks: [],
+      clearedMarks: [],
       clears: 0,
+      heardBytes: 0,
+      pendingAtClear: [],
       endedBy: 'caller',
     };
     const signature = computeTwilioSignature(options.authToken, options.url, {});
@@ -66,10 +97,38 @@ export function runMediaStream(options: MediaStreamRunOptions): Promise<MediaStr
     let sequence = 0;
     let stopSent = false;
     let settled = false;
+    // Twilio's playback buffer: audio bytes and marks, in the order the server sent them.
+    const queue: Array<{ audio: number } | { mark: string }> = [];
+    const echoMarksAtHead = () => {
+      while (queue.length > 0 && 'mark' in queue[0]) {
+        const { mark } = queue.shift() as { mark: string };
+        result.marks.push(mark);
+        send({ event: 'mark', mark: { name: mark } });
+      }
+    };
+    const playTick = () => {
+      let budget = MULAW_FRAME_BYTES;
+      echoMarksAtHead();
+      while (budget > 0 && queue.length > 0) {
+        const head = queue[0];
+        if ('mark' in head) {
+          echoMarksAtHead();
+          continue;
+        }
+        const take = Math.min(budget, head.audio);
+        head.audio -= take;
+        budget -= take;
+        result.heardBytes += take;
+        if (head.audio === 0) queue.shift();
+      }
+      echoMarksAtHead();
+    };
+    const player = setInterval(playTick, options.frameIntervalMs);
 
     const finish = () => {
       if (settled) return;
       settled = true;
+      clearInterval(player);
       result.receivedAudio = new Uint8Array(Buffer.concat(received));
       resolve(result);
     };
@@ -116,11 +175,18 @@ export function runMediaStream(options: MediaStreamRunOptions): Promise<MediaStr
         const bytes = Buffer.from(message.media.payload, 'base64');
         received.push(bytes);
         result.receivedBytes += bytes.length;
+        queue.push({ audio: bytes.length });
       } else if (message.event === 'mark' && message.mark?.name) {
-        result.marks.push(message.mark.name);
-        send({ event: 'mark', mark: { name: message.mark.name } });
+        queue.push({ mark: message.mark.name });
+        if (queue.length === 1) echoMarksAtHead(); // nothing left to play before it
       } else if (message.event === 'clear') {
         result.clears++;
+        const dropped = queue.splice(0).flatMap((item) => ('mark' in item ? [item.mark] : []));
+        result.pendingAtClear.push(dropped.length);
+        for (const mark of dropped) {
+          result.clearedMarks.push(mark);
+          send({ event: 'mark', mark: { name: mark } });
+        }
       }
     });
     ws.on('close', (code, reason) => {
@@ -129,8 +195,19 @@ export function runMediaStream(options: MediaStreamRunOptions): Promise<MediaStr
       if (result.connected && !stopSent) result.endedBy = 'server';
       finish();
     });
+    const endByUpdate = () => {
+      if (ws.readyState !== WebSocket.OPEN || stopSent) return;
+      stopSent = true;
+      send({ event: 'stop', stop: { accountSid: options.accountSid, callSid: options.callSid } });
+      ws.close(1000, 'call updated');
+    };
+    options.signal?.addEventListener('abort', endByUpdate, { once: true });
     ws.on('open', async () => {
       result.connected = true;
+      if (options.signal?.aborted) {
+        endByUpdate();
+        return;
+      }
       send({ event: 'connected', protocol: 'Call', version: '1.0.0' });
       send({
         event: 'start',
@@ -144,22 +221,46 @@ export function runMediaStream(options: MediaStreamRunOptions): Promise<MediaStr
         },
       });
       let chunk = 0;
-      for (const frame of splitMulawFrames(options.clip, MULAW_FRAME_BYTES)) {
-        if (!sendFrame(frame, ++chunk)) break;
-        await sleep(options.frameIntervalMs);
-      }
-      if (options.dtmf) send({ event: 'dtmf', dtmf: { track: 'inbound_track', digit: options.dtmf } });
-      const listenUntil = Date.now() + options.listenMs;
       const silence = mulawSilence();
+      const script: readonly CallerStep[] = options.script ?? [
+        { say: options.clip },
+        ...(options.dtmf ? [{ dtmf: options.dtmf }] : []),
+      ];
+      for (const step of script) {
+        if (ws.readyState !== WebSocket.OPEN) break;
+        if ('say' in step) {
+          for (const frame of splitMulawFrames(step.say, MULAW_FRAME_BYTES)) {
+            if (!sendFrame(frame, ++chunk)) break;
+            await sleep(options.frameIntervalMs);
+          }
+        } else if ('silenceMs' in step) {
+          for (let ms = 0; ms < step.silenceMs && sendFrame(silence, ++chunk); ms += 20)
+            await sleep(options.frameIntervalMs);
+        } else if ('dtmf' in step) {
+          send({ event: 'dtmf', dtmf: { track: 'inbound_track', digit: step.dtmf } });
+        } else if ('run' in step) {
+          await step.run();
+        } else {
+          const until = Date.now() + (step.timeoutMs ?? 10_000);
+          while (
+            result.heardBytes < step.untilHeardMs * 8 &&
+            Date.now() < until &&
+            sendFrame(silence, ++chunk)
+          )
+            await sleep(options.frameIntervalMs);
+        }
+      }
+      const listenUntil = Date.now() + options.listenMs;
       while (
         ws.readyState === WebSocket.OPEN &&
         Date.now() < listenUntil &&
-        result.receivedBytes < options.expectBytes
+        // Until the reply came and all of it played, as a caller listens to the end.
+        (result.receivedBytes < options.expectBytes || queue.length > 0)
       ) {
         sendFrame(silence, ++chunk);
         await sleep(options.frameIntervalMs);
       }
-      if (ws.readyState !== WebSocket.OPEN) return; // the server ended it; the close handler records that
+      if (ws.readyState !== WebSocket.OPEN || stopSent) return; // ended already; the close handler records it
       stopSent = true;
       send({ event: 'stop', stop: { accountSid: options.accountSid, callSid: options.callSid } });
       ws.close(1000, 'call ended');

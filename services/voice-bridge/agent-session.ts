@@ -25,6 +25,8 @@ export interface AgentSessionOptions {
   apiKey?: string;
   /** Which agent persona the caller gets; named in the instructions. */
   agent?: string | null;
+  /** The call's language (ISO 639-1), a hint for the transcription. */
+  language?: string;
   connectTimeoutMs: number;
   createSocket: AgentSocketFactory;
   /** Aborting before the socket opens closes it and rejects (the caller hung up, or the breaker gave up). */
@@ -34,6 +36,8 @@ export interface AgentSessionOptions {
 export interface AgentSession {
   /** Caller audio, base64 μ-law exactly as Twilio sent it: no transcoding. */
   appendAudio(base64Mulaw: string): void;
+  /** Any other Realtime client event (`conversation.item.truncate`, `response.create`, …). */
+  send(event: { type: string } & Record<string, unknown>): void;
   /** Events we act on, already validated; others are ignored. */
   onEvent(handler: (event: AgentServerEvent) => void): void;
   close(): void;
@@ -41,16 +45,19 @@ export interface AgentSession {
   readonly closed: Promise<{ code: number; reason: string }>;
 }
 
-/** The Realtime session config: μ-law both ways, so audio passes through untouched. */
-export function sessionUpdate(agent: string | null | undefined) {
+/**
+ * The Realtime session config: μ-law both ways, so audio passes through untouched. The bridge, not the
+ * agent, decides whether caller speech interrupts (a backchannel must not), so the VAD only reports it.
+ */
+export function sessionUpdate(agent: string | null | undefined, language?: string) {
   return {
     type: 'session.update',
     session: {
       modalities: ['audio', 'text'],
       input_audio_format: 'g711_ulaw',
       output_audio_format: 'g711_ulaw',
-      turn_detection: { type: 'server_vad' },
-      input_audio_transcription: { model: 'whisper-1' },
+      turn_detection: { type: 'server_vad', interrupt_response: false },
+      input_audio_transcription: { model: 'whisper-1', ...(language ? { language } : {}) },
       instructions: `You are the EasyMO phone assistant${agent ? ` "${agent}"` : ''}. Be brief and friendly.`,
     },
   };
@@ -117,11 +124,14 @@ export function openAgentSession(options: AgentSessionOptions): Promise<AgentSes
       }
       settled = true;
       cleanup();
-      socket.send(JSON.stringify(sessionUpdate(options.agent)));
+      socket.send(JSON.stringify(sessionUpdate(options.agent, options.language)));
       resolve({
         appendAudio(audio) {
           if (socket.readyState === OPEN)
             socket.send(JSON.stringify({ type: 'input_audio_buffer.append', audio }));
+        },
+        send(event) {
+          if (socket.readyState === OPEN) socket.send(JSON.stringify(event));
         },
         onEvent(handler) {
           handlers.push(handler);

@@ -12,18 +12,28 @@ import type {
 } from '../../shared/resilience/index.ts';
 import { type AgentSocketFactory, globalAgentSocketFactory, openAgentSession } from './agent-session.ts';
 import type { VoiceConfig } from './config.ts';
-import { createStreamRegistry, type StreamRegistry } from './media-bridge.ts';
+import type { MachineChoice } from './machine-detection.ts';
+import {
+  type ConversationSettings,
+  createStreamRegistry,
+  DEFAULT_CONVERSATION,
+  type StreamRegistry,
+} from './media-bridge.ts';
+import { mountCallTranscript } from './routes/call-transcript.ts';
+import { mountMachineDetection } from './routes/machine-detection.ts';
 import { mountMediaStream } from './routes/media-stream.ts';
 import { mountOutboundCalls } from './routes/outbound-calls.ts';
 import { mountProviderWebhooks } from './routes/provider-webhooks.ts';
 import type { VoiceEnv } from './routes/twilio-webhook-auth.ts';
 import { createStatusIntake } from './status-intake.ts';
 import { createVoiceStore } from './store.ts';
-import { type CreateCallInput, createTwilioClient } from './twilio-client.ts';
+import { type CreateCallInput, createTwilioClient, type UpdateCallInput } from './twilio-client.ts';
+import { createVoiceMetrics, registerOutcomeGauge } from './voice-observability.ts';
 
 export const SERVICE_NAME = 'voice-bridge';
 export const TWILIO_BREAKER = 'twilio-calls';
 export const AGENT_BREAKER = 'voice-agent';
+export const TWILIO_UPDATE_BREAKER = 'twilio-call-updates';
 
 /** What the app needs to know, independent of where it came from (env on Node or Deno, or a test). */
 export interface VoiceAppConfig {
@@ -33,6 +43,14 @@ export interface VoiceAppConfig {
   twilio: { apiUrl: string; accountSid: string; authToken: string; fromNumber: string };
   agent: { url: string; apiKey?: string; connectTimeoutMs: number };
   fallbackMessage: string;
+  /** Barge-in, backchannels, language, consent; defaults: interrupt on any speech, no consent question. */
+  conversation?: ConversationSettings;
+  /** Said when the caller refuses consent, before hanging up. */
+  consentRefusedMessage?: string;
+  /** Lifetime of the signed Media Streams URL; default 60 s. */
+  streamUrlTtlSeconds?: number;
+  /** Outbound calls: what to do on a machine unless the request says; unset: no machine detection. */
+  machine?: { onMachine?: MachineChoice; message: string };
   rateLimits: {
     outbound: { points: number; durationSeconds: number };
     destination: { points: number; durationSeconds: number };
@@ -56,6 +74,24 @@ export function voiceAppConfig(config: VoiceConfig): VoiceAppConfig {
       connectTimeoutMs: config.VOICE_AGENT_CONNECT_TIMEOUT_MS,
     },
     fallbackMessage: config.VOICE_FALLBACK_MESSAGE,
+    conversation: {
+      defaultLanguage: config.VOICE_DEFAULT_LANGUAGE,
+      minInterruptionMs: config.VOICE_MIN_INTERRUPTION_MS,
+      backchannels: {
+        en: config.VOICE_BACKCHANNELS_EN,
+        sw: config.VOICE_BACKCHANNELS_SW,
+        rw: config.VOICE_BACKCHANNELS_RW,
+        fr: config.VOICE_BACKCHANNELS_FR,
+      },
+      consentPrompt: config.VOICE_CONSENT ? config.VOICE_CONSENT_PROMPT : undefined,
+      sessionRolloverMs: config.VOICE_AGENT_SESSION_ROLLOVER_S * 1000 || undefined,
+    },
+    consentRefusedMessage: config.VOICE_CONSENT_REFUSED_MESSAGE,
+    streamUrlTtlSeconds: config.VOICE_STREAM_URL_TTL_S,
+    machine: {
+      onMachine: config.VOICE_ON_MACHINE === 'off' ? undefined : config.VOICE_ON_MACHINE,
+      message: config.VOICE_MACHINE_MESSAGE,
+    },
     rateLimits: {
       outbound: {
         points: config.VOICE_OUTBOUND_RATE_POINTS,
@@ -105,6 +141,8 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
   const clock = deps.clock ?? (() => new Date());
   const newId = deps.newId ?? (() => crypto.randomUUID());
   const streams = deps.streams ?? createStreamRegistry();
+  const voiceMetrics = createVoiceMetrics(metrics.registry);
+  registerOutcomeGauge(metrics.registry, () => store.countOutcomes());
 
   const twilio = createTwilioClient({ ...config.twilio, fetch: deps.fetch });
   const twilioBreaker = breakers.create(
@@ -112,11 +150,16 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     (input: CreateCallInput) => twilio.createCall(input),
     { timeout: 5000, ...config.breakers?.twilio },
   );
+  const twilioUpdateBreaker = breakers.create(
+    TWILIO_UPDATE_BREAKER,
+    (callSid: string, input: UpdateCallInput) => twilio.updateCall(callSid, input),
+    { timeout: 5000, ...config.breakers?.twilio },
+  );
   const createSocket = deps.createAgentSocket ?? globalAgentSocketFactory;
   const agentBreaker = breakers.create(
     AGENT_BREAKER,
-    (signal: AbortSignal, agent: string | null) =>
-      openAgentSession({ ...config.agent, agent, createSocket, signal }),
+    (signal: AbortSignal, call: { agent: string | null; language: string }) =>
+      openAgentSession({ ...config.agent, ...call, createSocket, signal }),
     // The session's own connect timeout fires first, so the breaker never abandons a socket mid-connect.
     { timeout: config.agent.connectTimeoutMs + 1000, ...config.breakers?.agent },
   );
@@ -157,7 +200,19 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     metrics,
     trustProxy: config.trustProxy,
     newId,
+    defaultOnMachine: config.machine?.onMachine,
   });
+
+  mountMachineDetection(app, {
+    store,
+    authToken: config.twilio.authToken,
+    publicUrl: config.publicUrl,
+    metrics,
+    updateCall: (callSid, input) => twilioUpdateBreaker.fire(callSid, input),
+    defaultMessage: config.machine?.message ?? 'Please call us back.',
+  });
+
+  mountCallTranscript(app, { store, apiKey: config.apiKey });
 
   mountProviderWebhooks(app, {
     store,
@@ -166,6 +221,8 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     publicUrl: config.publicUrl,
     metrics,
     fallbackMessage: config.fallbackMessage,
+    consentRefusedMessage: config.consentRefusedMessage ?? 'Goodbye.',
+    streamUrlTtlSeconds: config.streamUrlTtlSeconds ?? 60,
     agentUnavailable: () => agentBreaker.opened,
     clock,
     newId,
@@ -176,11 +233,16 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     authToken: config.twilio.authToken,
     publicUrl: config.publicUrl,
     metrics,
+    voiceMetrics,
+    logger: deps.logger,
     upgradeWebSocket: deps.upgradeWebSocket,
     streams,
+    clock,
+    newId,
     bridge: {
       logger: deps.logger,
-      connectAgent: (signal, agent) => agentBreaker.fire(signal, agent),
+      conversation: config.conversation ?? DEFAULT_CONVERSATION,
+      connectAgent: (signal, call) => agentBreaker.fire(signal, call),
     },
   });
 

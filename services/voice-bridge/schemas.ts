@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CALL_STATUSES } from './call-status-machine.ts';
+import { ANSWERED_BY, MACHINE_CHOICES } from './machine-detection.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Our API
@@ -20,6 +21,9 @@ export const OutboundCallRequest = z.strictObject({
       error: 'must serialise to at most 4096 bytes',
     })
     .optional(),
+  /** When a machine answers: leave `machineMessage`, hang up, or let the agent talk. Default from config. */
+  onMachine: z.enum(MACHINE_CHOICES, { error: 'must be leave_message, hang_up or connect_agent' }).optional(),
+  machineMessage: z.string().trim().min(1).max(500).optional(),
 });
 export type OutboundCallRequest = z.infer<typeof OutboundCallRequest>;
 
@@ -34,7 +38,28 @@ export const OutboundCallHeaders = z.object({
 
 export const CallIdParams = z.object({ id: z.uuid({ error: 'must be a call id (UUID)' }) });
 
-export const MediaStreamParams = z.object({ callId: z.uuid({ error: 'must be a call id (UUID)' }) });
+export const MediaStreamParams = z.object({
+  callId: z.uuid({ error: 'must be a call id (UUID)' }),
+  token: z.string().max(100).optional(),
+});
+
+export const TranscriptQuery = z.object({
+  format: z.enum(['json', 'vtt'], { error: 'must be json or vtt' }).optional(),
+});
+
+/** The AMD callback URL we give Twilio carries the request's choice (Twilio signs the URL, query included). */
+export const MachineDetectionQuery = z.object({
+  callId: z.uuid(),
+  onMachine: z.enum(MACHINE_CHOICES),
+  message: z.string().max(500).optional(),
+});
+
+export const TwilioAmdCallback = z.looseObject({
+  CallSid: z.string().regex(/^CA[0-9a-fA-F]{32}$/, { error: 'must be a Twilio CallSid (CA + 32 hex)' }),
+  AccountSid: z.string().optional(),
+  AnsweredBy: z.enum(ANSWERED_BY),
+  MachineDetectionDuration: z.coerce.number().int().min(0).optional(),
+});
 
 /** `?callId=` on the webhook URLs we give Twilio for our own outbound calls. */
 export const WebhookQuery = z.object({ callId: z.uuid().optional() });
@@ -122,20 +147,43 @@ export type MediaStreamMessage = z.infer<typeof MediaStreamMessage>;
 // Realtime voice agent events (agent → us), OpenAI-Realtime style; only the fields we act on
 // ---------------------------------------------------------------------------------------------------
 
+const itemRef = {
+  response_id: z.string().optional(),
+  item_id: z.string().optional(),
+  content_index: z.number().int().min(0).optional(),
+};
+
 export const AgentServerEvent = z.discriminatedUnion('type', [
-  z.looseObject({ type: z.literal('response.audio.delta'), delta: z.string() }),
+  z.looseObject({ type: z.literal('response.audio.delta'), delta: z.string(), ...itemRef }),
   // The GA Realtime API renamed the audio events; accept both spellings.
-  z.looseObject({ type: z.literal('response.output_audio.delta'), delta: z.string() }),
-  z.looseObject({ type: z.literal('input_audio_buffer.speech_started') }),
-  z.looseObject({ type: z.literal('input_audio_buffer.speech_stopped') }),
-  z.looseObject({ type: z.literal('response.audio.done') }),
-  z.looseObject({ type: z.literal('response.output_audio.done') }),
+  z.looseObject({ type: z.literal('response.output_audio.delta'), delta: z.string(), ...itemRef }),
+  z.looseObject({
+    type: z.literal('input_audio_buffer.speech_started'),
+    audio_start_ms: z.number().optional(),
+    item_id: z.string().optional(),
+  }),
+  z.looseObject({
+    type: z.literal('input_audio_buffer.speech_stopped'),
+    audio_end_ms: z.number().optional(),
+    item_id: z.string().optional(),
+  }),
+  z.looseObject({ type: z.literal('response.created') }),
+  z.looseObject({ type: z.literal('response.done') }),
+  z.looseObject({ type: z.literal('response.audio.done'), ...itemRef }),
+  z.looseObject({ type: z.literal('response.output_audio.done'), ...itemRef }),
   z.looseObject({
     type: z.literal('conversation.item.input_audio_transcription.completed'),
     transcript: z.string(),
+    item_id: z.string().optional(),
+    /** Not in OpenAI's event; an agent that detects the language may say so. */
+    language: z.string().optional(),
   }),
-  z.looseObject({ type: z.literal('response.audio_transcript.done'), transcript: z.string() }),
-  z.looseObject({ type: z.literal('response.output_audio_transcript.done'), transcript: z.string() }),
+  z.looseObject({ type: z.literal('response.audio_transcript.done'), transcript: z.string(), ...itemRef }),
+  z.looseObject({
+    type: z.literal('response.output_audio_transcript.done'),
+    transcript: z.string(),
+    ...itemRef,
+  }),
   z.looseObject({
     type: z.literal('error'),
     error: z.looseObject({ message: z.string().optional(), code: z.string().nullish() }).optional(),

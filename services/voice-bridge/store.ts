@@ -1,5 +1,7 @@
 import type { Sql } from '../../shared/db/index.ts';
 import { CALL_STATUSES, type CallStatus, callStatusMachine } from './call-status-machine.ts';
+import type { CallLanguage } from './conversation-language.ts';
+import type { AnsweredBy, CallOutcome, MachineAction } from './machine-detection.ts';
 
 export type CallDirection = 'outbound' | 'inbound';
 
@@ -18,7 +20,18 @@ export interface CallRecord {
   endedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** Why the AI leg ended before the caller hung up; the `<Connect action>` webhook answers from it. */
+  aiLegEndedBy: AiLegEnding | null;
+  consent: 'granted' | 'refused' | null;
+  consentAt: Date | null;
+  consentVia: 'speech' | 'dtmf' | null;
+  answeredBy: AnsweredBy | null;
+  machineAction: MachineAction | null;
+  /** Settled once, when the call became terminal (by the database: see machine-detection.ts). */
+  outcome: CallOutcome | null;
 }
+
+export type AiLegEnding = 'agent_unavailable' | 'consent_refused';
 
 export interface CallEvent {
   source: 'provider' | 'service';
@@ -33,7 +46,26 @@ export interface TranscriptTurn {
   role: 'caller' | 'agent';
   text: string;
   at: Date;
+  language: CallLanguage;
+  /** On the call's media clock (ms since the stream started); null for turns stored before segments. */
+  startMs: number | null;
+  endMs: number | null;
+  /** The agent was cut off: `text` is only what the caller heard. */
+  interrupted: boolean;
 }
+
+export interface TranscriptSegmentInput {
+  speaker: 'caller' | 'agent';
+  text: string;
+  language: CallLanguage;
+  startMs: number;
+  endMs: number;
+  interrupted: boolean;
+  itemId: string | null;
+}
+
+/** Outcome of claiming the media stream slot of a call. */
+export type StreamClaim = 'claimed' | 'unknown' | 'ended' | 'busy';
 
 export interface NewOutboundCall {
   id: string;
@@ -81,11 +113,19 @@ interface CallRow {
   ended_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  ai_leg_ended_by: AiLegEnding | null;
+  consent: 'granted' | 'refused' | null;
+  consent_at: Date | null;
+  consent_via: 'speech' | 'dtmf' | null;
+  answered_by: AnsweredBy | null;
+  machine_action: MachineAction | null;
+  outcome: CallOutcome | null;
   request_hash?: string | null;
 }
 
 const CALL_COLUMNS = `id, direction, to_number, from_number, agent, metadata, status, provider_call_sid,
-  failure_reason, duration_seconds, answered_at, ended_at, created_at, updated_at`;
+  failure_reason, duration_seconds, answered_at, ended_at, created_at, updated_at, ai_leg_ended_by,
+  consent, consent_at, consent_via, answered_by, machine_action, outcome`;
 
 const asJson = (value: unknown): Record<string, unknown> =>
   (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, unknown>;
@@ -106,6 +146,13 @@ function toCall(row: CallRow): CallRecord {
     endedAt: row.ended_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    aiLegEndedBy: row.ai_leg_ended_by ?? null,
+    consent: row.consent ?? null,
+    consentAt: row.consent_at ?? null,
+    consentVia: row.consent_via ?? null,
+    answeredBy: row.answered_by ?? null,
+    machineAction: row.machine_action ?? null,
+    outcome: row.outcome ?? null,
   };
 }
 
@@ -389,26 +436,161 @@ export function createVoiceStore(db: Sql) {
     },
 
     async listTranscript(callId: string): Promise<TranscriptTurn[]> {
-      const rows = await db.query<{ role: 'caller' | 'agent'; text: string; created_at: Date }>(
-        'select role, text, created_at from voice_transcript_turns where call_id = $1 order by id',
+      return db.query<TranscriptTurn>(
+        `select role, text, created_at as "at", language, start_ms as "startMs", end_ms as "endMs",
+                interrupted
+         from voice_transcript_turns where call_id = $1
+         order by coalesce(start_ms, 0), id`,
         [callId],
       );
-      return rows.map((r) => ({ role: r.role, text: r.text, at: r.created_at }));
     },
 
-    async addTranscriptTurn(callId: string, role: 'caller' | 'agent', text: string): Promise<void> {
-      await db.query('insert into voice_transcript_turns (call_id, role, text) values ($1, $2, $3)', [
-        callId,
-        role,
-        text,
-      ]);
+    /** One finalised transcript segment (the caller's utterance, or what the caller heard of the agent). */
+    async addTranscriptSegment(callId: string, segment: TranscriptSegmentInput): Promise<void> {
+      await db.query(
+        `insert into voice_transcript_turns
+           (call_id, role, text, language, start_ms, end_ms, interrupted, item_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          callId,
+          segment.speaker,
+          segment.text,
+          segment.language,
+          Math.round(segment.startMs),
+          Math.round(segment.endMs),
+          segment.interrupted,
+          segment.itemId,
+        ],
+      );
+    },
+
+    /**
+     * Takes the call's one media stream slot, in one statement: refused for an unknown call, for a call
+     * that ended (terminal status, or its AI leg already over), and while another stream is active.
+     */
+    async claimMediaStream(callId: string, streamId: string): Promise<StreamClaim> {
+      const rows = await db.query<{ known: number; open: boolean | null; claimed: number }>(
+        `with call as (
+           select id, status_rank < ${TERMINAL_RANK} and ai_leg_ended_by is null as open
+           from voice_calls where id = $1
+         ),
+         ins as (
+           insert into voice_media_streams (id, call_id)
+           select $2, id from call where open
+           on conflict (call_id) where closed_at is null do nothing
+           returning id
+         )
+         select (select count(*) from call)::int as known, (select open from call) as open,
+                (select count(*) from ins)::int as claimed`,
+        [callId, streamId],
+      );
+      const row = rows[0];
+      if (row.known === 0) return 'unknown';
+      if (!row.open) return 'ended';
+      return row.claimed === 1 ? 'claimed' : 'busy';
+    },
+
+    /** The stream's bridge released everything: the slot is free (an ended call stays refused). */
+    async releaseMediaStream(streamId: string, reason: string): Promise<void> {
+      await db.query(
+        `update voice_media_streams set closed_at = now(), close_reason = $2
+         where id = $1 and closed_at is null`,
+        [streamId, reason.slice(0, 200)],
+      );
+    },
+
+    /** The caller said yes or no to recording and AI (first answer wins), with its time. */
+    async recordConsent(
+      callId: string,
+      decision: 'granted' | 'refused',
+      via: 'speech' | 'dtmf',
+      detail: Record<string, unknown>,
+    ): Promise<boolean> {
+      const rows = await db.query<{ id: string }>(
+        `with upd as (
+           update voice_calls set consent = $2, consent_via = $3, consent_at = now(), updated_at = now()
+           where id = $1 and consent is null returning id, consent_at
+         )
+         insert into voice_call_events (call_id, source, type, occurred_at, detail)
+         select id, 'service', $4, consent_at, $5::jsonb from upd returning call_id as id`,
+        [callId, decision, via, `consent_${decision}`, JSON.stringify({ via, ...detail })],
+      );
+      return rows.length === 1;
+    },
+
+    /** Twilio's AMD verdict (the first one counts), kept as an event too. Null for a call we do not have. */
+    async recordMachineDetection(
+      callId: string,
+      answeredBy: AnsweredBy,
+      detail: Record<string, unknown>,
+    ): Promise<{ callSid: string | null; status: CallStatus } | null> {
+      const rows = await db.query<{ callSid: string | null; status: CallStatus }>(
+        `with upd as (
+           update voice_calls set answered_by = coalesce(answered_by, $2), updated_at = now()
+           where id = $1 returning id, provider_call_sid, status
+         ),
+         ev as (
+           insert into voice_call_events (call_id, provider_call_sid, source, type, detail)
+           select id, provider_call_sid, 'service', 'machine_detection', $3::jsonb from upd
+         )
+         select provider_call_sid as "callSid", status from upd`,
+        [callId, answeredBy, JSON.stringify({ answeredBy, ...detail })],
+      );
+      return rows[0] ?? null;
+    },
+
+    /** What we did about the machine, once Twilio accepted it. */
+    async recordMachineAction(callId: string, action: MachineAction): Promise<void> {
+      await db.query(
+        `with upd as (
+           update voice_calls set machine_action = coalesce(machine_action, $2), updated_at = now()
+           where id = $1 returning id
+         )
+         insert into voice_call_events (call_id, source, type, detail)
+         select id, 'service', 'machine_action', $3::jsonb from upd`,
+        [callId, action, JSON.stringify({ action })],
+      );
+    },
+
+    /** Turn latency of a call over all its streams (kept in each `stream_stopped` event), by the database. */
+    async turnLatency(
+      callId: string,
+    ): Promise<{ turns: number; p50Ms: number | null; p95Ms: number | null }> {
+      const rows = await db.query<{ turns: number; p50Ms: number | null; p95Ms: number | null }>(
+        `select count(*)::int as turns,
+                round(percentile_cont(0.5) within group (order by ms))::int as "p50Ms",
+                round(percentile_cont(0.95) within group (order by ms))::int as "p95Ms"
+         from voice_call_events e,
+              lateral jsonb_array_elements_text(coalesce(e.detail->'turnLatencyMs', '[]'::jsonb)) as t(v),
+              lateral (select t.v::numeric as ms) as m
+         where e.call_id = $1 and e.type = 'stream_stopped'`,
+        [callId],
+      );
+      return rows[0];
+    },
+
+    /** Ended calls by outcome, across every instance (for /metrics). */
+    async countOutcomes(): Promise<Array<{ outcome: CallOutcome; calls: number }>> {
+      return db.query<{ outcome: CallOutcome; calls: number }>(
+        `select outcome, count(*)::int as calls from voice_calls where outcome is not null group by outcome`,
+      );
+    },
+
+    /** The AI leg ends before the caller hangs up (consent refused): what the action webhook says. */
+    async endAiLeg(callId: string, by: AiLegEnding): Promise<void> {
+      await db.query(
+        `update voice_calls set ai_leg_ended_by = coalesce(ai_leg_ended_by, $2), updated_at = now()
+         where id = $1`,
+        [callId, by],
+      );
     },
 
     /** The caller got the fallback instead of the agent: keep why, once. */
     async recordAgentFailure(callId: string, reason: string): Promise<void> {
       await db.query(
         `with upd as (
-           update voice_calls set failure_reason = coalesce(failure_reason, $2), updated_at = now()
+           update voice_calls set failure_reason = coalesce(failure_reason, $2),
+             ai_leg_ended_by = coalesce(ai_leg_ended_by, 'agent_unavailable'), updated_at = now()
            where id = $1 returning id
          )
          insert into voice_call_events (call_id, source, type, detail)

@@ -7,9 +7,11 @@ import {
   envOptionalPort,
   envOptionalString,
   envPort,
+  envSecret,
   envString,
   envUrl,
   loadConfig,
+  refuseDevSecretsWhenLive,
   runtimeEnv,
 } from '../../shared/config/index.ts';
 import { type GroupCommitSettings, groupCommitSettings } from '../../shared/db/index.ts';
@@ -27,14 +29,14 @@ export const DEV_DEFAULTS = {
   sandboxAccessToken: 'sandbox-access-token',
 } as const;
 
-export const WhatsAppEnvSchema = z.object({
+const whatsAppEnvShape = {
   ...baseEnvShape,
   PORT: envPort(8080),
   /** Wins over PORT when several services share one environment. */
   WHATSAPP_PORT: envOptionalPort(),
-  WHATSAPP_VERIFY_TOKEN: envString(DEV_DEFAULTS.verifyToken),
-  WHATSAPP_APP_SECRET: envString(DEV_DEFAULTS.appSecret),
-  WHATSAPP_API_KEY: envString(DEV_DEFAULTS.apiKey),
+  WHATSAPP_VERIFY_TOKEN: envSecret(DEV_DEFAULTS.verifyToken),
+  WHATSAPP_APP_SECRET: envSecret(DEV_DEFAULTS.appSecret),
+  WHATSAPP_API_KEY: envSecret(DEV_DEFAULTS.apiKey),
   /** Set: outbound goes to the real Graph API. Unset: to the local provider sandbox. */
   WHATSAPP_ACCESS_TOKEN: envOptionalString(),
   WHATSAPP_PHONE_NUMBER_ID: envString(DEV_DEFAULTS.phoneNumberId),
@@ -83,7 +85,15 @@ export const WhatsAppEnvSchema = z.object({
   WHATSAPP_AGENT_MAX_WAIT_MS: envInt(6000, { min: 0, max: 300_000 }),
   /** Templates that may still go to opted-out contacts (e.g. a payment receipt). */
   WHATSAPP_OPT_OUT_ALLOWED_TEMPLATES: envList([]),
-});
+};
+
+export const WhatsAppEnvSchema = z
+  .object(whatsAppEnvShape)
+  .superRefine(
+    refuseDevSecretsWhenLive(whatsAppEnvShape, (env) =>
+      env.WHATSAPP_ACCESS_TOKEN ? 'WHATSAPP_ACCESS_TOKEN is set' : null,
+    ),
+  );
 export type WhatsAppEnv = z.infer<typeof WhatsAppEnvSchema>;
 
 export interface ConversationSettings {

@@ -15,6 +15,7 @@ import {
   type RateLimitPolicy,
   rateLimit,
 } from '../../../shared/resilience/index.ts';
+import { detectionModeFor, type MachineChoice } from '../machine-detection.ts';
 import { CallIdParams, OutboundCallHeaders, OutboundCallRequest } from '../schemas.ts';
 import type { CallRecord, VoiceStore } from '../store.ts';
 import type { CreateCallInput, TwilioCallResource } from '../twilio-client.ts';
@@ -37,6 +38,8 @@ export interface OutboundCallsOptions {
   metrics: ServiceMetrics;
   trustProxy?: string;
   newId: () => string;
+  /** What to do when a machine answers, unless the request says; undefined: no machine detection. */
+  defaultOnMachine?: MachineChoice;
 }
 
 export function callView(call: CallRecord) {
@@ -50,6 +53,15 @@ export function callView(call: CallRecord) {
     agent: call.agent,
     metadata: call.metadata,
     failureReason: call.failureReason,
+    outcome: call.outcome,
+    answeredBy: call.answeredBy,
+    machineAction: call.machineAction,
+    aiLegEndedBy: call.aiLegEndedBy,
+    consent: call.consent && {
+      decision: call.consent,
+      via: call.consentVia,
+      at: call.consentAt ? new Date(call.consentAt).toISOString() : null,
+    },
     durationSeconds: call.durationSeconds,
     answeredAt: call.answeredAt?.toISOString() ?? null,
     endedAt: call.endedAt?.toISOString() ?? null,
@@ -142,7 +154,10 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
       from,
       agent: input.agent ?? null,
       metadata: input.metadata ?? {},
+      ...(input.onMachine ? { onMachine: input.onMachine } : {}),
+      ...(input.machineMessage ? { machineMessage: input.machineMessage } : {}),
     });
+    const onMachine = input.onMachine ?? options.defaultOnMachine;
 
     if (idempotencyKey) {
       const existing = await store.findByIdempotencyKey(idempotencyKey);
@@ -173,6 +188,14 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
         url: `${base}/webhooks/voice/answer?callId=${id}`,
         statusCallback: `${base}/webhooks/voice/status?callId=${id}`,
         statusCallbackEvents: STATUS_CALLBACK_EVENTS,
+        machineDetection: onMachine && {
+          mode: detectionModeFor(onMachine),
+          callbackUrl: `${base}/webhooks/voice/amd?${new URLSearchParams({
+            callId: id,
+            onMachine,
+            ...(input.machineMessage ? { message: input.machineMessage } : {}),
+          })}`,
+        },
       });
       const call = await store.markProviderAccepted(id, resource.sid, resource.status);
       return c.json(callView(call), 201, { Location: `/calls/${id}` });
@@ -194,9 +217,14 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
     const { id } = parseInput(CallIdParams, c.req.param(), 'params');
     const call = await store.getCall(id);
     if (!call) return problem(c, { status: 404, title: 'Not Found', detail: `no call ${id}` });
-    const [events, transcript] = await Promise.all([store.listEvents(id), store.listTranscript(id)]);
+    const [events, transcript, turnLatency] = await Promise.all([
+      store.listEvents(id),
+      store.listTranscript(id),
+      store.turnLatency(id),
+    ]);
     return c.json({
       ...callView(call),
+      turnLatency,
       events: events.map((e) => ({
         source: e.source,
         type: e.type,
@@ -205,7 +233,7 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
         callDuration: e.callDuration,
         detail: e.detail,
       })),
-      transcript: transcript.map((t) => ({ role: t.role, text: t.text, at: t.at.toISOString() })),
+      transcript: transcript.map((t) => ({ role: t.role, text: t.text, at: new Date(t.at).toISOString() })),
     });
   });
 }

@@ -4,6 +4,7 @@ import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import { TwilioStatusCallback, TwilioVoiceWebhook, WebhookQuery } from '../schemas.ts';
 import type { StatusIntake } from '../status-intake.ts';
 import type { StatusEventResult, VoiceStore } from '../store.ts';
+import { signStreamToken } from '../stream-token.ts';
 import { connectStreamTwiml, emptyTwiml, hangupTwiml, sayAndHangupTwiml } from '../twiml.ts';
 import { type TwilioForm, twilioWebhookAuth, type VoiceEnv } from './twilio-webhook-auth.ts';
 
@@ -15,6 +16,10 @@ export interface ProviderWebhooksOptions {
   publicUrl: string;
   metrics: ServiceMetrics;
   fallbackMessage: string;
+  /** Said before hanging up when the caller refused recording/AI consent. */
+  consentRefusedMessage: string;
+  /** How long the signed Media Streams URL in our answer stays usable. */
+  streamUrlTtlSeconds: number;
   /** True while the agent's breaker is open: answer with the fallback instead of a stream. */
   agentUnavailable: () => boolean;
   clock: () => Date;
@@ -108,7 +113,11 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
     return twiml(
       c,
       connectStreamTwiml({
-        streamUrl: `${wsBase}/media/${call.id}`,
+        streamUrl: `${wsBase}/media/${call.id}/${signStreamToken(
+          options.authToken,
+          call.id,
+          new Date(options.clock().getTime() + options.streamUrlTtlSeconds * 1000),
+        )}`,
         parameters: { callId: call.id },
         actionUrl: `${base}/webhooks/voice/stream-ended?callId=${call.id}`,
       }),
@@ -118,9 +127,10 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
   app.post('/webhooks/voice/stream-ended', verified, async (c) => {
     const query = parseInput(WebhookQuery, c.req.query(), 'query');
     const call = query.callId ? await store.getCall(query.callId) : null;
-    if (call?.failureReason?.startsWith('agent unavailable')) {
+    if (call?.aiLegEndedBy === 'agent_unavailable')
       return twiml(c, sayAndHangupTwiml(options.fallbackMessage));
-    }
+    if (call?.aiLegEndedBy === 'consent_refused')
+      return twiml(c, sayAndHangupTwiml(options.consentRefusedMessage));
     return twiml(c, hangupTwiml());
   });
 }

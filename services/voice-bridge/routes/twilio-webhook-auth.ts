@@ -6,7 +6,10 @@ import { parseTwilioForm, verifyTwilioSignature } from '../../../shared/webhooks
 
 export type TwilioForm = Record<string, string | string[]>;
 
-export type VoiceEnv = AppEnv & { Variables: AppEnv['Variables'] & { twilioForm: TwilioForm } };
+export type VoiceEnv = AppEnv & {
+  /** `mediaStreamId`: the stream slot a Media Streams upgrade claimed. */
+  Variables: AppEnv['Variables'] & { twilioForm: TwilioForm; mediaStreamId?: string };
+};
 
 /** Path and query exactly as the request line carried them: Twilio signed these bytes, not a re-encoding. */
 export function rawPathAndQuery(requestUrl: string): string {

@@ -1,6 +1,6 @@
 import { createNodeWebSocket } from '@hono/node-ws';
 import { Hono } from 'hono';
-import { createEchoAgent } from '../../../sandbox/echo-agent/echo-agent.ts';
+import { createEchoAgent, type EchoAgentOptions } from '../../../sandbox/echo-agent/echo-agent.ts';
 import { createTwilioSandbox, type TwilioSandboxOptions } from '../../../sandbox/twilio/calls-sandbox.ts';
 import { createApp, type VoiceAppConfig } from '../../../services/voice-bridge/app.ts';
 import { createStreamRegistry } from '../../../services/voice-bridge/media-bridge.ts';
@@ -15,6 +15,8 @@ export const API_KEY = 'test-voice-key';
 export interface VoiceHarnessOptions {
   /** `down`: the agent URL points at a closed port. */
   agent?: 'echo' | 'down';
+  /** Echo agent settings (e.g. a `transcribe` script). */
+  echo?: Omit<EchoAgentOptions, 'upgradeWebSocket'>;
   sandbox?: TwilioSandboxOptions;
   config?: Partial<VoiceAppConfig>;
   /** Replace the Twilio REST transport (e.g. a stub) instead of the sandbox. */
@@ -31,7 +33,7 @@ export async function startVoiceHarness(options: VoiceHarnessOptions = {}) {
 
   const providerRoot = new Hono();
   const providerWs = createNodeWebSocket({ app: providerRoot });
-  const echo = createEchoAgent({ upgradeWebSocket: providerWs.upgradeWebSocket });
+  const echo = createEchoAgent({ ...options.echo, upgradeWebSocket: providerWs.upgradeWebSocket });
   const twilio = createTwilioSandbox({
     stageDelayMs: 5,
     frameIntervalMs: 2,

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { signStreamToken } from '../../../../services/voice-bridge/stream-token.ts';
 import type { Database } from '../../../../shared/db/index.ts';
 import { computeTwilioSignature } from '../../../../shared/webhooks/twilio-signature.ts';
 import { startVoiceHarness, type VoiceHarness } from '../../../e2e/voice-bridge/harness.ts';
@@ -226,7 +227,7 @@ describe('POST /webhooks/voice/answer', () => {
     expect(res.headers.get('content-type')).toContain('text/xml');
     const xml = await res.text();
     const match =
-      /<Stream url="wss:\/\/voice\.example\.com\/media\/([0-9a-f-]{36})"><Parameter name="callId" value="\1"\/>/.exec(
+      /<Stream url="wss:\/\/voice\.example\.com\/media\/([0-9a-f-]{36})\/\d+\.[\w-]{43}"><Parameter name="callId" value="\1"\/>/.exec(
         xml,
       );
     expect(match).not.toBeNull();
@@ -241,7 +242,10 @@ describe('POST /webhooks/voice/answer', () => {
   });
 });
 
-describe('GET /media/:callId upgrade', () => {
+const streamPath = (h: VoiceHarness, id: string) =>
+  `/media/${id}/${signStreamToken(h.config.twilio.authToken, id, new Date(Date.now() + 60_000))}`;
+
+describe('GET /media/:callId/:token upgrade', () => {
   const tryUpgrade = (url: string, headers: Record<string, string> = {}) =>
     new Promise<{ opened: boolean; status?: number }>((resolve) => {
       const ws = new WebSocket(url, { headers, handshakeTimeout: 3000 });
@@ -260,11 +264,11 @@ describe('GET /media/:callId upgrade', () => {
   it('refuses an unsigned or wrongly signed upgrade, and one for an unknown call', async () => {
     harness = await startVoiceHarness({ db, fetch: quietTwilio });
     const { id } = await placedCall(harness);
-    const wsUrl = `${harness.url.replace('http', 'ws')}/media/${id}`;
+    const wsUrl = `${harness.url.replace('http', 'ws')}${streamPath(harness, id)}`;
     expect(await tryUpgrade(wsUrl)).toEqual({ opened: false, status: 403 });
     const wrong = computeTwilioSignature('other-token', wsUrl, {});
     expect(await tryUpgrade(wsUrl, { 'x-twilio-signature': wrong })).toEqual({ opened: false, status: 403 });
-    const unknown = `${harness.url.replace('http', 'ws')}/media/${randomUUID()}`;
+    const unknown = `${harness.url.replace('http', 'ws')}${streamPath(harness, randomUUID())}`;
     const signedUnknown = computeTwilioSignature(harness.config.twilio.authToken, unknown, {});
     expect(await tryUpgrade(unknown, { 'x-twilio-signature': signedUnknown })).toEqual({
       opened: false,
@@ -278,7 +282,7 @@ describe('GET /media/:callId upgrade', () => {
   it('answers 426 to a signed request that does not upgrade', async () => {
     harness = await startVoiceHarness({ db, fetch: quietTwilio });
     const { id } = await placedCall(harness);
-    const path = `/media/${id}`;
+    const path = streamPath(harness, id);
     const signature = computeTwilioSignature(
       harness.config.twilio.authToken,
       `${harness.url.replace('http', 'ws')}${path}`,
