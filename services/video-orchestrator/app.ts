@@ -14,6 +14,7 @@ import type { VideoComponents } from './components.ts';
 import type { VideoConfig } from './config.ts';
 import { videoOpenApiDocument } from './openapi.ts';
 import { registerAssetRoutes } from './routes/asset-routes.ts';
+import { registerLutRoutes } from './routes/lut-routes.ts';
 import { registerOutputRoutes } from './routes/output-routes.ts';
 import { registerRenderEvents } from './routes/render-events.ts';
 import { registerRenderList } from './routes/render-list.ts';
@@ -99,9 +100,15 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     writeGuard,
     readGuard,
   });
+  registerLutRoutes(app, {
+    store: deps.store,
+    storage: components.storage,
+    workspaces: components.workspaces,
+    writeGuard,
+    readGuard,
+  });
   registerRenderRoutes(app, {
     ...shared,
-    db: deps.db,
     queue: deps.queue,
     specSchema: components.specSchema,
     logger: deps.logger,

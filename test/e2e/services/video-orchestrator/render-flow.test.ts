@@ -208,7 +208,7 @@ describe('video orchestrator: API → queue → worker → output', () => {
       { ...spec, output: { ...spec.output, fps: 12 } },
       { 'idempotency-key': 'order-42' },
     );
-    expect(other.status).toBe(422);
+    expect(other.status).toBe(409);
     await h.waitForStatus(a.id, ['completed']);
   });
 
@@ -265,16 +265,19 @@ describe('video orchestrator: API → queue → worker → output', () => {
     expect((await h.waitForStatus(okId, ['completed', 'failed'])).status).toBe('completed');
     expect((await h.waitForStatus(badId, ['completed', 'failed'])).status).toBe('failed');
 
-    // The worker counts a render once it has settled the row, a moment after the API shows it: wait for it.
-    const settledCount = (text: string, status: string) =>
-      sampleValue(text, 'video_render_duration_seconds_count', { status }) -
-      sampleValue(before, 'video_render_duration_seconds_count', { status });
+    // The worker counts a render after it settles the row: wait for the counts, not just the rows.
     const after = await waitFor(
       async () => {
-        const text = await scrapeMetrics(h.url);
-        return settledCount(text, 'completed') >= 1 && settledCount(text, 'failed') >= 1 ? text : null;
+        const now = await scrapeMetrics(h.url);
+        const settled = ['completed', 'failed'].every(
+          (status) =>
+            sampleValue(now, 'video_render_duration_seconds_count', { status }) -
+              sampleValue(before, 'video_render_duration_seconds_count', { status }) >=
+            1,
+        );
+        return settled ? now : null;
       },
-      { what: 'both renders counted on /metrics' },
+      { what: 'the settled renders to be counted' },
     );
     const delta = (name: string, labels: Record<string, string>) =>
       sampleValue(after, name, labels) - sampleValue(before, name, labels);
