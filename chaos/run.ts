@@ -5,7 +5,7 @@
  * chaos/results/latest.json and prints `N passed, N failed`. Bounded: every scenario has its own limits and
  * the whole run stops itself after CHAOS_TIMEOUT_S.
  *
- * CHAOS_ONLY=a,b runs some scenarios; CHAOS_SOAK_SECONDS sets the soak's length (default 60; 600 is the
+ * CHAOS_ONLY=a,b runs some scenarios; CHAOS_SOAK_SECONDS sets the soak's length (default 120; 600 is the
  * issue's ten minutes).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -17,7 +17,7 @@ import { type PrivatePostgres, startPrivatePostgres } from './private-postgres.t
 import { SCENARIOS } from './scenarios/index.ts';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
-const soakSeconds = Number(process.env.CHAOS_SOAK_SECONDS ?? 60);
+const soakSeconds = Number(process.env.CHAOS_SOAK_SECONDS ?? 120);
 const timeoutS = Number(process.env.CHAOS_TIMEOUT_S ?? 900);
 const only = (process.env.CHAOS_ONLY ?? '').split(',').filter(Boolean);
 const log = (line: string) => process.stdout.write(`[chaos] ${line}\n`);

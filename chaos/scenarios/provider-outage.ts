@@ -41,7 +41,8 @@ export const providerOutage: Scenario = {
         'Content-Type': 'application/json',
         Authorization: `Bearer ${LOAD_DEFAULTS.WHATSAPP_API_KEY}`,
       },
-      body: JSON.stringify({ to, type: 'text', text: { body: 'chaos: provider outage' } }),
+      // A template: free text to someone who has not written first is refused (24-hour window).
+      body: JSON.stringify({ to, type: 'template', template: { name: 'ride_update', language: 'en' } }),
       expected: [201, 202],
     });
 

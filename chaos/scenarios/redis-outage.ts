@@ -23,10 +23,11 @@ function messageRequest(i: number): LoadRequest {
       'Content-Type': 'application/json',
       Authorization: `Bearer ${LOAD_DEFAULTS.WHATSAPP_API_KEY}`,
     },
+    // A template: free text to someone who has not written first is refused (24-hour window).
     body: JSON.stringify({
       to: `+25078${String(8000000 + i).padStart(7, '0')}`,
-      type: 'text',
-      text: { body: 'chaos' },
+      type: 'template',
+      template: { name: 'ride_update', language: 'en' },
     }),
     expected: [201, 202, 429],
   };

@@ -33,7 +33,7 @@ const median = (xs: number[]) => {
 };
 
 /**
- * Steady signed traffic on all three services for CHAOS_SOAK_SECONDS (default 60; the issue's ten minutes
+ * Steady signed traffic on all three services for CHAOS_SOAK_SECONDS (default 120; the issue's ten minutes
  * is 600) at CHAOS_SOAK_RATE requests a second per service (default 20, about half of what this two-core
  * machine sustains with the whole suite on it): no errors, RSS growth under 5 % after warm-up, event-loop
  * delay p99 steady (the last third's median at most twice the first third's, or within 20 ms of it).
@@ -43,7 +43,7 @@ export const soak: Scenario = {
   async run(ctx: ChaosContext) {
     const { urls } = ctx;
     const durationMs = ctx.soakSeconds * 1000;
-    const warmupMs = Math.max(10_000, durationMs * 0.3);
+    const warmupMs = Math.max(10_000, durationMs * 0.4);
     const rate = Number(process.env.CHAOS_SOAK_RATE ?? 20);
     const samples: Record<string, Sample[]> = Object.fromEntries(SERVICES.map((s) => [s, []]));
     const started = Date.now();
