@@ -45,7 +45,7 @@ const graph = createGraphApiSandbox({
   webhookUrl: config.SANDBOX_WHATSAPP_WEBHOOK_URL,
   appSecret: config.WHATSAPP_APP_SECRET,
   phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID,
-  onError: (error, context) => logger.warn({ err: (error as Error).message, context }, 'whatsapp sandbox'),
+  onError: (error, context) => logger.warn({ err: error, context }, 'whatsapp sandbox'),
 });
 const twilio = createTwilioSandbox({
   accountSid: config.TWILIO_ACCOUNT_SID,

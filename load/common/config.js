@@ -6,17 +6,18 @@ import { baseUrlVariable, SERVICES } from '../../services/manifest.js';
 /**
  * Secrets the load and the system under load agree on when nothing else is set. The Twilio pair is the
  * provider sandbox's public dev account (voice-bridge uses it when TWILIO_* are unset), so the
- * sandbox's own callbacks and ours verify alike.
+ * sandbox's own callbacks and ours verify alike. The system runs with NODE_ENV=production, which refuses
+ * public dev secrets and short ones: these are at least 32 characters.
  */
 export const LOAD_DEFAULTS = {
   TWILIO_AUTH_TOKEN: 'sandbox-twilio-auth-token',
   TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
-  VOICE_API_KEY: 'load-voice-api-key',
-  WHATSAPP_APP_SECRET: 'load-whatsapp-app-secret',
-  WHATSAPP_API_KEY: 'load-whatsapp-api-key',
+  VOICE_API_KEY: 'load-voice-api-key-0123456789abcdef',
+  WHATSAPP_APP_SECRET: 'load-whatsapp-app-secret-0123456789',
+  WHATSAPP_API_KEY: 'load-whatsapp-api-key-0123456789ab',
   WHATSAPP_PHONE_NUMBER_ID: '100000000000001',
   WHATSAPP_DISPLAY_PHONE_NUMBER: '250788000100',
-  VIDEO_API_KEY: 'load-video-api-key',
+  VIDEO_API_KEY: 'load-video-api-key-0123456789abcdef',
 };
 
 /** Where each service listens when no BASE_* variable says otherwise (the manifest's ports, the seed's). */

@@ -79,6 +79,9 @@ export function systemProcesses(options: {
     WHATSAPP_API_KEY: LOAD_DEFAULTS.WHATSAPP_API_KEY,
     WHATSAPP_PHONE_NUMBER_ID: LOAD_DEFAULTS.WHATSAPP_PHONE_NUMBER_ID,
     VIDEO_API_KEY: LOAD_DEFAULTS.VIDEO_API_KEY,
+    // NODE_ENV=production refuses the public dev defaults of the secrets the load does not use either.
+    WHATSAPP_VERIFY_TOKEN: 'load-whatsapp-verify-token-0123456789',
+    CALLBACK_SIGNING_SECRET: 'whsec_bG9hZC12aWRlby1jYWxsYmFjay1zaWduaW5nLWtleQ==',
   };
   // What each service needs beyond the common settings to run against the sandbox under load.
   const serviceEnv: Record<ServiceName, Record<string, string>> = {

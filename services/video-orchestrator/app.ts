@@ -4,7 +4,12 @@ import type { Database } from '../../shared/db/index.ts';
 import { type AppEnv, createService, requireBearer } from '../../shared/http/index.ts';
 import type { Logger, ServiceMetrics } from '../../shared/observability/index.ts';
 import type { Queue } from '../../shared/queue/index.ts';
-import { type RateLimiterFactory, type RateLimitPolicy, rateLimit } from '../../shared/resilience/index.ts';
+import {
+  createConcurrencySlots,
+  type RateLimiterFactory,
+  type RateLimitPolicy,
+  rateLimit,
+} from '../../shared/resilience/index.ts';
 import type { VideoComponents } from './components.ts';
 import type { VideoConfig } from './config.ts';
 import { registerAssetRoutes } from './routes/asset-routes.ts';
@@ -81,6 +86,9 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     tools: components.tools,
     publicUrl: config.publicUrl,
     maxInputBytes: config.RENDER_MAX_INPUT_BYTES,
+    maxInputPixels: config.RENDER_MAX_INPUT_PIXELS,
+    uploadSlots: createConcurrencySlots({ max: config.VIDEO_MAX_CONCURRENT_UPLOADS }),
+    metrics: deps.metrics,
     writeGuard,
     readGuard,
   });
@@ -93,7 +101,13 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     writeGuard,
     readGuard,
   });
-  registerRenderEvents(app, { ...shared, guard: readGuard, pollMs: deps.ssePollMs ?? 500 });
+  registerRenderEvents(app, {
+    ...shared,
+    guard: readGuard,
+    pollMs: deps.ssePollMs ?? 500,
+    streamSlots: createConcurrencySlots({ max: config.VIDEO_MAX_SSE_STREAMS_PER_KEY }),
+    metrics: deps.metrics,
+  });
   registerOutputRoutes(app, {
     store: deps.store,
     storage: components.storage,

@@ -125,6 +125,7 @@ export function createRenderQueueSettings(config: VideoConfig): RenderQueueSetti
 export function renderAttemptSettings(config: VideoConfig): RenderAttemptSettings {
   return {
     maxDurationS: config.RENDER_MAX_DURATION_S,
+    maxInputPixels: config.RENDER_MAX_INPUT_PIXELS,
     encoder: {
       threads: config.ffmpegThreads,
       preset: config.RENDER_X264_PRESET,

@@ -76,7 +76,7 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
         { dedupeKey: `${renderId}:${event}` },
       );
     } catch (error) {
-      logger.error({ renderId, err: (error as Error).message }, 'could not enqueue the callback');
+      logger.error({ renderId, err: error }, 'could not enqueue the callback');
     }
   }
 
@@ -210,7 +210,7 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
         await queue.boss
           .fail(RENDER_QUEUE, [{ id: row.queue_job_id, retryCount }], { message: 'worker lost' })
           .catch((error: Error) =>
-            logger.warn({ renderId: row.id, err: error.message }, 'could not fail the orphaned job'),
+            logger.warn({ renderId: row.id, err: error }, 'could not fail the orphaned job'),
           );
       }
       logger.warn(

@@ -6,9 +6,11 @@ import {
   envOptionalPort,
   envOptionalString,
   envPort,
+  envSecret,
   envString,
   envUrl,
   loadConfig,
+  refuseDevSecretsWhenLive,
   runtimeEnv,
 } from '../../shared/config/index.ts';
 import { type GroupCommitSettings, groupCommitSettings } from '../../shared/db/index.ts';
@@ -26,14 +28,14 @@ export const DEV_DEFAULTS = {
   sandboxAccessToken: 'sandbox-access-token',
 } as const;
 
-export const WhatsAppEnvSchema = z.object({
+const whatsAppEnvShape = {
   ...baseEnvShape,
   PORT: envPort(8080),
   /** Wins over PORT when several services share one environment. */
   WHATSAPP_PORT: envOptionalPort(),
-  WHATSAPP_VERIFY_TOKEN: envString(DEV_DEFAULTS.verifyToken),
-  WHATSAPP_APP_SECRET: envString(DEV_DEFAULTS.appSecret),
-  WHATSAPP_API_KEY: envString(DEV_DEFAULTS.apiKey),
+  WHATSAPP_VERIFY_TOKEN: envSecret(DEV_DEFAULTS.verifyToken),
+  WHATSAPP_APP_SECRET: envSecret(DEV_DEFAULTS.appSecret),
+  WHATSAPP_API_KEY: envSecret(DEV_DEFAULTS.apiKey),
   /** Set: outbound goes to the real Graph API. Unset: to the local provider sandbox. */
   WHATSAPP_ACCESS_TOKEN: envOptionalString(),
   WHATSAPP_PHONE_NUMBER_ID: envString(DEV_DEFAULTS.phoneNumberId),
@@ -63,7 +65,15 @@ export const WhatsAppEnvSchema = z.object({
   /** Default `${DATA_DIR}/whatsapp-webhook/media`. */
   WHATSAPP_MEDIA_DIR: envOptionalString(),
   WHATSAPP_WORKER_CONCURRENCY: envInt(4, { min: 1, max: 64 }),
-});
+};
+
+export const WhatsAppEnvSchema = z
+  .object(whatsAppEnvShape)
+  .superRefine(
+    refuseDevSecretsWhenLive(whatsAppEnvShape, (env) =>
+      env.WHATSAPP_ACCESS_TOKEN ? 'WHATSAPP_ACCESS_TOKEN is set' : null,
+    ),
+  );
 export type WhatsAppEnv = z.infer<typeof WhatsAppEnvSchema>;
 
 /** What the app and workers need, in plain terms (tests build it directly). */

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { resolve, sep } from 'node:path';
 import type { Database } from '../../shared/db/index.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import { DependencyError } from '../../shared/resilience/index.ts';
 import type { GraphApiClient } from './graph-api-client.ts';
+import { META_MEDIA_ID } from './schemas.ts';
 import { getInbound, recordMedia } from './store.ts';
 
 export interface MediaDownloaderDeps {
@@ -17,9 +18,20 @@ export interface MediaDownloaderDeps {
   maxBytes: number;
 }
 
-/** Media ids are Meta's; keep only characters that are safe in a file name. */
-function fileNameFor(mediaId: string): string {
-  return mediaId.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 200) || 'media';
+/**
+ * Where a media id's file goes: the id must be of Meta's alphabet (digits), and the resolved path must
+ * lie inside `dir` (checked, not assumed). Anything else is a permanent failure, never a file.
+ */
+export function mediaFilePath(dir: string, mediaId: string): string {
+  if (!META_MEDIA_ID.test(mediaId)) {
+    throw new DependencyError('media id is not a Meta media id (digits only)', { retryable: false });
+  }
+  const root = resolve(dir);
+  const path = resolve(root, mediaId);
+  if (!path.startsWith(root + sep)) {
+    throw new DependencyError('media path would leave the media directory', { retryable: false });
+  }
+  return path;
 }
 
 /**
@@ -34,6 +46,8 @@ export function createMediaDownloader(deps: MediaDownloaderDeps) {
     const inbound = await getInbound(deps.db, inboundId);
     if (inbound?.mediaState !== 'pending' || !inbound.mediaId) return;
     try {
+      // Before any Graph call: the id is also a URL path segment there.
+      const path = mediaFilePath(deps.dir, inbound.mediaId);
       const info = await deps.getMedia(inbound.mediaId);
       if (info.fileSize !== null && info.fileSize > deps.maxBytes) {
         throw new DependencyError(`media is ${info.fileSize} bytes, over the ${deps.maxBytes} limit`, {
@@ -42,7 +56,6 @@ export function createMediaDownloader(deps: MediaDownloaderDeps) {
       }
       const bytes = await deps.downloadMedia(info.url, deps.maxBytes);
       await mkdir(deps.dir, { recursive: true });
-      const path = join(deps.dir, fileNameFor(inbound.mediaId));
       // Write then rename: a crash never leaves a half file under the final name.
       await writeFile(`${path}.part`, bytes);
       await rename(`${path}.part`, path);

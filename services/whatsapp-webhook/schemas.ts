@@ -38,6 +38,13 @@ export const Contact = z.looseObject({
 });
 export type Contact = z.infer<typeof Contact>;
 
+/**
+ * Meta's media ids are decimal numbers as strings (e.g. "1037543291543636"). Only ids of that alphabet
+ * are downloaded: an id becomes a Graph URL path segment and a file name, where `..`, `/` or `%2f`
+ * would lead somewhere else.
+ */
+export const META_MEDIA_ID = /^[0-9]{1,64}$/;
+
 /** Media objects share one shape; `caption`/`filename`/`voice`/`animated` depend on the type. */
 export const MediaObject = z.looseObject({
   id: z.string(),

@@ -13,13 +13,16 @@ export interface SignatureGuardOptions {
 }
 
 /**
- * Brute-force guard for webhook signatures. Failures are counted per IP in the shared limiter;
- * once an IP is over the limit it is refused (429) before its signature is even checked, so a
- * guess cannot succeed while blocked. The "blocked until" is remembered in memory, so valid
- * deliveries cost no limiter round trip.
+ * Brute-force guard for webhook signatures, consulted only for requests whose signature is bad: a
+ * valid signature is never refused by it (behind a proxy without TRUST_PROXY every caller shares one
+ * address, and Meta's deliveries must not pay for someone else's guesses; an HMAC-SHA256 cannot be
+ * guessed anyway). Failures are counted per IP in the shared limiter; an IP over the limit gets 429
+ * for its bad attempts until the block ends. The "blocked until" is remembered in memory, so a blocked
+ * caller's further bad attempts cost no limiter round trip.
  *
  * @example
  * const guard = createSignatureGuard({ limiter, policyName: 'whatsapp-webhook-signature', metrics });
+ * // only after verifyMetaSignature failed:
  * guard.assertNotBlocked(ip);           // throws 429
  * await guard.recordFailure(ip);        // throws 429 once over the limit
  */

@@ -4,6 +4,7 @@ import {
   ButtonObject,
   InteractiveObject,
   MEDIA_TYPES,
+  META_MEDIA_ID,
   MediaObject,
   type MediaType,
   MessagesValue,
@@ -121,7 +122,8 @@ function readContent(message: Record<string, unknown>, type: string) {
     const media = MediaObject.safeParse(message[type as MediaType]);
     if (media.success) {
       Object.assign(content, {
-        mediaId: media.data.id,
+        // An id outside Meta's alphabet is kept in `raw` only: nothing is downloaded for it.
+        mediaId: META_MEDIA_ID.test(media.data.id) ? media.data.id : null,
         mediaMimeType: media.data.mime_type ?? null,
         mediaSha256: media.data.sha256 ?? null,
         caption: media.data.caption ?? null,

@@ -2,6 +2,8 @@ import { envBool, envEnum, envInt, envOptionalString, envString, envUrl } from '
 
 /** Settings every service shares; spread into a service's own schema. */
 export const baseEnvShape = {
+  /** `production` makes every service refuse public dev secrets (see envSecret). */
+  NODE_ENV: envOptionalString(),
   LOG_LEVEL: envEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   /** Supabase Postgres (direct or pooler URL). Unset: embedded PGlite under DATA_DIR. */
   DATABASE_URL: envUrl(),

@@ -8,5 +8,13 @@ export {
   webhookDeliveryCounters,
 } from './business-metrics.ts';
 export { type GroupCommitMetrics, observeGroupCommit } from './group-commit-events.ts';
-export { createLogger, type Logger, type LoggerOptions, maskPhone, REDACT_PATHS } from './logger.ts';
+export {
+  createLogger,
+  type Logger,
+  type LoggerOptions,
+  maskPhone,
+  maskPhonesInText,
+  REDACT_PATHS,
+  serializeError,
+} from './logger.ts';
 export { createMetrics, type MetricsOptions, type ServiceMetrics } from './metrics.ts';

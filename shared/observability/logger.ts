@@ -1,20 +1,9 @@
 import { pino } from 'pino';
+import { maskPhonesInText, toLogValue } from './log-values.ts';
+
+export { maskPhone, maskPhonesInText, serializeError } from './log-values.ts';
 
 export type Logger = pino.Logger;
-
-/** Keys whose values are phone numbers in our payloads and in the providers' (Twilio, Meta). */
-const PHONE_KEYS = new Set([
-  'to',
-  'from',
-  'phone',
-  'wa_id',
-  'waId',
-  'To',
-  'From',
-  'Caller',
-  'Called',
-  'recipient_id',
-]);
 
 /** Header and field names that carry secrets: never logged, whatever the level. */
 export const REDACT_PATHS = [
@@ -37,22 +26,19 @@ export const REDACT_PATHS = [
   '*.databaseUrl',
 ];
 
-/** Keeps the country code and the last two digits: enough to correlate, not enough to identify. */
-export function maskPhone(value: string): string {
-  const digits = value.replace(/\D/g, '');
-  if (digits.length < 6) return '***';
-  const plus = value.trim().startsWith('+') ? '+' : '';
-  return `${plus}${digits.slice(0, 2)}${'*'.repeat(digits.length - 4)}${digits.slice(-2)}`;
-}
-
-function maskPhones(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => maskPhones(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    out[key] = PHONE_KEYS.has(key) && typeof v === 'string' ? maskPhone(v) : maskPhones(v, depth + 1);
+/**
+ * The line's `msg` never passes the formatters, and pino copies an error's message into it when none is
+ * given: mask phone numbers in it here.
+ */
+function maskMessage(this: pino.Logger, args: unknown[], method: (...args: unknown[]) => void): void {
+  const [first, second] = args;
+  if (typeof first === 'string') args[0] = maskPhonesInText(first);
+  else if (typeof second === 'string') args[1] = maskPhonesInText(second);
+  else if (first instanceof Error) args.splice(1, 0, maskPhonesInText(first.message));
+  else if (first !== null && typeof first === 'object' && (first as { err?: unknown }).err instanceof Error) {
+    args.splice(1, 0, maskPhonesInText((first as { err: Error }).err.message));
   }
-  return out;
+  method.apply(this, args);
 }
 
 export interface LoggerOptions {
@@ -63,8 +49,10 @@ export interface LoggerOptions {
 }
 
 /**
- * Structured JSON logs, one line per event, with secrets redacted and phone numbers masked
- * wherever they appear under a phone-like key.
+ * Structured JSON logs, one line per event, with secrets redacted, phone numbers masked wherever they
+ * appear under a phone-like key (and inside error messages and stacks), and every error logged with its
+ * type, message, stack and code. Errors are serialized here, before pino's own `err` serializer could
+ * see them, so masking runs on the serialized strings and nothing is lost to a copy.
  *
  * @example
  * const logger = createLogger({ service: 'voice-bridge', level: 'info' });
@@ -76,9 +64,13 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { service: options.service },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      hooks: { logMethod: maskMessage },
+      // Errors are already serialized by the log formatter (through pino's err serializer); running it
+      // again would take the plain result for an error and rename its type to Object.
+      serializers: { err: (value: unknown) => value },
       formatters: {
         level: (label) => ({ level: label }),
-        log: (object) => maskPhones(object) as Record<string, unknown>,
+        log: (object) => toLogValue(object) as Record<string, unknown>,
       },
     },
     options.destination,

@@ -185,10 +185,7 @@ export async function startQueue(db: Database, options: StartQueueOptions): Prom
             });
           } catch (error) {
             if (error instanceof PermanentJobError) {
-              options.logger.warn(
-                { queue: name, jobId: job.id, err: error.message },
-                'job failed permanently',
-              );
+              options.logger.warn({ queue: name, jobId: job.id, err: error }, 'job failed permanently');
               return;
             }
             throw error;

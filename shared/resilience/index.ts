@@ -10,6 +10,7 @@ export {
   resolveBreakerOptions,
 } from './circuit-breaker.ts';
 export { clientIp, normalizeIp, UNKNOWN_CLIENT_IP } from './client-ip.ts';
+export { type ConcurrencySlots, createConcurrencySlots } from './concurrency-slots.ts';
 export { DependencyError, type DependencyErrorInit, isCallerError } from './dependency-error.ts';
 export {
   type ConfiguredLimiters,

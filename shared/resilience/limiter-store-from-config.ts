@@ -36,7 +36,7 @@ export function createLimitersFromConfig(config: LimiterStoreConfig, logger: Log
       commandTimeout: 500,
     });
     redis.on('error', (error) =>
-      logger.warn({ err: error.message }, 'rate-limit redis error; insurance limiter in use'),
+      logger.warn({ err: error }, 'rate-limit redis error; insurance limiter in use'),
     );
     return {
       limiterFor: createRateLimiterFactory({ store: 'redis', redis }),
@@ -48,7 +48,7 @@ export function createLimitersFromConfig(config: LimiterStoreConfig, logger: Log
   if (config.RATE_LIMIT_STORE === 'postgres') {
     if (!config.DATABASE_URL) throw new Error('RATE_LIMIT_STORE=postgres needs DATABASE_URL');
     const pgPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
-    pgPool.on('error', (error) => logger.warn({ err: error.message }, 'rate-limit postgres error'));
+    pgPool.on('error', (error) => logger.warn({ err: error }, 'rate-limit postgres error'));
     return {
       limiterFor: createRateLimiterFactory({ store: 'postgres', pgPool }),
       close: () => pgPool.end(),

@@ -74,9 +74,16 @@ export class ProbeError extends Error {
   }
 }
 
+export interface ProbeOptions {
+  /** The demuxer the file is read with (see `pinnedInputOptions`); never ffmpeg's own guess. */
+  demuxer: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
 export interface MediaTools {
   run(spec: FfmpegCommandSpec, options: RunOptions): Promise<void>;
-  probe(path: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<ProbeResult>;
+  probe(path: string, options: ProbeOptions): Promise<ProbeResult>;
   /** The argument vector `run` passes to ffmpeg (bench and debugging). */
   toArgs(spec: FfmpegCommandSpec): string[];
   readonly ffmpegPath: string;
@@ -88,6 +95,16 @@ export interface MediaToolsOptions {
   /** Between SIGTERM (ffmpeg closes its files) and SIGKILL. */
   killGraceMs?: number;
   probeTimeoutMs?: number;
+}
+
+/**
+ * Options before every `-i` (and ffprobe's input): local files only, read by the one demuxer named, and
+ * no other demuxer allowed to open anything (a nested open, like HLS or concat opening a segment, is
+ * refused with "Format not on whitelist").
+ */
+export function pinnedInputOptions(demuxer: string): string[] {
+  if (!/^[a-z0-9_]+$/.test(demuxer)) throw new Error(`not a demuxer name: ${demuxer}`);
+  return ['-protocol_whitelist', 'file', '-f', demuxer, '-format_whitelist', demuxer];
 }
 
 /** Global options on every run: never read stdin, no banner, keep the progress line. */
@@ -212,12 +229,11 @@ export function createMediaTools(options: MediaToolsOptions = {}): MediaTools {
     });
   }
 
-  function probe(path: string, probeOptions: { signal?: AbortSignal; timeoutMs?: number } = {}) {
+  function probe(path: string, probeOptions: ProbeOptions) {
     const args = [
       '-v',
       'error',
-      '-protocol_whitelist',
-      'file',
+      ...pinnedInputOptions(probeOptions.demuxer),
       '-print_format',
       'json',
       '-show_format',

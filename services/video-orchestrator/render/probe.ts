@@ -1,4 +1,4 @@
-import type { AssetKind } from '../inputs/asset-sniff.ts';
+import { type AssetKind, demuxerForFile } from '../inputs/asset-sniff.ts';
 import { RenderFailure } from '../render-failure.ts';
 import { type MediaTools, ProbeError, type ProbeResult } from './ffmpeg.ts';
 
@@ -22,23 +22,31 @@ export interface OutputInfo {
   audioCodec: string;
 }
 
-/** Decoding a 100-megapixel "image" is a memory bomb, not a product photo. */
-export const MAX_INPUT_PIXELS = 40_000_000;
+/**
+ * Decoding a 100-megapixel "image" is a memory bomb, not a product photo. The default of
+ * RENDER_MAX_INPUT_PIXELS.
+ */
+export const DEFAULT_MAX_INPUT_PIXELS = 40_000_000;
 const MAX_INPUT_SIDE = 16_384;
 
 function invalid(label: string, message: string): RenderFailure {
   return new RenderFailure('invalid_input', `${label}: ${message}`, { retryable: false });
 }
 
-/** ffprobe of one input; a file ffprobe cannot read fails the render without retry. */
+/**
+ * ffprobe of one input, read by the demuxer its sniffed type pins (by the extension we named it with);
+ * a file ffprobe cannot read that way fails the render without retry.
+ */
 export async function readMedia(
   tools: MediaTools,
   path: string,
   label: string,
   signal?: AbortSignal,
 ): Promise<ProbeResult> {
+  const demuxer = demuxerForFile(path);
+  if (!demuxer) throw invalid(label, 'not a file of a type we accept');
   try {
-    return await tools.probe(path, { signal });
+    return await tools.probe(path, { demuxer, signal });
   } catch (error) {
     if (error instanceof ProbeError && error.kind === 'unreadable') {
       throw invalid(label, `not a readable media file (${error.message})`);
@@ -60,15 +68,21 @@ export async function probeInput(
   expected: AssetKind,
   label: string,
   signal?: AbortSignal,
+  maxPixels = DEFAULT_MAX_INPUT_PIXELS,
 ): Promise<MediaInfo> {
-  return mediaInfoFor(await readMedia(tools, path, label, signal), expected, label);
+  return mediaInfoFor(await readMedia(tools, path, label, signal), expected, label, maxPixels);
 }
 
 /**
  * Checks a probe result against the role the spec gives the input (an image for an image clip,
  * a picture for a video clip, an audio stream for the soundtrack) and keeps what the plan needs.
  */
-export function mediaInfoFor(result: ProbeResult, expected: AssetKind, label: string): MediaInfo {
+export function mediaInfoFor(
+  result: ProbeResult,
+  expected: AssetKind,
+  label: string,
+  maxPixels = DEFAULT_MAX_INPUT_PIXELS,
+): MediaInfo {
   const video = result.streams.find((s) => s.codecType === 'video');
   const audio = result.streams.find((s) => s.codecType === 'audio');
   if (!video && !audio) throw invalid(label, 'no audio or video stream');
@@ -76,8 +90,11 @@ export function mediaInfoFor(result: ProbeResult, expected: AssetKind, label: st
   const height = video?.height;
   if (video) {
     if (!width || !height) throw invalid(label, 'video stream without dimensions');
-    if (width > MAX_INPUT_SIDE || height > MAX_INPUT_SIDE || width * height > MAX_INPUT_PIXELS) {
-      throw invalid(label, `${width}x${height} is larger than inputs may be`);
+    if (width > MAX_INPUT_SIDE || height > MAX_INPUT_SIDE || width * height > maxPixels) {
+      throw invalid(
+        label,
+        `${width}x${height} is larger than inputs may be (RENDER_MAX_INPUT_PIXELS ${maxPixels}, at most ${MAX_INPUT_SIDE} per side)`,
+      );
     }
   }
   const durationS = result.durationS ?? video?.durationS ?? audio?.durationS ?? null;
@@ -107,7 +124,7 @@ export async function verifyOutput(
 ): Promise<OutputInfo> {
   let result: ProbeResult;
   try {
-    result = await tools.probe(path, { signal });
+    result = await tools.probe(path, { demuxer: 'mov', signal });
   } catch (error) {
     throw new RenderFailure('output_check_failed', `output is not readable: ${(error as Error).message}`, {
       retryable: false,

@@ -13,6 +13,8 @@ import { buildRenderPlan, type EncoderSettings, type PlannedInput } from './rend
 
 export interface RenderAttemptSettings {
   maxDurationS: number;
+  /** RENDER_MAX_INPUT_PIXELS. */
+  maxInputPixels: number;
   encoder: EncoderSettings;
   fontFile: string;
   jobTimeoutMs: number;
@@ -135,7 +137,7 @@ export async function runRenderAttempt(
       const current = await store.getStatus(job.renderId);
       if (current?.status !== 'processing' || current.worker_id !== workerId) halt('canceled');
     } catch (error) {
-      log.warn({ err: (error as Error).message }, 'cancel poll failed');
+      log.warn({ err: error }, 'cancel poll failed');
     } finally {
       polling = false;
     }
@@ -186,7 +188,10 @@ export async function runRenderAttempt(
           retryable: false,
         });
       }
-      return { file: input.file, info: mediaInfoFor(readings.get(src)!, role, label) };
+      return {
+        file: input.file,
+        info: mediaInfoFor(readings.get(src)!, role, label, settings.maxInputPixels),
+      };
     };
     const planned = {
       clips: spec.clips.map((clip, i) => plannedInput(clip.src, clip.type, `clips.${i}`)),
@@ -221,7 +226,7 @@ export async function runRenderAttempt(
             .then((status) => {
               if (status !== 'processing') halt('canceled');
             })
-            .catch((error) => log.warn({ err: (error as Error).message }, 'progress write failed'));
+            .catch((error) => log.warn({ err: error }, 'progress write failed'));
         },
       }),
     );
@@ -311,7 +316,7 @@ export async function runRenderAttempt(
     });
     if (!row) return { kind: 'canceled' };
     log.warn(
-      { code: failure.code, err: failure.message, retryable: failure.retryable, final },
+      { code: failure.code, err: failure, retryable: failure.retryable, final },
       'render attempt failed',
     );
     return { kind: 'failed', failure, final };

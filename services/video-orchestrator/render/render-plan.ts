@@ -1,6 +1,7 @@
+import { demuxerForFile } from '../inputs/asset-sniff.ts';
 import { RenderFailure } from '../render-failure.ts';
 import type { RenderSpec } from '../schemas.ts';
-import type { FfmpegCommandSpec, FfmpegInput } from './ffmpeg.ts';
+import { type FfmpegCommandSpec, type FfmpegInput, pinnedInputOptions } from './ffmpeg.ts';
 import type { MediaInfo } from './probe.ts';
 
 /** An input already in the job's workspace under a name we chose (`clip-0.jpg`), and its probe. */
@@ -136,7 +137,12 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
 
   const inputs: FfmpegInput[] = [];
   const graph: string[] = [];
-  const whitelist = ['-protocol_whitelist', 'file'];
+  // Each input is read by the demuxer of its sniffed type (named by its extension), nothing else.
+  const pinned = (file: string) => {
+    const demuxer = demuxerForFile(file);
+    if (!demuxer) throw new Error(`input without a type we accept: ${file}`);
+    return pinnedInputOptions(demuxer);
+  };
 
   spec.clips.forEach((clip, i) => {
     const file = input.clips[i].file;
@@ -147,7 +153,7 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
     const tail = `format=yuv420p,trim=duration=${n(d)},setpts=PTS-STARTPTS[v${i}]`;
     if (clip.type === 'image' && clip.effect === 'zoom-in') {
       // One decoded frame; zoompan emits `frames` frames from it (looping the input would multiply them).
-      inputs.push({ path: file, options: [...whitelist, '-f', 'image2', '-framerate', '1'] });
+      inputs.push({ path: file, options: [...pinned(file), '-framerate', '1'] });
       const step = n(0.2 / frames);
       graph.push(
         `[${index}:v]${fitToFrame(W, H)},zoompan=z='min(1+${step}*on,1.2)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'` +
@@ -156,14 +162,14 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
     } else if (clip.type === 'image') {
       inputs.push({
         path: file,
-        options: [...whitelist, '-f', 'image2', '-loop', '1', '-framerate', String(fps), '-t', n(d)],
+        options: [...pinned(file), '-loop', '1', '-framerate', String(fps), '-t', n(d)],
       });
       graph.push(`[${index}:v]${fitToFrame(W, H)},fps=${fps},${tail}`);
     } else {
       const start = clip.trim?.start ?? 0;
       inputs.push({
         path: file,
-        options: [...whitelist, ...(start > 0 ? ['-ss', n(start)] : []), '-t', n(d)],
+        options: [...pinned(file), ...(start > 0 ? ['-ss', n(start)] : []), '-t', n(d)],
       });
       graph.push(`[${index}:v]${fitToFrame(W, H)},fps=${fps},${tail}`);
     }
@@ -196,7 +202,7 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
   if (spec.audio && input.audio) {
     assertFilterSafePath(input.audio.file);
     const index = inputs.length;
-    inputs.push({ path: input.audio.file, options: [...whitelist, '-t', n(totalS)] });
+    inputs.push({ path: input.audio.file, options: [...pinned(input.audio.file), '-t', n(totalS)] });
     const fade = Math.min(spec.audio.fadeOut, totalS);
     graph.push(
       `[${index}:a]aresample=${SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,volume=${n(spec.audio.volume)},` +

@@ -91,7 +91,7 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
       );
       await store.setQueueJobId(row.id, jobId ?? jobIdFor(RENDER_QUEUE, row.id));
     } catch (error) {
-      deps.logger.error({ renderId: row.id, err: (error as Error).message }, 'could not enqueue render');
+      deps.logger.error({ renderId: row.id, err: error }, 'could not enqueue render');
       await store.failUnqueued(row.id, 'the render could not be queued').catch(() => {});
       throw new ProblemError({
         status: 503,

@@ -50,13 +50,14 @@ export function registerWebhookRoutes(app: Hono<AppEnv>, deps: WebhookRouteDeps)
   const webhookMetrics = createWebhookMetrics(deps.metrics);
 
   app.post('/webhook', webhookMetrics.count, maxBody(deps.bodyLimitBytes), async function receiveWebhook(c) {
-    const ip = clientIp(c, deps.trustProxy);
-    deps.guard.assertNotBlocked(ip);
-
     // The signature covers the raw bytes: verify them before anything parses the body.
     const raw = new Uint8Array(await c.req.arrayBuffer());
     const signature = verifyMetaSignature(raw, c.req.header(META_SIGNATURE_HEADER), deps.appSecret);
     if (!signature.ok) {
+      // Only bad signatures meet the guard: behind a proxy every caller may share one address, and a
+      // correctly signed delivery from Meta must never be refused because someone else guessed there.
+      const ip = clientIp(c, deps.trustProxy);
+      deps.guard.assertNotBlocked(ip);
       deps.metrics.webhookSignatureFailures.inc({ provider: 'meta' });
       c.get('logger').warn({ ip, reason: signature.reason }, 'webhook signature rejected');
       await deps.guard.recordFailure(ip);

@@ -14,7 +14,7 @@ import { createTestDatabase } from '../database.ts';
 import { listen, type TestServer } from '../http.ts';
 import { waitFor } from './temp-files.ts';
 
-export const TEST_API_KEY = 'test-video-api-key';
+export const TEST_API_KEY = 'test-video-api-key-0123456789abcdef';
 
 export interface VideoHarness {
   url: string;

@@ -142,7 +142,7 @@ describe('video orchestrator: API → queue → worker → output', () => {
     expect(bytes.length).toBe(done.output!.sizeBytes);
     const downloaded = join(h.dataDir, 'downloaded.mp4');
     await writeFile(downloaded, bytes);
-    const probe = await tools.probe(downloaded);
+    const probe = await tools.probe(downloaded, { demuxer: 'mov' });
     expect(probe.streams.map((s) => s.codecName).sort()).toEqual(['aac', 'h264']);
     expect(
       bytes.subarray(0, 64).includes(Buffer.from('moov')) || bytes.indexOf('moov') < bytes.indexOf('mdat'),
@@ -298,11 +298,16 @@ describe('video orchestrator: API → queue → worker → output', () => {
     const done = await h.waitForStatus(id, ['failed', 'completed']);
     expect(done).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'download_failed' } });
     expect(done.error?.message).toMatch(/answered 503/);
-    const [row] = await h.db.query<{ state: string }>(
-      `select state from ${h.db.schema ? `${h.db.schema}_boss` : 'pgboss'}.job where name = 'video-renders' and data->>'renderId' = $1`,
-      [id],
-    );
-    expect(row.state).toBe('failed');
+    // pg-boss settles the job after the handler has failed the render row: wait for it, do not race it.
+    const jobState = async () =>
+      (
+        await h.db.query<{ state: string }>(
+          `select state from ${h.db.schema ? `${h.db.schema}_boss` : 'pgboss'}.job where name = 'video-renders' and data->>'renderId' = $1`,
+          [id],
+        )
+      )[0]?.state;
+    await waitFor(async () => (await jobState()) === 'failed', { what: 'the pg-boss job to be failed' });
+    expect(await jobState()).toBe('failed');
     await h.restart({ env: { ...h.env, RENDER_RETRY_LIMIT: '3' } });
   });
 

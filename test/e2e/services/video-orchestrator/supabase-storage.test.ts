@@ -26,6 +26,8 @@ describe('video orchestrator on Supabase Storage (simulated)', () => {
         SUPABASE_URL: sim.url,
         SUPABASE_SERVICE_ROLE_KEY: SERVICE_KEY,
         SUPABASE_STORAGE_BUCKET: 'videos',
+        // A service-role key makes the service live: no public dev secrets.
+        CALLBACK_SIGNING_SECRET: 'whsec_c3VwYWJhc2Utc3RvcmFnZS10ZXN0LXNlY3JldCE=',
       },
     });
     media = await createMediaFixtures(join(h.dataDir, 'fixtures'));

@@ -148,7 +148,7 @@ describe('agent hook', () => {
   it('does not hand media, reactions or statuses to the agent', async () => {
     await postWebhook(
       h.url,
-      inboundEnvelope({ id: 'wamid.A5', type: 'image', image: { id: 'm1', mime_type: 'image/png' } }),
+      inboundEnvelope({ id: 'wamid.A5', type: 'image', image: { id: '1001', mime_type: 'image/png' } }),
     );
     await postWebhook(
       h.url,
@@ -208,5 +208,55 @@ describe('media download', () => {
     expect(row.media_path && existsSync(row.media_path)).toBe(true);
     expect(readFileSync(row.media_path!, 'utf8')).toBe('sandbox media 778899\n');
     expect(row.media_size).toBe('sandbox media 778899\n'.length);
+  });
+
+  it("downloads nothing for a media id outside Meta's alphabet, and writes nothing outside the media directory", async () => {
+    const hostile = ['../../escape', '/tmp/escape', '%2e%2e%2fescape', '..%2F..%2Fescape'];
+    for (const [i, id] of hostile.entries()) {
+      const res = await postWebhook(
+        h.url,
+        inboundEnvelope({ id: `wamid.H${i}`, type: 'image', image: { id, mime_type: 'image/jpeg' } }),
+      );
+      expect(res.status).toBe(200);
+    }
+    const rows = await h.db.query<{
+      media_state: string;
+      media_id: string | null;
+      media_path: string | null;
+    }>("select media_state, media_id, media_path from whatsapp_inbound_messages where wamid like 'wamid.H%'");
+    expect(rows).toHaveLength(hostile.length);
+    for (const row of rows) expect(row).toEqual({ media_state: 'none', media_id: null, media_path: null });
+    expect(existsSync(join(dir, '..', 'escape'))).toBe(false);
+    expect(existsSync('/tmp/escape')).toBe(false);
+  });
+
+  it('fails a stored download whose id would leave the directory, without calling the Graph API', async () => {
+    // A row stored before ids were checked: the downloader refuses it on its own.
+    await postWebhook(
+      h.url,
+      inboundEnvelope({ id: 'wamid.OLD', type: 'image', image: { id: '4242', mime_type: 'image/jpeg' } }),
+    );
+    await waitFor(
+      async () =>
+        (
+          await h.db.query<{ media_state: string }>(
+            "select media_state from whatsapp_inbound_messages where wamid = 'wamid.OLD'",
+          )
+        )[0],
+      (r) => r?.media_state === 'done',
+    );
+    const [row] = await h.db.query<{ id: string }>(
+      "update whatsapp_inbound_messages set media_id = '../../old-escape', media_state = 'pending' where wamid = 'wamid.OLD' returning id",
+    );
+    await h.components.downloadInboundMedia!(row.id, { lastAttempt: false });
+    const [after] = await h.db.query<{ media_state: string; media_error: string }>(
+      'select media_state, media_error from whatsapp_inbound_messages where id = $1',
+      [row.id],
+    );
+    expect(after).toEqual({
+      media_state: 'failed',
+      media_error: 'media id is not a Meta media id (digits only)',
+    });
+    expect(existsSync(join(dir, '..', '..', 'old-escape'))).toBe(false);
   });
 });

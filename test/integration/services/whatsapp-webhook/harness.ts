@@ -19,9 +19,9 @@ import { signMetaPayload } from '../../../../shared/webhooks/meta-signature.ts';
 import { createTestDatabase } from '../../../support/database.ts';
 import { listen, type TestServer } from '../../../support/http.ts';
 
-export const APP_SECRET = 'test-app-secret';
-export const API_KEY = 'test-api-key';
-export const VERIFY_TOKEN = 'test-verify-token';
+export const APP_SECRET = 'test-app-secret-0123456789abcdef';
+export const API_KEY = 'test-api-key-0123456789abcdef0123';
+export const VERIFY_TOKEN = 'test-verify-token-0123456789abcdef';
 export const PHONE_NUMBER_ID = '106540352242922';
 
 export async function waitFor<T>(
@@ -77,12 +77,18 @@ export interface HarnessOptions {
   appDb?: (db: Database) => Database;
   /** Extra breaker env (BREAKER_<NAME>_*). */
   breakerEnv?: Record<string, string>;
+  /** Where the service's log lines go (default: nowhere). */
+  logDestination?: { write(line: string): void };
 }
 
 /** The real service over real HTTP, on a database of its own. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
-  const logger = createLogger({ service: 'whatsapp-webhook-test', level: 'silent' });
+  const logger = createLogger({
+    service: 'whatsapp-webhook-test',
+    level: options.logDestination ? 'info' : 'silent',
+    destination: options.logDestination,
+  });
   const metrics = createMetrics({ service: 'whatsapp-webhook-test' });
   const queue = await startQueue(db, { logger, metrics });
   const settings = testSettings(options.env);

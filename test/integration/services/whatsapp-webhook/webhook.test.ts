@@ -84,18 +84,28 @@ describe('whatsapp-webhook /webhook over HTTP', () => {
       expect(await countRows(h.db, 'whatsapp_inbound_messages')).toBe(1);
     });
 
-    it('blocks an IP after too many bad signatures, even one that later signs correctly', async () => {
+    it('blocks an IP after too many bad signatures, yet still accepts and stores its correctly signed deliveries', async () => {
       let status = 0;
       for (let i = 0; i < 10 && status !== 429; i += 1) {
         status = (await postWebhook(h.url, body, `sha256=${'0'.repeat(64)}`)).status;
       }
       expect(status).toBe(429);
-      const blocked = await postWebhook(h.url, body, good);
+      // Still blocked for bad signatures (and one without a signature)...
+      const blocked = await postWebhook(h.url, body, `sha256=${'1'.repeat(64)}`);
       expect(blocked.status).toBe(429);
       expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await postWebhook(h.url, body, null)).status).toBe(429);
       expect(await h.metrics.registry.getSingleMetricAsString('rate_limit_rejections_total')).toMatch(
         /whatsapp-webhook-signature/,
       );
+      // ...but Meta behind the same address (a proxy without TRUST_PROXY) is never locked out.
+      const fresh = JSON.stringify(inboundEnvelope({ id: 'wamid.SIG2', type: 'text', text: { body: 'y' } }));
+      const delivered = await postWebhook(h.url, fresh, signMetaPayload(fresh, APP_SECRET));
+      expect(delivered.status).toBe(200);
+      const rows = await h.db.query<{ wamid: string }>(
+        "select wamid from whatsapp_inbound_messages where wamid = 'wamid.SIG2'",
+      );
+      expect(rows).toHaveLength(1);
     });
   });
 });
@@ -154,14 +164,14 @@ describe('whatsapp-webhook ingest', () => {
       {
         id: 'wamid.T6',
         type: 'audio',
-        audio: { id: 'a1', mime_type: 'audio/ogg; codecs=opus', sha256: 's', voice: true },
+        audio: { id: '1001', mime_type: 'audio/ogg; codecs=opus', sha256: 's', voice: true },
       },
-      { id: 'wamid.T7', type: 'video', video: { id: 'v1', mime_type: 'video/mp4', sha256: 's' } },
+      { id: 'wamid.T7', type: 'video', video: { id: '1002', mime_type: 'video/mp4', sha256: 's' } },
       {
         id: 'wamid.T8',
         type: 'document',
         document: {
-          id: 'd1',
+          id: '1003',
           mime_type: 'application/pdf',
           sha256: 's',
           filename: 'a.pdf',
@@ -171,7 +181,7 @@ describe('whatsapp-webhook ingest', () => {
       {
         id: 'wamid.T9',
         type: 'sticker',
-        sticker: { id: 'st1', mime_type: 'image/webp', sha256: 's', animated: false },
+        sticker: { id: '1004', mime_type: 'image/webp', sha256: 's', animated: false },
       },
       { id: 'wamid.T10', type: 'location', location: { latitude: -1.95, longitude: 30.06, name: 'Office' } },
       {
@@ -214,7 +224,7 @@ describe('whatsapp-webhook ingest', () => {
       media_sha256: 'HgN8uaBk+zuvVuzY=',
       caption: 'receipt',
     });
-    expect((await inbound('wamid.T8'))[0]).toMatchObject({ media_id: 'd1', caption: 'invoice' });
+    expect((await inbound('wamid.T8'))[0]).toMatchObject({ media_id: '1003', caption: 'invoice' });
     expect((await inbound('wamid.T10'))[0].payload).toMatchObject({
       location: { latitude: -1.95, longitude: 30.06 },
     });

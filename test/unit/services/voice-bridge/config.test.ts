@@ -27,6 +27,7 @@ describe('voice-bridge config', () => {
     const config = loadVoiceConfig({
       TWILIO_ACCOUNT_SID: 'AC1',
       TWILIO_AUTH_TOKEN: 'tok',
+      VOICE_API_KEY: 'a-real-voice-api-key-0123456789abcdef',
       PORT: '8080',
       VOICE_PORT: '3005',
     });

@@ -63,7 +63,7 @@ describe('readWebhookBatch', () => {
           {
             id: 'c',
             type: 'video',
-            video: { id: 'v', mime_type: 'video/mp4', sha256: 'h', caption: 'clip' },
+            video: { id: '1037543291543636', mime_type: 'video/mp4', sha256: 'h', caption: 'clip' },
           },
           { id: 'd', type: 'location', location: { latitude: 1, longitude: 2 } },
           {
@@ -79,7 +79,7 @@ describe('readWebhookBatch', () => {
     expect(byId.a).toMatchObject({ text: 'Yes', replyId: 'y', forAgent: true });
     expect(byId.b).toMatchObject({ text: 'Stop', replyId: 'STOP', forAgent: true });
     expect(byId.c).toMatchObject({
-      mediaId: 'v',
+      mediaId: '1037543291543636',
       mediaMimeType: 'video/mp4',
       caption: 'clip',
       forAgent: false,
@@ -142,5 +142,33 @@ describe('readWebhookBatch', () => {
       }),
     );
     expect(noMetadata.problem.errors?.[0].field).toMatch(/metadata/);
+  });
+
+  it("keeps a media id outside Meta's alphabet in raw only: nothing to download", () => {
+    const hostile = [
+      '../../etc/passwd',
+      '/etc/passwd',
+      '..',
+      '%2e%2e%2fsecret',
+      '..%2F..%2Fx',
+      '12/../..',
+      '1\\..',
+      'abc',
+      '',
+    ];
+    const batch = readWebhookBatch(
+      body({
+        messages: hostile.map((id, i) => ({
+          id: `h${i}`,
+          type: 'image',
+          image: { id, mime_type: 'image/jpeg' },
+        })),
+      }),
+    );
+    expect(batch.messages).toHaveLength(hostile.length);
+    for (const [i, message] of batch.messages.entries()) {
+      expect(message.mediaId).toBeNull();
+      expect(message.raw).toMatchObject({ image: { id: hostile[i] } });
+    }
   });
 });
