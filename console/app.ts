@@ -128,7 +128,8 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
   pages.get('/conversations', (c) => c.html(renderPage('conversations', c.get('operator'))));
   pages.get('/conversations/:ref', (c) => {
     const { ref } = parseInput(RefParams, c.req.param(), 'params');
-    if (!vault.open(ref)) throw new ProblemError({ status: 404, title: 'Not Found', detail: 'no such contact' });
+    if (!vault.open(ref))
+      throw new ProblemError({ status: 404, title: 'Not Found', detail: 'no such contact' });
     return c.html(renderPage('contact', c.get('operator'), { ref }));
   });
   pages.get('/renders', (c) => c.html(renderPage('renders', c.get('operator'))));
@@ -151,7 +152,10 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
     return liveFeed(c, {
       intervalMs: every,
       read: async () => {
-        const [call, transcript] = await Promise.all([voice(`/calls/${id}`), voice(`/calls/${id}/transcript`)]);
+        const [call, transcript] = await Promise.all([
+          voice(`/calls/${id}`),
+          voice(`/calls/${id}/transcript`),
+        ]);
         return { call: masked(call), transcript: masked(transcript) };
       },
     });
@@ -181,14 +185,23 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
       headers: { authorization: `Bearer ${target.apiKey}`, accept: 'text/event-stream' },
       signal: c.req.raw.signal,
     }).catch(() => null);
-    if (!upstream) throw new ProblemError({ status: 502, title: 'Bad Gateway', detail: 'video-orchestrator did not answer' });
+    if (!upstream)
+      throw new ProblemError({
+        status: 502,
+        title: 'Bad Gateway',
+        detail: 'video-orchestrator did not answer',
+      });
     if (!upstream.ok || !upstream.body) {
       return c.body(await upstream.text(), upstream.status as 400, {
         'content-type': upstream.headers.get('content-type') ?? 'application/problem+json',
       });
     }
     return new Response(upstream.body, {
-      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+      headers: {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        'x-accel-buffering': 'no',
+      },
     });
   });
   api.post('/renders/:id/cancel', async (c) => {
@@ -211,7 +224,12 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
         headers: { authorization: `Bearer ${target.apiKey}`, ...(range ? { range } : {}) },
         signal: c.req.raw.signal,
       }).catch(() => null);
-      if (!upstream) throw new ProblemError({ status: 502, title: 'Bad Gateway', detail: 'video-orchestrator did not answer' });
+      if (!upstream)
+        throw new ProblemError({
+          status: 502,
+          title: 'Bad Gateway',
+          detail: 'video-orchestrator did not answer',
+        });
       const headers = new Headers();
       for (const name of ['content-type', 'content-length', 'content-range', 'accept-ranges']) {
         const value = upstream.headers.get(name);
@@ -228,11 +246,17 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
         services: await Promise.all(
           Object.entries(settings.services).map(async ([name, target]) => {
             try {
-              const response = await fetch(`${target.baseUrl}/metrics`, { signal: AbortSignal.timeout(3000) });
+              const response = await fetch(`${target.baseUrl}/metrics`, {
+                signal: AbortSignal.timeout(3000),
+              });
               if (!response.ok) throw new Error(`HTTP ${response.status}`);
               return summarizeMetrics(name, parsePrometheusText(await response.text()), new Date());
             } catch (error) {
-              return { service: name, up: false, error: error instanceof Error ? error.message : String(error) };
+              return {
+                service: name,
+                up: false,
+                error: error instanceof Error ? error.message : String(error),
+              };
             }
           }),
         ),

@@ -1,6 +1,15 @@
 import { z } from 'zod';
-import { envEnum, envInt, envOptionalPort, envPort, envString, loadConfig } from '../shared/config/index.ts';
 import { baseUrlVariable, CONSOLE, SERVICES } from '../services/manifest.js';
+import {
+  envEnum,
+  envInt,
+  envOptionalPort,
+  envPort,
+  envSecret,
+  envString,
+  loadConfig,
+  refuseDevSecretsWhenLive,
+} from '../shared/config/index.ts';
 
 /** Public dev defaults (the same the services use when their keys are unset): never deploy with them. */
 export const DEV_OPERATOR_API_KEY = 'dev-operator-api-key';
@@ -28,21 +37,26 @@ const consoleEnvShape = {
   PORT: envPort(CONSOLE.port),
   CONSOLE_PORT: envOptionalPort(),
   /** The key an operator signs in with; the services' own keys never leave this server. */
-  OPERATOR_API_KEY: envString(DEV_OPERATOR_API_KEY),
+  OPERATOR_API_KEY: envSecret(DEV_OPERATOR_API_KEY),
   /** How often the live pages re-read the services' list endpoints. */
   CONSOLE_POLL_MS: envInt(1000, { min: 100, max: 60_000 }),
 };
 
 /** The console's own settings plus, per service of the manifest, BASE_<prefix>_URL and its API key. */
-export const ConsoleEnvSchema = z.object({
+const fullShape = {
   ...consoleEnvShape,
   ...(Object.fromEntries(
     SERVICES.flatMap((service) => [
       [baseUrlVariable(service), httpUrl(`http://127.0.0.1:${service.port}`)],
-      [SERVICE_KEY_VARIABLES[service.name], envString(DEV_SERVICE_KEYS[service.name])],
+      [SERVICE_KEY_VARIABLES[service.name], envSecret(DEV_SERVICE_KEYS[service.name])],
     ]),
   ) as Record<string, z.ZodType<string>>),
-});
+};
+
+/** Dev keys are public: with NODE_ENV=production the console refuses to start on them. */
+export const ConsoleEnvSchema = z
+  .object(fullShape)
+  .superRefine(refuseDevSecretsWhenLive(fullShape, () => null));
 
 export interface ServiceTarget {
   baseUrl: string;
@@ -63,7 +77,9 @@ export interface ConsoleConfig extends ConsoleSettings {
 }
 
 export function consoleConfigFromEnv(env?: Record<string, string | undefined>): ConsoleConfig {
-  const parsed = loadConfig('console', ConsoleEnvSchema, env) as z.infer<z.ZodObject<typeof consoleEnvShape>> &
+  const parsed = loadConfig('console', ConsoleEnvSchema, env) as z.infer<
+    z.ZodObject<typeof consoleEnvShape>
+  > &
     Record<string, unknown>;
   const services = Object.fromEntries(
     SERVICES.map((service) => [

@@ -15,7 +15,8 @@ export function parsePrometheusText(text: string): Sample[] {
     const match = LINE.exec(line);
     if (!match) continue;
     const labels: Record<string, string> = {};
-    for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) labels[key] = value.replace(/\\(.)/g, '$1');
+    for (const [, key, value] of (match[2] ?? '').matchAll(LABEL))
+      labels[key] = value.replace(/\\(.)/g, '$1');
     samples.push({ name: match[1], labels, value: Number(match[3]) });
   }
   return samples;
@@ -45,7 +46,8 @@ export function summarizeMetrics(service: string, samples: Sample[], at: Date): 
   const total = (name: string) => byName(name).reduce((sum, s) => sum + s.value, 0);
   const grouped = (name: string, label: string) => {
     const map = new Map<string, number>();
-    for (const s of byName(name)) map.set(s.labels[label] ?? '', (map.get(s.labels[label] ?? '') ?? 0) + s.value);
+    for (const s of byName(name))
+      map.set(s.labels[label] ?? '', (map.get(s.labels[label] ?? '') ?? 0) + s.value);
     return [...map];
   };
   return {

@@ -20,16 +20,40 @@ live(`/api/calls/${id}/live`, ({ call, transcript }) => {
       ['Answered by', call.answeredBy ?? '—'],
       ['Consent', call.consent ? `${call.consent.decision} (${call.consent.via ?? '—'})` : '—'],
       ['Duration', seconds(call.durationSeconds)],
-      ['Turn latency', latency?.turns ? `p50 ${latency.p50Ms} ms · p95 ${latency.p95Ms} ms over ${latency.turns} turns` : '—'],
+      [
+        'Turn latency',
+        latency?.turns
+          ? `p50 ${latency.p50Ms} ms · p95 ${latency.p95Ms} ms over ${latency.turns} turns`
+          : '—',
+      ],
       ['Failure', call.failureReason ?? undefined],
     ]),
-    h('section', { 'aria-labelledby': 'transcript' }, h('h2', { id: 'transcript' }, 'Transcript'),
-      table('What was said, in call time', ['At', 'Speaker', 'Language', 'Text'],
-        segments.map((s) => [clock(s.startMs), s.speaker, s.language ?? '—', s.interrupted ? `${s.text} (interrupted)` : s.text]),
-        transcript.error ? problemText(transcript.error) : 'Nothing said yet.')),
-    h('section', { 'aria-labelledby': 'events' }, h('h2', { id: 'events' }, 'Event timeline'),
-      table('Provider and bridge events in order', ['Time', 'Source', 'Event', 'Call time'],
+    h(
+      'section',
+      { 'aria-labelledby': 'transcript' },
+      h('h2', { id: 'transcript' }, 'Transcript'),
+      table(
+        'What was said, in call time',
+        ['At', 'Speaker', 'Language', 'Text'],
+        segments.map((s) => [
+          clock(s.startMs),
+          s.speaker,
+          s.language ?? '—',
+          s.interrupted ? `${s.text} (interrupted)` : s.text,
+        ]),
+        transcript.error ? problemText(transcript.error) : 'Nothing said yet.',
+      ),
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'events' },
+      h('h2', { id: 'events' }, 'Event timeline'),
+      table(
+        'Provider and bridge events in order',
+        ['Time', 'Source', 'Event', 'Call time'],
         (call.events ?? []).map((e) => [time(e.occurredAt), e.source, e.type, seconds(e.callDuration)]),
-        'No event yet.')),
+        'No event yet.',
+      ),
+    ),
   );
 });

@@ -16,9 +16,27 @@ live('/api/calls/live', (page) => {
   ];
   const headers = ['Started', 'Direction', 'To', 'State', 'Outcome', 'Duration', 'Turn latency p50'];
   content.replaceChildren(
-    h('section', { 'aria-labelledby': 'live-calls' }, h('h2', { id: 'live-calls' }, 'Live'),
-      table('Calls in progress', headers, calls.filter((c) => !ENDED.has(c.status)).map(row), 'No call in progress.')),
-    h('section', { 'aria-labelledby': 'recent-calls' }, h('h2', { id: 'recent-calls' }, 'Recent'),
-      table('Recent calls, newest first', headers, calls.filter((c) => ENDED.has(c.status)).map(row), 'No finished call yet.')),
+    h(
+      'section',
+      { 'aria-labelledby': 'live-calls' },
+      h('h2', { id: 'live-calls' }, 'Live'),
+      table(
+        'Calls in progress',
+        headers,
+        calls.filter((c) => !ENDED.has(c.status)).map(row),
+        'No call in progress.',
+      ),
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'recent-calls' },
+      h('h2', { id: 'recent-calls' }, 'Recent'),
+      table(
+        'Recent calls, newest first',
+        headers,
+        calls.filter((c) => ENDED.has(c.status)).map(row),
+        'No finished call yet.',
+      ),
+    ),
   );
 });

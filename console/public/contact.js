@@ -11,16 +11,48 @@ live(`/api/contacts/${page.dataset.ref}/live`, (timeline) => {
   content.replaceChildren(
     facts([
       ['Contact', messages[0]?.waId ?? '—'],
-      ['24-hour window', windowEnds ? (windowEnds > new Date() ? `open until ${windowEnds.toLocaleString()}` : 'closed') : 'closed (no inbound message)'],
+      [
+        '24-hour window',
+        windowEnds
+          ? windowEnds > new Date()
+            ? `open until ${windowEnds.toLocaleString()}`
+            : 'closed'
+          : 'closed (no inbound message)',
+      ],
       ['Opt-out', contact.optedOut === undefined ? undefined : contact.optedOut ? 'opted out' : 'subscribed'],
-      ['Agent handoff', contact.handoff === undefined ? undefined : contact.handoff ? 'with a human agent' : 'with the AI agent'],
+      [
+        'Agent handoff',
+        contact.handoff === undefined
+          ? undefined
+          : contact.handoff
+            ? 'with a human agent'
+            : 'with the AI agent',
+      ],
     ]),
-    h('section', { 'aria-labelledby': 'timeline' }, h('h2', { id: 'timeline' }, 'Messages'),
-      messages.length === 0 ? h('p', { class: 'empty' }, 'No message yet.') :
-      h('ol', { class: 'timeline' }, messages.map((m) =>
-        h('li', { class: `bubble bubble-${m.direction}` },
-          h('p', {}, m.text ?? `(${m.type})`),
-          h('p', { class: 'meta' }, `${m.direction} · ${dateTime(m.createdAt)} · `, badge(m.status),
-            m.error ? ` · ${m.error.title ?? m.error.message ?? m.error.code}` : ''))))),
+    h(
+      'section',
+      { 'aria-labelledby': 'timeline' },
+      h('h2', { id: 'timeline' }, 'Messages'),
+      messages.length === 0
+        ? h('p', { class: 'empty' }, 'No message yet.')
+        : h(
+            'ol',
+            { class: 'timeline' },
+            messages.map((m) =>
+              h(
+                'li',
+                { class: `bubble bubble-${m.direction}` },
+                h('p', {}, m.text ?? `(${m.type})`),
+                h(
+                  'p',
+                  { class: 'meta' },
+                  `${m.direction} · ${dateTime(m.createdAt)} · `,
+                  badge(m.status),
+                  m.error ? ` · ${m.error.title ?? m.error.message ?? m.error.code}` : '',
+                ),
+              ),
+            ),
+          ),
+    ),
   );
 });

@@ -9,8 +9,13 @@ live('/api/messages/live', (page) => {
     contacts.set(message.waIdRef, message);
   }
   content.replaceChildren(
-    h('section', { 'aria-labelledby': 'contacts' }, h('h2', { id: 'contacts' }, 'Contacts'),
-      table('Contacts by latest message', ['Contact', 'Latest', 'Direction', 'Status', 'Opt-out', 'Open'],
+    h(
+      'section',
+      { 'aria-labelledby': 'contacts' },
+      h('h2', { id: 'contacts' }, 'Contacts'),
+      table(
+        'Contacts by latest message',
+        ['Contact', 'Latest', 'Direction', 'Status', 'Opt-out', 'Open'],
         [...contacts.values()].map((m) => [
           phone(m.waId, m.waIdRef),
           m.text ?? m.type,
@@ -18,10 +23,27 @@ live('/api/messages/live', (page) => {
           badge(m.status),
           m.optedOut === undefined ? '—' : m.optedOut ? 'opted out' : 'no',
           h('a', { href: `/conversations/${m.waIdRef}` }, 'Conversation'),
-        ]), 'No conversation yet.')),
-    h('section', { 'aria-labelledby': 'messages' }, h('h2', { id: 'messages' }, 'All messages'),
-      table('Messages in and out, newest first', ['Time', 'Contact', 'Direction', 'Type', 'Text', 'Status'],
-        (page.items ?? []).map((m) => [dateTime(m.createdAt), phone(m.waId, m.waIdRef), m.direction, m.type, m.text ?? '—', badge(m.status)]),
-        'No message yet.')),
+        ]),
+        'No conversation yet.',
+      ),
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'messages' },
+      h('h2', { id: 'messages' }, 'All messages'),
+      table(
+        'Messages in and out, newest first',
+        ['Time', 'Contact', 'Direction', 'Type', 'Text', 'Status'],
+        (page.items ?? []).map((m) => [
+          dateTime(m.createdAt),
+          phone(m.waId, m.waIdRef),
+          m.direction,
+          m.type,
+          m.text ?? '—',
+          badge(m.status),
+        ]),
+        'No message yet.',
+      ),
+    ),
   );
 });

@@ -1,0 +1,253 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConsoleApp } from '../../../console/app.ts';
+import type { ConsoleSettings } from '../../../console/config.ts';
+import { LOAD_DEFAULTS } from '../../../load/common/config.js';
+import { type StartedSystem, startSystem } from '../../../load/runner/start-system.ts';
+import { createLogger, createMetrics } from '../../../shared/observability/index.ts';
+import { HAS_BROWSER, launchBrowser, seriousViolations } from '../../support/console-browser.ts';
+import { listen, type TestServer } from '../../support/http.ts';
+
+/*
+ * The operator console end to end: the whole system (sandbox, three services, render worker) on free
+ * ports and a fresh PostgreSQL database, the console in-process in front of it, Debian Chromium driving
+ * the pages. Everything shown arrives over the console's SSE feeds: each test watches a page change
+ * without a navigation. Screenshots go to test/artifacts/console/ (git-ignored).
+ */
+
+const ARTIFACTS = join(process.cwd(), 'test', 'artifacts', 'console');
+const OPERATOR_KEY = 'e2e-operator-key-0123456789abcdef0123';
+const CALLEE = '+14155550100';
+const CONTACT = '+250788123456';
+
+let system: StartedSystem;
+let consoleServer: TestServer;
+let browser: Browser;
+let context: BrowserContext;
+const logLines: string[] = [];
+const url = (port: number) => `http://127.0.0.1:${port}`;
+
+async function service(
+  name: 'voice' | 'whatsapp' | 'video' | 'sandbox',
+  path: string,
+  init: RequestInit = {},
+) {
+  const ports = system.ports;
+  const base = {
+    voice: [ports['voice-bridge'], LOAD_DEFAULTS.VOICE_API_KEY],
+    whatsapp: [ports['whatsapp-webhook'], LOAD_DEFAULTS.WHATSAPP_API_KEY],
+    video: [ports['video-orchestrator'], LOAD_DEFAULTS.VIDEO_API_KEY],
+    sandbox: [ports.sandbox, ''],
+  }[name] as [number, string];
+  const headers = new Headers(init.headers);
+  if (base[1]) headers.set('authorization', `Bearer ${base[1]}`);
+  if (typeof init.body === 'string') headers.set('content-type', 'application/json');
+  const response = await fetch(`${url(base[0])}${path}`, { ...init, headers });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${name} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Counts top-level navigations: a page that updates live has exactly one. */
+function countNavigations(page: Page) {
+  let count = 0;
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) count += 1;
+  });
+  return () => count;
+}
+
+async function snapshot(page: Page, name: string) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  expect(await seriousViolations(page), `axe on ${name}`).toEqual([]);
+}
+
+describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser', () => {
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    system = await startSystem({
+      ports: 'free',
+      logDir: join(ARTIFACTS, 'logs'),
+      log: (line) => logLines.push(line),
+      healthTimeoutMs: 60_000,
+    });
+    const p = system.ports;
+    const settings: ConsoleSettings = {
+      operatorKey: OPERATOR_KEY,
+      pollMs: 250,
+      services: {
+        'voice-bridge': { baseUrl: url(p['voice-bridge']), apiKey: LOAD_DEFAULTS.VOICE_API_KEY },
+        'whatsapp-webhook': { baseUrl: url(p['whatsapp-webhook']), apiKey: LOAD_DEFAULTS.WHATSAPP_API_KEY },
+        'video-orchestrator': { baseUrl: url(p['video-orchestrator']), apiKey: LOAD_DEFAULTS.VIDEO_API_KEY },
+      },
+    };
+    const logger = createLogger({ service: 'console', level: 'silent' });
+    consoleServer = await listen(
+      createConsoleApp({ settings, logger, metrics: createMetrics({ service: 'console' }) }),
+    );
+    browser = await launchBrowser();
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await consoleServer?.close();
+    await system?.stop();
+  }, 60_000);
+
+  it('signs an operator in with the operator key; a wrong key is refused with the problem detail', async () => {
+    const page = await context.newPage();
+    await page.goto(`${consoleServer.url}/calls`);
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
+    await page.fill('#operator', 'Ana');
+    await page.fill('#key', 'not-the-key');
+    await page.click('button[type=submit]');
+    await expect.poll(() => page.textContent('#sign-in-error')).toContain('the operator key is not valid');
+    await snapshot(page, 'sign-in');
+    await page.fill('#key', OPERATOR_KEY);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${consoleServer.url}/calls`);
+    expect(await page.textContent('header')).toContain('Signed in as Ana');
+    // The API behind the pages answers problem+json without a session.
+    const anonymous = await fetch(`${consoleServer.url}/api/reveal`, { method: 'POST', body: '{}' });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('content-type')).toBe('application/problem+json');
+    await page.close();
+  });
+
+  it('shows a sandbox call on the calls page and fills its call page while it runs', async () => {
+    const page = await context.newPage();
+    const navigations = countNavigations(page);
+    await page.goto(`${consoleServer.url}/calls`);
+    await page.waitForSelector('text=Live ·');
+    const call = await service('voice', '/calls/outbound', {
+      method: 'POST',
+      body: JSON.stringify({ to: CALLEE }),
+    });
+    const row = page.locator(`tr:has(a[href="/calls/${call.id}"])`);
+    await row.waitFor({ timeout: 20_000 });
+    // Masked until the operator asks; then the number, and the console logs who asked.
+    expect(await row.textContent()).not.toContain(CALLEE);
+    await row.getByRole('button', { name: /Reveal/ }).click();
+    await expect.poll(() => row.textContent()).toContain(CALLEE);
+    expect(navigations()).toBe(1);
+
+    await page.click(`a[href="/calls/${call.id}"]`);
+    await page.waitForSelector('.facts');
+    const before = await page.textContent('.facts');
+    await page.waitForSelector('.facts .badge-completed', { timeout: 60_000 });
+    await page.waitForSelector('table:has(caption:text("What was said")) tbody tr');
+    await page.waitForSelector('table:has(caption:text("Provider and bridge events")) tbody tr');
+    expect(before).not.toBe(await page.textContent('.facts'));
+    expect(navigations()).toBe(2);
+    await snapshot(page, 'call');
+    await page.goto(`${consoleServer.url}/calls`);
+    await page.waitForSelector(`a[href="/calls/${call.id}"]`);
+    await snapshot(page, 'calls');
+    await page.close();
+  }, 90_000);
+
+  it('shows an inbound WhatsApp message, then a reply whose status moves to read, without a reload', async () => {
+    const page = await context.newPage();
+    const navigations = countNavigations(page);
+    await page.goto(`${consoleServer.url}/conversations`);
+    await page.waitForSelector('text=Live ·');
+    await service('sandbox', '/sandbox/whatsapp/inbound', {
+      method: 'POST',
+      body: JSON.stringify({ from: CONTACT, text: 'Muraho console' }),
+    });
+    await page.waitForSelector('td:text("Muraho console")', { timeout: 20_000 });
+    expect(await page.textContent('#content')).not.toContain(CONTACT.slice(1));
+    expect(navigations()).toBe(1);
+
+    await page.getByRole('link', { name: 'Conversation' }).first().click();
+    await page.waitForSelector('.bubble:has-text("Muraho console")');
+    expect(await page.textContent('.facts')).toContain('open until');
+    await service('whatsapp', '/messages', {
+      method: 'POST',
+      body: JSON.stringify({ to: CONTACT, type: 'text', text: { body: 'Murakoze, we got it' } }),
+    });
+    await page.waitForSelector('.bubble:has-text("Murakoze") .badge-read', { timeout: 30_000 });
+    expect(navigations()).toBe(2);
+    await snapshot(page, 'conversation');
+    await page.goto(`${consoleServer.url}/conversations`);
+    await page.waitForSelector('td:text("Murakoze, we got it")');
+    await snapshot(page, 'conversations');
+    await page.close();
+  }, 90_000);
+
+  it('follows a render from the queue to its player, and cancels a queued one', async () => {
+    const image = join(ARTIFACTS, 'still.png');
+    execFileSync('ffmpeg', [
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=teal:s=320x240',
+      '-frames:v',
+      '1',
+      image,
+    ]);
+    const form = new FormData();
+    form.append('file', new Blob([await readFile(image)], { type: 'image/png' }), 'still.png');
+    const asset = await service('video', '/assets', { method: 'POST', body: form });
+    const spec = (seconds: number) =>
+      JSON.stringify({
+        output: { width: 320, height: 240, fps: 15, format: 'mp4' },
+        clips: [{ type: 'image', src: asset.src, duration: seconds }],
+        captions: [{ text: 'EasyMO console', start: 0, end: seconds }],
+      });
+
+    const page = await context.newPage();
+    const navigations = countNavigations(page);
+    await page.goto(`${consoleServer.url}/renders`);
+    await page.waitForSelector('text=Live ·');
+    const render = await service('video', '/renders', { method: 'POST', body: spec(3) });
+    // One worker renders one at a time: the second waits in the queue long enough to cancel.
+    const queued = await service('video', '/renders', { method: 'POST', body: spec(3) });
+    await page.waitForSelector(`a[href="/renders/${render.id}"]`, { timeout: 20_000 });
+    expect(navigations()).toBe(1);
+    await snapshot(page, 'renders');
+
+    await page.goto(`${consoleServer.url}/renders/${queued.id}`);
+    await page.getByRole('button', { name: 'Cancel render' }).click();
+    await page.waitForSelector('.facts .badge-canceled');
+
+    await page.goto(`${consoleServer.url}/renders/${render.id}`);
+    await page.waitForSelector('.facts .badge-completed', { timeout: 60_000 });
+    await page.waitForSelector('video');
+    await page.waitForFunction(
+      () => (document.querySelector('video') as HTMLVideoElement).readyState >= 1,
+      null,
+      {
+        timeout: 15_000,
+      },
+    );
+    await page.waitForFunction(
+      () => (document.querySelector('img.poster') as HTMLImageElement).naturalWidth > 0,
+    );
+    await snapshot(page, 'render');
+    await page.close();
+  }, 120_000);
+
+  it('charts each service from its /metrics: breakers, rejections, queues, latency', async () => {
+    const page = await context.newPage();
+    await page.goto(`${consoleServer.url}/health`);
+    await page.waitForFunction(() => document.querySelectorAll('.badge-up').length === 3, null, {
+      timeout: 20_000,
+    });
+    expect(await page.locator('canvas').count()).toBe(3);
+    // Two scrapes make the first point of each chart.
+    await page.waitForFunction(() => document.querySelectorAll('.service .meta').length === 3, null, {
+      timeout: 20_000,
+    });
+    await snapshot(page, 'health');
+    await page.close();
+  }, 60_000);
+});
