@@ -77,6 +77,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
   const masked = (answer: ServiceAnswer) =>
     answer.status < 400 ? vault.mask(answer.body) : { error: answer.body };
 
+  // Liveness, like the services' (the page of the same name is /system-health).
   app.get('/health', (c) => c.json({ status: 'ok', service: 'console' }));
 
   app.get('/assets/:file', async (c) => {
@@ -137,7 +138,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
     const { id } = parseInput(Id, c.req.param(), 'params');
     return c.html(renderPage('render', c.get('operator'), { id }));
   });
-  pages.get('/health', (c) => c.html(renderPage('health', c.get('operator'))));
+  pages.get('/system-health', (c) => c.html(renderPage('health', c.get('operator'))));
 
   // --- API: live feeds and actions ------------------------------------------------------------------------
   const api = new Hono<ConsoleEnv>();

@@ -17,7 +17,7 @@ const NAV = [
   ['calls', '/calls', 'Calls'],
   ['conversations', '/conversations', 'Conversations'],
   ['renders', '/renders', 'Renders'],
-  ['health', '/health', 'Health'],
+  ['health', '/system-health', 'Health'],
 ] as const;
 
 function shell(title: string, body: unknown, script: string) {

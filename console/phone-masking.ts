@@ -1,8 +1,23 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { maskPhone } from '../shared/observability/index.ts';
 
-/** Fields of the services' views that hold a phone number (E.164 or a WhatsApp id). */
-const PHONE_FIELDS = new Set(['to', 'from', 'waId', 'wa_id', 'phone', 'recipient']);
+/**
+ * Fields of the services' views that hold a phone number (E.164 or a WhatsApp id), including the provider
+ * payloads some views carry as event detail (Twilio's To/From/Called/Caller).
+ */
+const PHONE_FIELDS = new Set([
+  'to',
+  'from',
+  'waId',
+  'wa_id',
+  'phone',
+  'recipient',
+  'To',
+  'From',
+  'Called',
+  'Caller',
+  'ForwardedFrom',
+]);
 
 /**
  * Numbers leave the console masked. Each masked field gets a `<field>Ref` beside it: the number sealed with

@@ -73,6 +73,7 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
       logDir: join(ARTIFACTS, 'logs'),
       log: (line) => logLines.push(line),
       healthTimeoutMs: 60_000,
+      env: { sandbox: { SANDBOX_TWILIO_STAGE_DELAY_MS: '1500' } },
     });
     const p = system.ports;
     const settings: ConsoleSettings = {
@@ -120,35 +121,39 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
   });
 
   it('shows a sandbox call on the calls page and fills its call page while it runs', async () => {
-    const page = await context.newPage();
-    const navigations = countNavigations(page);
-    await page.goto(`${consoleServer.url}/calls`);
-    await page.waitForSelector('text=Live ·');
+    const list = await context.newPage();
+    const listNavigations = countNavigations(list);
+    await list.goto(`${consoleServer.url}/calls`);
+    await list.waitForSelector('text=Live ·');
     const call = await service('voice', '/calls/outbound', {
       method: 'POST',
       body: JSON.stringify({ to: CALLEE }),
     });
-    const row = page.locator(`tr:has(a[href="/calls/${call.id}"])`);
-    await row.waitFor({ timeout: 20_000 });
-    // Masked until the operator asks; then the number, and the console logs who asked.
+
+    // The sandbox spaces the call's stages (SANDBOX_TWILIO_STAGE_DELAY_MS): the page sees it before it ends.
+    const detail = await context.newPage();
+    const detailNavigations = countNavigations(detail);
+    await detail.goto(`${consoleServer.url}/calls/${call.id}`);
+    const firstState = await detail.locator('.facts .badge').first().textContent({ timeout: 10_000 });
+    expect(firstState).not.toBe('completed');
+    await detail.waitForSelector('.facts .badge-completed', { timeout: 60_000 });
+    await detail.waitForSelector('table:has(caption:text("What was said")) tbody tr');
+    await detail.waitForSelector('table:has(caption:text("Provider and bridge events")) tbody tr');
+    expect(await detail.textContent('.facts')).toMatch(/p50 \d+ ms/);
+    expect(await detail.textContent('#content')).not.toContain(CALLEE);
+    expect(detailNavigations()).toBe(1);
+    await snapshot(detail, 'call');
+    await detail.close();
+
+    const row = list.locator(`tr:has(a[href="/calls/${call.id}"])`);
+    await row.locator('.badge-completed').waitFor({ timeout: 20_000 });
+    // Masked until the operator asks; then the number (the console logs who asked).
     expect(await row.textContent()).not.toContain(CALLEE);
     await row.getByRole('button', { name: /Reveal/ }).click();
     await expect.poll(() => row.textContent()).toContain(CALLEE);
-    expect(navigations()).toBe(1);
-
-    await page.click(`a[href="/calls/${call.id}"]`);
-    await page.waitForSelector('.facts');
-    const before = await page.textContent('.facts');
-    await page.waitForSelector('.facts .badge-completed', { timeout: 60_000 });
-    await page.waitForSelector('table:has(caption:text("What was said")) tbody tr');
-    await page.waitForSelector('table:has(caption:text("Provider and bridge events")) tbody tr');
-    expect(before).not.toBe(await page.textContent('.facts'));
-    expect(navigations()).toBe(2);
-    await snapshot(page, 'call');
-    await page.goto(`${consoleServer.url}/calls`);
-    await page.waitForSelector(`a[href="/calls/${call.id}"]`);
-    await snapshot(page, 'calls');
-    await page.close();
+    expect(listNavigations()).toBe(1);
+    await snapshot(list, 'calls');
+    await list.close();
   }, 90_000);
 
   it('shows an inbound WhatsApp message, then a reply whose status moves to read, without a reload', async () => {
@@ -164,7 +169,7 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     expect(await page.textContent('#content')).not.toContain(CONTACT.slice(1));
     expect(navigations()).toBe(1);
 
-    await page.getByRole('link', { name: 'Conversation' }).first().click();
+    await page.getByRole('link', { name: 'Conversation', exact: true }).first().click();
     await page.waitForSelector('.bubble:has-text("Muraho console")');
     expect(await page.textContent('.facts')).toContain('open until');
     await service('whatsapp', '/messages', {
@@ -238,7 +243,7 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
 
   it('charts each service from its /metrics: breakers, rejections, queues, latency', async () => {
     const page = await context.newPage();
-    await page.goto(`${consoleServer.url}/health`);
+    await page.goto(`${consoleServer.url}/system-health`);
     await page.waitForFunction(() => document.querySelectorAll('.badge-up').length === 3, null, {
       timeout: 20_000,
     });
