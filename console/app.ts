@@ -16,7 +16,7 @@ import {
 import type { Logger, ServiceMetrics } from '../shared/observability/index.ts';
 import type { ConsoleSettings } from './config.ts';
 import { liveFeed } from './live-feed.ts';
-import { parsePrometheusText, summarizeMetrics } from './metrics-summary.ts';
+import { createMetricsHistory } from './metrics-history.ts';
 import {
   type ConsoleEnv,
   endSession,
@@ -184,7 +184,6 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
     const target = settings.services['video-orchestrator'];
     const upstream = await fetch(`${target.baseUrl}/renders/${id}/events`, {
       headers: { authorization: `Bearer ${target.apiKey}`, accept: 'text/event-stream' },
-      signal: c.req.raw.signal,
     }).catch(() => null);
     if (!upstream)
       throw new ProblemError({
@@ -223,7 +222,6 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
       const range = c.req.header('range');
       const upstream = await fetch(`${target.baseUrl}/renders/${id}/${kind}`, {
         headers: { authorization: `Bearer ${target.apiKey}`, ...(range ? { range } : {}) },
-        signal: c.req.raw.signal,
       }).catch(() => null);
       if (!upstream)
         throw new ProblemError({
@@ -239,29 +237,15 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
       return new Response(upstream.body, { status: upstream.status, headers });
     });
   }
+  const history = createMetricsHistory({
+    services: settings.services,
+    intervalMs: settings.metricsIntervalMs ?? 2000,
+    windowMs: 10 * 60_000,
+  });
   api.get('/health/live', (c) =>
     liveFeed(c, {
-      intervalMs: Math.max(every, 2000),
-      read: async () => ({
-        at: new Date().toISOString(),
-        services: await Promise.all(
-          Object.entries(settings.services).map(async ([name, target]) => {
-            try {
-              const response = await fetch(`${target.baseUrl}/metrics`, {
-                signal: AbortSignal.timeout(3000),
-              });
-              if (!response.ok) throw new Error(`HTTP ${response.status}`);
-              return summarizeMetrics(name, parsePrometheusText(await response.text()), new Date());
-            } catch (error) {
-              return {
-                service: name,
-                up: false,
-                error: error instanceof Error ? error.message : String(error),
-              };
-            }
-          }),
-        ),
-      }),
+      intervalMs: Math.min(every, settings.metricsIntervalMs ?? 2000),
+      read: () => history.snapshot(),
     }),
   );
   // Revealing a number is an operator's deliberate act, and logged with who did it (never the number).

@@ -66,6 +66,8 @@ export interface ServiceTarget {
 export interface ConsoleSettings {
   operatorKey: string;
   pollMs: number;
+  /** How often the health page's history scrapes each service's /metrics (default 2 s). */
+  metricsIntervalMs?: number;
   services: Record<(typeof SERVICES)[number]['name'], ServiceTarget>;
 }
 

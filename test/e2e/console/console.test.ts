@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -28,6 +29,8 @@ let consoleServer: TestServer;
 let browser: Browser;
 let context: BrowserContext;
 const logLines: string[] = [];
+/** The console's own log lines (JSON). */
+const consoleLog: string[] = [];
 const url = (port: number) => `http://127.0.0.1:${port}`;
 
 async function service(
@@ -79,13 +82,18 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     const settings: ConsoleSettings = {
       operatorKey: OPERATOR_KEY,
       pollMs: 250,
+      metricsIntervalMs: 1000,
       services: {
         'voice-bridge': { baseUrl: url(p['voice-bridge']), apiKey: LOAD_DEFAULTS.VOICE_API_KEY },
         'whatsapp-webhook': { baseUrl: url(p['whatsapp-webhook']), apiKey: LOAD_DEFAULTS.WHATSAPP_API_KEY },
         'video-orchestrator': { baseUrl: url(p['video-orchestrator']), apiKey: LOAD_DEFAULTS.VIDEO_API_KEY },
       },
     };
-    const logger = createLogger({ service: 'console', level: 'silent' });
+    const logger = createLogger({
+      service: 'console',
+      level: 'info',
+      destination: { write: (line: string) => consoleLog.push(line) },
+    });
     consoleServer = await listen(
       createConsoleApp({ settings, logger, metrics: createMetrics({ service: 'console' }) }),
     );
@@ -152,6 +160,11 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     await row.getByRole('button', { name: /Reveal/ }).click();
     await expect.poll(() => row.textContent()).toContain(CALLEE);
     expect(listNavigations()).toBe(1);
+    const reveal = consoleLog
+      .map((line) => JSON.parse(line))
+      .find((e) => e.msg === 'console: phone number revealed');
+    expect(reveal).toMatchObject({ operator: 'Ana' });
+    expect(JSON.stringify(reveal)).not.toContain(CALLEE.slice(1));
     await snapshot(list, 'calls');
     await list.close();
   }, 90_000);
@@ -248,10 +261,38 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
       timeout: 20_000,
     });
     expect(await page.locator('canvas').count()).toBe(3);
-    // Two scrapes make the first point of each chart.
-    await page.waitForFunction(() => document.querySelectorAll('.service .meta').length === 3, null, {
-      timeout: 20_000,
-    });
+    expect(await page.textContent('#content')).toContain('twilio-calls: closed');
+    expect(await page.textContent('#content')).toContain('video-renders: 0');
+    // Traffic while the page watches: each chart point is the latency of the requests between two scrapes.
+    let traffic = true;
+    const sending = (async () => {
+      while (traffic) {
+        await Promise.all([
+          fetch(`${url(system.ports['voice-bridge'])}/calls/${randomUUID()}`, {
+            headers: { authorization: `Bearer ${LOAD_DEFAULTS.VOICE_API_KEY}` },
+          }),
+          fetch(`${url(system.ports['whatsapp-webhook'])}/messages/${randomUUID()}`, {
+            headers: { authorization: `Bearer ${LOAD_DEFAULTS.WHATSAPP_API_KEY}` },
+          }),
+          fetch(`${url(system.ports['video-orchestrator'])}/renders/${randomUUID()}`, {
+            headers: { authorization: `Bearer ${LOAD_DEFAULTS.VIDEO_API_KEY}` },
+          }),
+        ]);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    try {
+      await page.waitForFunction(
+        () =>
+          [...document.querySelectorAll<HTMLElement>('.chart')].filter((c) => Number(c.dataset.measured) >= 2)
+            .length === 3,
+        null,
+        { timeout: 30_000 },
+      );
+    } finally {
+      traffic = false;
+      await sending;
+    }
     await snapshot(page, 'health');
     await page.close();
   }, 60_000);
