@@ -18,19 +18,26 @@ export function h(tag, attrs = {}, ...children) {
   return element;
 }
 
-/** Follows a console feed: `snapshot` events carry the whole current state. */
-export function live(url, onSnapshot, events = ['snapshot']) {
+function ended(source) {
+  liveStatus.textContent = 'Final: nothing more will change';
+  source.close();
+}
+
+/**
+ * Follows a console feed: `snapshot` events carry the whole current state. `isFinal(state)` closes the
+ * stream once nothing more will change (EventSource would otherwise reconnect to a finished stream).
+ */
+export function live(url, onSnapshot, events = ['snapshot'], isFinal = () => false) {
   const source = new EventSource(url);
   for (const event of events) {
     source.addEventListener(event, (message) => {
       liveStatus.textContent = `Live · updated ${new Date().toLocaleTimeString()}`;
-      onSnapshot(JSON.parse(message.data), event);
+      const state = JSON.parse(message.data);
+      onSnapshot(state, event);
+      if (isFinal(state)) ended(source);
     });
   }
-  source.addEventListener('end', () => {
-    liveStatus.textContent = 'Final: nothing more will change';
-    source.close();
-  });
+  source.addEventListener('end', () => ended(source));
   source.onerror = () => {
     if (source.readyState !== EventSource.CLOSED) liveStatus.textContent = 'Reconnecting…';
   };

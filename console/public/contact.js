@@ -1,4 +1,4 @@
-import { badge, content, dateTime, facts, h, live, page, showProblem } from './common.js';
+import { badge, content, dateTime, facts, h, live, page, phone, showProblem } from './common.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -10,7 +10,7 @@ live(`/api/contacts/${page.dataset.ref}/live`, (timeline) => {
   const contact = timeline.contact ?? {};
   content.replaceChildren(
     facts([
-      ['Contact', messages[0]?.waId ?? '—'],
+      ['Contact', phone(messages[0]?.waId, messages[0]?.waIdRef)],
       [
         '24-hour window',
         windowEnds

@@ -70,7 +70,7 @@ async function act(kind) {
 }
 
 function follow() {
-  live(`/api/renders/${id}/events`, show, ['status', 'progress']);
+  live(`/api/renders/${id}/events`, show, ['status', 'progress'], (render) => FINAL.has(render.status));
 }
 
 const first = await fetch(`/api/renders/${id}`);

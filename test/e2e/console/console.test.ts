@@ -98,7 +98,12 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
       createConsoleApp({ settings, logger, metrics: createMetrics({ service: 'console' }) }),
     );
     browser = await launchBrowser();
+    // Signed in once for the pages' tests; the sign-in test uses a context of its own.
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const session = await context.request.post(`${consoleServer.url}/api/session`, {
+      data: { operator: 'Ana', key: OPERATOR_KEY },
+    });
+    expect(session.status()).toBe(200);
   }, 120_000);
 
   afterAll(async () => {
@@ -109,7 +114,8 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
   }, 60_000);
 
   it('signs an operator in with the operator key; a wrong key is refused with the problem detail', async () => {
-    const page = await context.newPage();
+    const fresh = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await fresh.newPage();
     await page.goto(`${consoleServer.url}/calls`);
     expect(new URL(page.url()).pathname).toBe('/sign-in');
     await page.fill('#operator', 'Ana');
@@ -125,7 +131,7 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     const anonymous = await fetch(`${consoleServer.url}/api/reveal`, { method: 'POST', body: '{}' });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('content-type')).toBe('application/problem+json');
-    await page.close();
+    await fresh.close();
   });
 
   it('shows a sandbox call on the calls page and fills its call page while it runs', async () => {
