@@ -16,6 +16,7 @@ import { formatConsoleSummary, toSummaryFile, writeResults } from './runner/resu
 import { runLoad } from './runner/run-load.ts';
 import { type StartedSystem, startSystem } from './runner/start-system.ts';
 import { ROOT } from './runner/system.ts';
+import { scrapeTurnLatency } from './runner/turn-latency.ts';
 
 /** The whole run's ceiling: CI's budget is shared with the tests and the benchmarks. */
 const RUN_BUDGET_MS = 12 * 60_000;
@@ -69,9 +70,12 @@ async function main(): Promise<number> {
       log,
       signal: budget.signal,
     });
+    const voiceTurnLatency = services.includes('voice-bridge')
+      ? await scrapeTurnLatency(`http://127.0.0.1:${ports['voice-bridge']}`)
+      : null;
     await system.stop();
 
-    const summary = toSummaryFile(closed, openModel, seed);
+    const summary = toSummaryFile(closed, openModel, seed, voiceTurnLatency);
     const paths = await writeResults(summary, resultsDir);
     process.stdout.write(formatConsoleSummary(summary));
     log(`wrote ${paths.json} and ${paths.html} (service logs in ${system.logDir})`);

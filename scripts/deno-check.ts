@@ -10,7 +10,8 @@
  *    and the Supabase CLI's own import walk (used by `deploy --use-api`) reaches every one of them.
  * 6. Smoke: one function, booted from that bundle against Postgres (DATABASE_URL; else the local default if
  *    it answers, else skipped), answers GET /<name>/health with 200 and the documented body and /ready with
- *    200, serves a real route (whatsapp-webhook: Meta's verification handshake), 404 outside its base path,
+ *    200, serves its OpenAPI document and a real route (whatsapp-webhook: Meta's verification handshake),
+ *    404 outside its base path,
  *    and stops on SIGTERM.
  *
  * Ends with `N passed, N failed`; exits 1 on any failure.
@@ -319,6 +320,15 @@ async function smoke(bundleDir: string, functions: string[]): Promise<void> {
       const res = await fetch(`${base}/${name}/ready`, { signal: AbortSignal.timeout(10_000) });
       const text = await res.text();
       if (res.status !== 200) throw new Error(`status ${res.status}: ${text}`);
+    });
+    await step(`smoke: GET /${name}/openapi.json → 200, the service's OpenAPI 3.1 document`, async () => {
+      const res = await fetch(`${base}/${name}/openapi.json`, { signal: AbortSignal.timeout(10_000) });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`status ${res.status}: ${text.slice(0, 500)}`);
+      const document = JSON.parse(text) as { openapi?: string; info?: { title?: string } };
+      if (document.openapi !== '3.1.0' || document.info?.title !== name) {
+        throw new Error(`unexpected document: ${text.slice(0, 500)}`);
+      }
     });
     if (name === 'whatsapp-webhook') {
       await step(

@@ -186,6 +186,15 @@ const PAGE_SCRIPT = `
 })();
 `;
 
+/** @param {{ turns: number, p50Ms: number | null, p95Ms: number | null } | null | undefined} t */
+function turnLatencySection(t) {
+  if (!t) return '';
+  const ms = (v) => (v === null ? '—' : `${v} ms`);
+  return `<section><h2>Voice turn latency</h2>
+<p>End of the caller's speech to the first agent audio frame sent to Twilio, per turn, from voice-bridge's
+<code>voice_turn_latency_seconds</code> over the run: <b>${t.turns}</b> turns, p50 <b>${ms(t.p50Ms)}</b>, p95 <b>${ms(t.p95Ms)}</b>.</p></section>`;
+}
+
 /**
  * @param {any} summary  a summary.json object (`{ easymo, ... }`) or its `easymo` section
  * @param {{ chartJs: string, generatedAt?: string }} opts  chartJs: the text of chart.js/dist/chart.umd.js
@@ -227,6 +236,7 @@ ${openModelRows(easymo)}
 <p class="meta">Profile <b>${escapeHtml(easymo.profile)}</b> · runner ${escapeHtml(easymo.tool)} · ${(easymo.testRunDurationMs / 1000).toFixed(0)} s ·
 ${easymo.overall.requests} requests · services ${escapeHtml(easymo.services.join(', '))} · generated ${escapeHtml(generatedAt)}</p>
 
+${turnLatencySection(easymo.voiceTurnLatency)}
 <section><h2>Per stage</h2>
 <div class="grid">
   <div class="chart"><canvas id="chart-throughput" aria-label="throughput per stage"></canvas></div>

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { comparisonTable, type EasymoSummary, mainMetrics, type OpenModelResult } from '../common/summary.js';
 import { writeReport } from '../report/write-report.ts';
 import { type ClosedRunResult, withOpenModel } from './run-closed.ts';
+import type { TurnLatency } from './turn-latency.ts';
 
 /** summary.json: k6's handleSummary shape (`state`, `metrics`, `root_group`) plus the EasyMO sections. */
 export interface SummaryFile {
@@ -16,15 +17,19 @@ export interface SummaryFile {
     checks: { name: string; passes: number; fails: number }[];
     groups: [];
   };
-  easymo: EasymoSummary;
+  easymo: EasymoSummary & { voiceTurnLatency?: TurnLatency | null };
 }
 
 export function toSummaryFile(
   closed: ClosedRunResult,
   openModel: Record<string, OpenModelResult> | null,
   seed: unknown,
+  voiceTurnLatency: TurnLatency | null = null,
 ): SummaryFile {
-  const easymo = openModel ? withOpenModel(closed, openModel, seed) : closed.easymo;
+  const easymo = {
+    ...(openModel ? withOpenModel(closed, openModel, seed) : closed.easymo),
+    voiceTurnLatency,
+  };
   return {
     tool: easymo.tool,
     profile: easymo.profile,
@@ -66,6 +71,13 @@ export function formatConsoleSummary(summary: SummaryFile): string {
       `errors ${((o.errorRate ?? 0) * 100).toFixed(2)} %, http_req_failed ${((o.failedRate ?? 0) * 100).toFixed(2)} %, ` +
       `iterations ${o.iterations}, vus_max ${o.vusMax ?? 0}`,
     '',
+    ...(e.voiceTurnLatency
+      ? [
+          `voice turn latency (end of caller speech → first agent audio): ${e.voiceTurnLatency.turns} turns, ` +
+            `p50 ${e.voiceTurnLatency.p50Ms ?? '—'} ms, p95 ${e.voiceTurnLatency.p95Ms ?? '—'} ms`,
+          '',
+        ]
+      : []),
     'against the EasyMO seed:',
     comparisonTable(e.comparison),
     '',

@@ -12,9 +12,11 @@ import {
 } from '../../shared/resilience/index.ts';
 import type { VideoComponents } from './components.ts';
 import type { VideoConfig } from './config.ts';
+import { videoOpenApiDocument } from './openapi.ts';
 import { registerAssetRoutes } from './routes/asset-routes.ts';
 import { registerOutputRoutes } from './routes/output-routes.ts';
 import { registerRenderEvents } from './routes/render-events.ts';
+import { registerRenderList } from './routes/render-list.ts';
 import { registerRenderRoutes } from './routes/render-routes.ts';
 import type { VideoStore } from './store.ts';
 
@@ -51,6 +53,11 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     // Uploads set their own (larger) limit: RENDER_MAX_INPUT_BYTES.
     bodyLimitExempt: ['/assets'],
     beforeScrape: () => deps.queue.refreshDepthMetrics(),
+    openApi: videoOpenApiDocument({
+      specSchema: components.specSchema,
+      publicUrl: config.publicUrl,
+      maxInputBytes: config.RENDER_MAX_INPUT_BYTES,
+    }),
   });
 
   const writePolicy: RateLimitPolicy = {
@@ -101,6 +108,7 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     writeGuard,
     readGuard,
   });
+  registerRenderList(app, { ...shared, readGuard });
   registerRenderEvents(app, {
     ...shared,
     guard: readGuard,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageQueryShape, SinceParam } from '../../shared/http/index.ts';
 import { hostIsAllowed } from './inputs/host-allowlist.ts';
 
 /** Request limits, all configurable (see config.ts); the schema is built from them. */
@@ -172,6 +173,75 @@ export const OutputQuery = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{16,128}$/)
     .optional(),
+});
+
+const RENDER_STATUSES = ['queued', 'processing', 'completed', 'failed', 'canceled'] as const;
+
+/** GET /renders: filters and the page. Unknown parameters are refused, so a typo never lists everything. */
+export const ListRendersQuery = z.strictObject({
+  status: z.enum(RENDER_STATUSES).optional(),
+  since: SinceParam.optional(),
+  ...pageQueryShape,
+});
+
+// What our API answers (render-view.ts, asset-routes.ts build these; the OpenAPI document is generated from them)
+
+const isoTime = z.iso.datetime();
+
+export const RenderViewSchema = z.object({
+  id: z.uuid(),
+  status: z.enum(RENDER_STATUSES),
+  progress: z.int().min(0).max(100),
+  attempts: z.int().min(0),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  timings: z.object({
+    createdAt: isoTime,
+    startedAt: isoTime.nullable(),
+    finishedAt: isoTime.nullable(),
+    queuedMs: z.number().nullable(),
+    processingMs: z.number().nullable(),
+    lastAttempt: z.record(z.string(), z.number()),
+  }),
+  output: z
+    .object({
+      url: z.url(),
+      posterUrl: z.url(),
+      contentType: z.literal('video/mp4'),
+      durationS: z.number(),
+      sizeBytes: z.number(),
+      width: z.int(),
+      height: z.int(),
+      videoCodec: z.string(),
+      audioCodec: z.string(),
+    })
+    .nullable(),
+  callback: z
+    .object({
+      url: z.string(),
+      status: z.enum(['none', 'pending', 'delivered', 'failed']),
+      attempts: z.int(),
+      error: z.string().nullable(),
+      deliveredAt: isoTime.nullable(),
+    })
+    .nullable(),
+  links: z.object({ self: z.string(), events: z.string() }),
+});
+
+export const AssetViewSchema = z.object({
+  id: z.uuid(),
+  src: z.string().meta({ description: 'Use as a clip’s or the audio’s `src`.' }),
+  kind: z.enum(['image', 'video', 'audio']),
+  mimeType: z.string(),
+  sizeBytes: z.int(),
+  sha256: z.string(),
+  createdAt: isoTime,
+});
+
+/** The body of a render callback (Standard Webhooks): callbacks/standard-webhook-sender.ts. */
+export const RenderCallbackSchema = z.object({
+  type: z.enum(['render.completed', 'render.failed']),
+  timestamp: isoTime,
+  data: RenderViewSchema,
 });
 
 /** The queue payload: the render row holds everything else. */

@@ -75,6 +75,17 @@ const RENDER_COLUMNS = `id, status, spec, idempotency_key, request_hash, queue_j
   timings, callback_url, callback_status, callback_attempts::int as callback_attempts, callback_error,
   callback_delivered_at, created_at, updated_at, started_at, finished_at`;
 
+export interface RenderListFilter {
+  status?: RenderStatus;
+  since?: string;
+  /** Strictly older than this (created_at, id): the previous page's last row. */
+  before?: { createdAt: string; id: string };
+  limit: number;
+}
+
+/** created_at to the microsecond, for the list cursor. */
+export type ListedRender = RenderRow & { cursorAt: string };
+
 interface ProgressWrite {
   id: string;
   workerId: string;
@@ -323,6 +334,36 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
          where id = $1 and status in ('queued', 'processing')
          returning ${RENDER_COLUMNS}`,
         [id],
+      );
+    },
+
+    /**
+     * Newest first, keyset-paginated on (created_at, id); only the filters given become conditions,
+     * so each shape has its index (migration 20261201120000_list_indexes). Rows keep RENDER_COLUMNS'
+     * shape, so a listed render is viewed exactly as GET /renders/:id views it.
+     */
+    listRenders(filter: RenderListFilter): Promise<ListedRender[]> {
+      const params: unknown[] = [];
+      const where: string[] = [];
+      const param = (value: unknown) => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      if (filter.status) where.push(`status = ${param(filter.status)}`);
+      if (filter.since) where.push(`created_at >= ${param(filter.since)}::timestamptz`);
+      if (filter.before) {
+        where.push(
+          `(created_at, id) < (${param(filter.before.createdAt)}::timestamptz, ${param(filter.before.id)}::uuid)`,
+        );
+      }
+      return db.query<ListedRender>(
+        `select ${RENDER_COLUMNS},
+                to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"
+           from video_renders
+          ${where.length > 0 ? `where ${where.join(' and ')}` : ''}
+          order by created_at desc, id desc
+          limit ${param(filter.limit)}`,
+        params,
       );
     },
 

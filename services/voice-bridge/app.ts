@@ -19,6 +19,8 @@ import {
   DEFAULT_CONVERSATION,
   type StreamRegistry,
 } from './media-bridge.ts';
+import { voiceOpenApiDocument } from './openapi.ts';
+import { mountCallList } from './routes/call-list.ts';
 import { mountCallTranscript } from './routes/call-transcript.ts';
 import { mountMachineDetection } from './routes/machine-detection.ts';
 import { mountMediaStream } from './routes/media-stream.ts';
@@ -174,6 +176,7 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     metrics,
     breakers,
     bodyLimitBytes: config.bodyLimitBytes,
+    openApi: voiceOpenApiDocument({ publicUrl: config.publicUrl }),
   });
 
   const outboundPolicy: RateLimitPolicy = {
@@ -202,6 +205,8 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     newId,
     defaultOnMachine: config.machine?.onMachine,
   });
+
+  mountCallList(app, { store, apiKey: config.apiKey });
 
   mountMachineDetection(app, {
     store,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { pageQueryShape, SinceParam } from '../../shared/http/index.ts';
 import { CALL_STATUSES } from './call-status-machine.ts';
-import { ANSWERED_BY, MACHINE_CHOICES } from './machine-detection.ts';
+import { CALL_LANGUAGES } from './conversation-language.ts';
+import { ANSWERED_BY, CALL_OUTCOMES, MACHINE_CHOICES } from './machine-detection.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Our API
@@ -59,6 +61,79 @@ export const TwilioAmdCallback = z.looseObject({
   AccountSid: z.string().optional(),
   AnsweredBy: z.enum(ANSWERED_BY),
   MachineDetectionDuration: z.coerce.number().int().min(0).optional(),
+});
+
+/** GET /calls: filters and the page. Unknown parameters are refused, so a typo never lists everything. */
+export const ListCallsQuery = z.strictObject({
+  status: z.enum(CALL_STATUSES).optional(),
+  direction: z.enum(['outbound', 'inbound']).optional(),
+  to: e164.optional().meta({ description: 'The number called (E.164).' }),
+  since: SinceParam.optional(),
+  ...pageQueryShape,
+});
+export type ListCallsQuery = z.infer<typeof ListCallsQuery>;
+
+const isoTime = z.iso.datetime();
+
+/** A call as our API shows it (routes/outbound-calls.ts `callView`). */
+export const CallView = z.object({
+  id: z.uuid(),
+  direction: z.enum(['outbound', 'inbound']),
+  providerCallSid: z.string().nullable(),
+  status: z.enum(CALL_STATUSES),
+  to: z.string(),
+  from: z.string(),
+  agent: z.string().nullable(),
+  metadata: z.record(z.string(), z.unknown()),
+  failureReason: z.string().nullable(),
+  outcome: z.enum(CALL_OUTCOMES).nullable(),
+  answeredBy: z.enum(ANSWERED_BY).nullable(),
+  machineAction: z.enum(['message_left', 'hung_up', 'connected']).nullable(),
+  aiLegEndedBy: z.enum(['agent_unavailable', 'consent_refused']).nullable(),
+  consent: z
+    .object({
+      decision: z.enum(['granted', 'refused']),
+      via: z.enum(['speech', 'dtmf']).nullable(),
+      at: isoTime.nullable(),
+    })
+    .nullable(),
+  durationSeconds: z.int().nullable(),
+  answeredAt: isoTime.nullable(),
+  endedAt: isoTime.nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+
+/** GET /calls/:id: the call with its agent's turn latency, ordered events and transcript. */
+export const CallDetailView = CallView.extend({
+  turnLatency: z.object({ turns: z.int(), p50Ms: z.int().nullable(), p95Ms: z.int().nullable() }),
+  events: z.array(
+    z.object({
+      source: z.enum(['provider', 'service']),
+      type: z.string(),
+      sequenceNumber: z.int().nullable(),
+      occurredAt: isoTime,
+      callDuration: z.int().nullable(),
+      detail: z.record(z.string(), z.unknown()),
+    }),
+  ),
+  transcript: z.array(z.object({ role: z.enum(['caller', 'agent']), text: z.string(), at: isoTime })),
+});
+
+/** GET /calls/:id/transcript as JSON (transcript-format.ts `segmentView`). */
+export const TranscriptView = z.object({
+  callId: z.uuid(),
+  segments: z.array(
+    z.object({
+      speaker: z.enum(['caller', 'agent']),
+      language: z.enum(CALL_LANGUAGES),
+      startMs: z.number().nullable(),
+      endMs: z.number().nullable(),
+      text: z.string(),
+      interrupted: z.boolean(),
+      at: isoTime,
+    }),
+  ),
 });
 
 /** `?callId=` on the webhook URLs we give Twilio for our own outbound calls. */

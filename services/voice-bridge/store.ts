@@ -77,6 +77,19 @@ export interface NewOutboundCall {
   requestHash?: string;
 }
 
+export interface CallListFilter {
+  status?: CallStatus;
+  direction?: CallDirection;
+  to?: string;
+  since?: string;
+  /** Strictly older than this (created_at, id): the previous page's last row. */
+  before?: { createdAt: string; id: string };
+  limit: number;
+}
+
+/** A listed call and where it sits in the (created_at, id) order, to the microsecond. */
+export type ListedCall = CallRecord & { cursorAt: string };
+
 export interface StatusEventInput {
   callSid: string;
   /** Our call id when Twilio echoes it back in the callback URL (calls we placed). */
@@ -601,6 +614,39 @@ export function createVoiceStore(db: Sql) {
 
     /** A service-side event on a call (stream started/stopped, dtmf, …). */
     recordServiceEvent: serviceEvent,
+
+    /**
+     * Newest first, keyset-paginated on (created_at, id). Only the filters given become conditions,
+     * so each query has one plain shape the planner matches to its index (migration 20261201120000_list_indexes).
+     */
+    async listCalls(filter: CallListFilter): Promise<ListedCall[]> {
+      const params: unknown[] = [];
+      const where: string[] = [];
+      const param = (value: unknown) => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      if (filter.status) where.push(`status = ${param(filter.status)}`);
+      if (filter.direction) where.push(`direction = ${param(filter.direction)}`);
+      if (filter.to) where.push(`to_number = ${param(filter.to)}`);
+      if (filter.since) where.push(`created_at >= ${param(filter.since)}::timestamptz`);
+      if (filter.before) {
+        where.push(
+          `(created_at, id) < (${param(filter.before.createdAt)}::timestamptz, ${param(filter.before.id)}::uuid)`,
+        );
+      }
+      // CALL_COLUMNS and toCall, as every other read here: a column added to calls reaches lists too.
+      const rows = await db.query<CallRow & { cursor_at: string }>(
+        `select ${CALL_COLUMNS},
+                to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at
+           from voice_calls
+          ${where.length > 0 ? `where ${where.join(' and ')}` : ''}
+          order by created_at desc, id desc
+          limit ${param(filter.limit)}`,
+        params,
+      );
+      return rows.map((row) => ({ ...toCall(row), cursorAt: row.cursor_at }));
+    },
   };
 }
 

@@ -2,6 +2,8 @@ import type { Hono } from 'hono';
 import { type AppEnv, createService } from '../../shared/http/index.ts';
 import type { RateLimitPolicy } from '../../shared/resilience/index.ts';
 import { createComponents, type WhatsAppComponents, type WhatsAppDeps } from './components.ts';
+import { whatsappOpenApiDocument } from './openapi.ts';
+import { registerMessageListRoutes } from './routes/message-list.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
 import { registerWebhookRoutes } from './routes/webhook.ts';
 import { createSignatureGuard } from './signature-guard.ts';
@@ -35,6 +37,7 @@ export function createApp(deps: WhatsAppAppDeps): Hono<AppEnv> {
     // Meta's deliveries may be up to 3 MB: /webhook sets its own limit.
     bodyLimitExempt: ['/webhook'],
     beforeScrape: () => deps.queue.refreshDepthMetrics(),
+    openApi: whatsappOpenApiDocument(),
   });
 
   const signaturePolicy = { name: 'whatsapp-webhook-signature', ...settings.signatureGuard };
@@ -74,5 +77,6 @@ export function createApp(deps: WhatsAppAppDeps): Hono<AppEnv> {
     rateLimiter: deps.limiterFor(messagesPolicy),
     trustProxy: settings.trustProxy,
   });
+  registerMessageListRoutes(app, { db: deps.db, apiKey: settings.apiKey });
   return app;
 }

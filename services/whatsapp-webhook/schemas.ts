@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { pageQueryShape, SinceParam } from '../../shared/http/index.ts';
+import { OUTBOUND_STATUSES } from './status-progress.ts';
 
 /*
  * Every request we accept and every payload Meta (or the agent) sends us. Meta adds fields without
@@ -209,6 +211,106 @@ export type SendMessageRequest = z.infer<typeof SendMessageRequest>;
 export const IdempotencyKey = z.string().min(1).max(255);
 
 export const MessageIdParams = z.object({ id: z.uuid() });
+
+// ---------------------------------------------------------------------------------------------
+// GET /messages, GET /contacts/:waId/messages — lists (unknown parameters refused: a typo never lists all)
+
+/** A WhatsApp id: the contact's number in digits, as Meta sends it (`250788123456`). */
+const WaId = z.string().regex(/^[1-9]\d{6,14}$/, 'must be a WhatsApp id: 7 to 15 digits, no plus');
+
+const LISTED_STATUSES = ['received', ...OUTBOUND_STATUSES] as const;
+
+const timelineQueryShape = {
+  direction: z.enum(['in', 'out']).optional(),
+  status: z
+    .enum(LISTED_STATUSES)
+    .optional()
+    .meta({ description: '`received` for inbound messages; the delivery status for outbound ones.' }),
+  since: SinceParam.optional(),
+  ...pageQueryShape,
+};
+
+export const ListMessagesQuery = z.strictObject({
+  ...timelineQueryShape,
+  contact: z
+    .string()
+    .transform((v) => v.replace(/^\+/, ''))
+    .pipe(WaId)
+    .optional()
+    .meta({ description: 'The contact’s WhatsApp id or E.164 number: messages from or to them.' }),
+});
+export type ListMessagesQuery = z.infer<typeof ListMessagesQuery>;
+
+export const ContactTimelineQuery = z.strictObject(timelineQueryShape);
+export const ContactParams = z.object({ waId: WaId });
+
+// ---------------------------------------------------------------------------------------------
+// What our API answers (message-view.ts builds these; the OpenAPI document is generated from them)
+
+const isoTime = z.iso.datetime();
+const MessageError = z.object({
+  code: z.int().nullable(),
+  title: z.string().nullable(),
+  message: z.string().nullable(),
+});
+
+export const MessageView = z.object({
+  id: z.uuid(),
+  status: z.enum(OUTBOUND_STATUSES),
+  to: z.string(),
+  type: z.string(),
+  phoneNumberId: z.string(),
+  wamid: z.string().nullable(),
+  attempts: z.int(),
+  error: MessageError.nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  sentAt: isoTime.nullable(),
+});
+
+export const MessageDetailView = MessageView.extend({
+  history: z.array(
+    z.object({
+      status: z.string(),
+      source: z.enum(['service', 'whatsapp']),
+      at: isoTime,
+      detail: z.string().optional(),
+      error: MessageError.optional(),
+    }),
+  ),
+});
+
+/** POST /messages 422 when Meta refused the message: a problem whose `status` is the message's. */
+export const MessageRejectedView = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.literal('failed'),
+  detail: z.string(),
+  id: z.uuid(),
+  error: MessageError.nullable(),
+  instance: z.string(),
+});
+
+/** One message in a list or a contact's timeline, inbound or outbound. */
+export const ListedMessageView = z.object({
+  id: z.uuid(),
+  direction: z.enum(['in', 'out']),
+  waId: z.string().nullable().meta({ description: 'The contact: sender (in) or recipient (out).' }),
+  type: z.string(),
+  status: z.enum(LISTED_STATUSES),
+  text: z.string().nullable().meta({ description: 'Text, caption, interactive body or template name.' }),
+  wamid: z.string().nullable(),
+  error: MessageError.nullable(),
+  createdAt: isoTime,
+});
+
+export const WebhookAck = z.object({
+  received: z.literal(true),
+  messages: z.int().meta({ description: 'New inbound messages stored.' }),
+  duplicates: z.int().meta({ description: 'Messages already stored (Meta retried).' }),
+  statuses: z.int(),
+  events: z.int(),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Graph API responses

@@ -558,3 +558,91 @@ export async function getStatusEvents(
     [wamid],
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lists: inbound and outbound interleaved by time
+
+/** The status an inbound message is listed with. */
+export const INBOUND_STATUS = 'received';
+export type ListedStatus = (typeof OUTBOUND_STATUSES)[number] | typeof INBOUND_STATUS;
+
+export interface MessageListFilter {
+  direction?: 'in' | 'out';
+  status?: ListedStatus;
+  /** The contact's wa_id (digits, no plus): who wrote to us or whom we wrote to. */
+  waId?: string;
+  since?: string;
+  /** Strictly older than this (created_at, id): the previous page's last row. */
+  before?: { createdAt: string; id: string };
+  limit: number;
+}
+
+export interface ListedMessage {
+  id: string;
+  direction: 'in' | 'out';
+  waId: string | null;
+  type: string;
+  status: ListedStatus;
+  text: string | null;
+  wamid: string | null;
+  errorCode: number | null;
+  errorTitle: string | null;
+  errorMessage: string | null;
+  createdAt: Date;
+  /** created_at to the microsecond, for the cursor. */
+  cursorAt: string;
+}
+
+const CURSOR_AT = `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"`;
+
+/**
+ * Inbound and outbound messages, newest first, keyset-paginated on (created_at, id). Each table is
+ * read on its own (created_at, id) index, at most `limit` rows each, and the two merged; a filter
+ * that only one direction can match (direction, or a status) leaves the other table out.
+ */
+export async function listMessages(sql: Sql, filter: MessageListFilter): Promise<ListedMessage[]> {
+  const params: unknown[] = [];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const shared: string[] = [];
+  if (filter.since) shared.push(`created_at >= ${param(filter.since)}::timestamptz`);
+  if (filter.before) {
+    shared.push(
+      `(created_at, id) < (${param(filter.before.createdAt)}::timestamptz, ${param(filter.before.id)}::uuid)`,
+    );
+  }
+  const limit = param(filter.limit);
+  const where = (conditions: string[]) => (conditions.length > 0 ? `where ${conditions.join(' and ')}` : '');
+  const branches: string[] = [];
+
+  const inbound = filter.direction !== 'out' && (!filter.status || filter.status === INBOUND_STATUS);
+  if (inbound) {
+    const conditions = [...shared];
+    if (filter.waId) conditions.push(`from_wa_id = ${param(filter.waId)}`);
+    branches.push(`(select id, 'in' as direction, from_wa_id as "waId", type, '${INBOUND_STATUS}' as status,
+        coalesce(text_body, caption) as text, wamid, null::integer as "errorCode", null::text as "errorTitle",
+        null::text as "errorMessage", created_at as "createdAt", ${CURSOR_AT}
+      from whatsapp_inbound_messages ${where(conditions)}
+      order by created_at desc, id desc limit ${limit})`);
+  }
+  const outbound = filter.direction !== 'in' && filter.status !== INBOUND_STATUS;
+  if (outbound) {
+    const conditions = [...shared];
+    if (filter.status) conditions.push(`status = ${param(filter.status)}`);
+    if (filter.waId) conditions.push(`to_number = ${param(`+${filter.waId}`)}`);
+    branches.push(`(select id, 'out' as direction, ltrim(to_number, '+') as "waId", type, status,
+        coalesce(request #>> '{text,body}', request #>> '{interactive,body}', request #>> '{template,name}') as text,
+        wamid, error_code as "errorCode", error_title as "errorTitle", error_message as "errorMessage",
+        created_at as "createdAt", ${CURSOR_AT}
+      from whatsapp_outbound_messages ${where(conditions)}
+      order by created_at desc, id desc limit ${limit})`);
+  }
+  // direction=in with an outbound status (or the reverse) matches nothing.
+  if (branches.length === 0) return [];
+  return sql.query<ListedMessage>(
+    `select * from (${branches.join(' union all ')}) m order by "createdAt" desc, id desc limit ${limit}`,
+    params,
+  );
+}

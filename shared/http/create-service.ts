@@ -5,6 +5,8 @@ import type { ServiceMetrics } from '../observability/metrics.ts';
 import type { AppEnv } from './app-env.ts';
 import { maxBody } from './body-limit.ts';
 import { errorHandler, notFoundHandler } from './error-handlers.ts';
+import type { OpenApiDocument } from './openapi-document.ts';
+import { type DocsAssetLoader, registerOpenApiRoutes } from './openapi-routes.ts';
 import { mountOperationalRoutes, type OperationalRoutesOptions } from './operational-routes.ts';
 import { requestContext } from './request-context.ts';
 
@@ -21,11 +23,16 @@ export interface CreateServiceOptions {
   bodyLimitExempt?: string[];
   beforeScrape?: OperationalRoutesOptions['beforeScrape'];
   readinessChecks?: OperationalRoutesOptions['readinessChecks'];
+  /** The service's OpenAPI document: served at /openapi.json, with Swagger UI at /docs. */
+  openApi?: OpenApiDocument;
+  /** Where /docs gets Swagger UI's files; default: the installed swagger-ui-dist. */
+  docsAssets?: DocsAssetLoader;
 }
 
 /**
  * A Hono app with everything a service of ours shares: request ids and access logs, metrics,
- * a body limit, problem+json for every error, /health, /ready and /metrics. Add routes to it.
+ * a body limit, problem+json for every error, /health, /ready and /metrics, and with `openApi` the
+ * document at /openapi.json and its reference at /docs. Add routes to it.
  *
  * @example
  * const app = createService({ name: 'voice-bridge', db, logger, metrics, breakers });
@@ -52,6 +59,7 @@ export function createService<E extends AppEnv = AppEnv>(options: CreateServiceO
     beforeScrape: options.beforeScrape,
     readinessChecks: options.readinessChecks,
   });
+  if (options.openApi) registerOpenApiRoutes(app, options.openApi, { docsAssets: options.docsAssets });
   // A service may add request variables of its own (its middleware sets them); the kit's are all there.
   return app as unknown as Hono<E>;
 }

@@ -37,13 +37,15 @@ export class ProblemError extends Error {
  */
 export function problem(c: Context, init: ProblemInit): Response {
   const requestId = c.get('requestId' as never) as string | undefined;
+  // Extensions first: they never replace RFC 9457's own members (a `status` extension would turn the
+  // HTTP status into something else and break every client that reads it).
   const body: Record<string, unknown> = {
+    ...(init.extensions ?? {}),
     type: init.type ?? 'about:blank',
     title: init.title,
     status: init.status,
     ...(init.detail ? { detail: init.detail } : {}),
     ...(init.errors ? { errors: init.errors } : {}),
-    ...(init.extensions ?? {}),
     instance: c.req.path,
     ...(requestId ? { requestId } : {}),
   };

@@ -43,7 +43,7 @@ export function registerOutputRoutes(app: Hono<AppEnv>, deps: OutputRouteDeps): 
           status: 409,
           title: 'Conflict',
           detail: `the render is ${row.status}; its ${kind} exists once it is completed`,
-          extensions: { status: row.status },
+          extensions: { renderStatus: row.status },
         });
       }
       const location = await deps.storage.locate(key, { expiresInSeconds: deps.redirectTtlSeconds ?? 300 });

@@ -169,7 +169,7 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
       status: 409,
       title: 'Conflict',
       detail: `the render is already ${row.status}`,
-      extensions: { status: row.status },
+      extensions: { renderStatus: row.status },
     });
   });
 }

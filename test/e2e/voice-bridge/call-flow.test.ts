@@ -35,7 +35,8 @@ describe('voice bridge end to end (sandbox + echo agent over real sockets)', () 
     expect(res.status).toBe(201);
     const created = (await res.json()) as CallBody;
     expect(created.providerCallSid).toMatch(/^CA[0-9a-f]{32}$/);
-    expect(['queued', 'initiated']).toContain(created.status);
+    // The sandbox calls back while the 201 is built: on a busy machine the call may already have moved on.
+    expect(['queued', 'initiated', 'ringing', 'in-progress', 'completed']).toContain(created.status);
 
     const call = await harness.twilio.waitForCall(created.providerCallSid);
     expect(call.errors).toEqual([]);

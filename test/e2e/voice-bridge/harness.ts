@@ -103,6 +103,8 @@ export async function startVoiceHarness(options: VoiceHarnessOptions = {}) {
     });
 
   return {
+    /** The app itself (its routes, for the contract test). */
+    app: app as Hono,
     url: server.url,
     providerUrl: provider.url,
     db,

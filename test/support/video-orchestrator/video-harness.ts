@@ -17,6 +17,8 @@ import { waitFor } from './temp-files.ts';
 export const TEST_API_KEY = 'test-video-api-key-0123456789abcdef';
 
 export interface VideoHarness {
+  /** The app of the current runtime (its routes, for the contract test). */
+  readonly app: Hono;
   url: string;
   dataDir: string;
   db: Database;
@@ -100,6 +102,9 @@ export async function startVideoHarness(options: VideoHarnessOptions = {}): Prom
   const getRender = async (id: string) => (await (await api(`/renders/${id}`)).json()) as RenderView;
 
   return {
+    get app() {
+      return app!;
+    },
     url: server.url,
     dataDir,
     db,

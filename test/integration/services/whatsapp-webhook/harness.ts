@@ -58,6 +58,8 @@ export function testSettings(env: Record<string, string> = {}): WhatsAppSettings
 export { switchableDatabase } from '../../../support/database.ts';
 
 export interface Harness {
+  /** The app itself (its routes, for the contract test). */
+  app: { routes: { method: string; path: string }[] };
   db: Database;
   queue: Queue;
   metrics: ServiceMetrics;
@@ -102,6 +104,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   if (options.workers) await startWorkers({ ...deps, components });
   const server = await listen(app);
   return {
+    app,
     db,
     queue,
     metrics,

@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OpenApiDocument } from '../../../shared/http/index.ts';
+import {
+  API_KEY,
+  graphError,
+  type Harness,
+  inboundEnvelope,
+  postWebhook,
+  startFakeGraph,
+  startHarness,
+  VERIFY_TOKEN,
+} from '../../integration/services/whatsapp-webhook/harness.ts';
+import {
+  appOperations,
+  type Contract,
+  createContract,
+  documentedOperations,
+  validateOpenApiDocument,
+} from '../../support/openapi-contract.ts';
+import { checkKitRoutes } from './kit-routes.ts';
+
+describe('whatsapp-webhook contract: every documented operation, answered as documented', () => {
+  let graph: Awaited<ReturnType<typeof startFakeGraph>>;
+  let h: Harness;
+  let document: OpenApiDocument;
+  let contract: Contract;
+  const auth = { authorization: `Bearer ${API_KEY}` };
+  const send = (body: unknown, headers: Record<string, string> = auth) =>
+    fetch(`${h.url}/messages`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  beforeAll(async () => {
+    graph = await startFakeGraph();
+    h = await startHarness({ env: { GRAPH_API_URL: graph.url } });
+    document = (await (await fetch(`${h.url}/openapi.json`)).json()) as OpenApiDocument;
+    contract = createContract(document);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await graph?.close();
+  });
+
+  it('is a valid OpenAPI 3.1 document that lists exactly the app’s routes', async () => {
+    await validateOpenApiDocument(document);
+    expect(documentedOperations(document)).toEqual(appOperations(h.app));
+  });
+
+  it('serves the kit routes as documented', async () => {
+    await checkKitRoutes(h.url, contract);
+  });
+
+  it('answers Meta’s webhook as documented', async () => {
+    const verify = (token: string) =>
+      fetch(`${h.url}/webhook?hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=1158201444`);
+    const ok = await verify(VERIFY_TOKEN);
+    expect(ok.status).toBe(200);
+    expect((await contract.check('GET', '/webhook', ok)).body).toBe('1158201444');
+    await contract.check('GET', '/webhook', await verify('wrong'));
+
+    const envelope = inboundEnvelope({ id: `wamid.${randomUUID()}`, type: 'text', text: { body: 'Muraho' } });
+    const stored = await postWebhook(h.url, envelope);
+    expect(stored.status).toBe(200);
+    await contract.check('POST', '/webhook', stored);
+    const unsigned = await postWebhook(h.url, envelope, null);
+    expect(unsigned.status).toBe(401);
+    await contract.check('POST', '/webhook', unsigned);
+    const malformed = await postWebhook(h.url, '{"object":');
+    expect(malformed.status).toBe(400);
+    await contract.check('POST', '/webhook', malformed);
+  });
+
+  it('answers the messages API as documented', async () => {
+    const text = { to: '+250788000001', type: 'text', text: { body: 'Muraho' } };
+    await contract.check('POST', '/messages', await send(text, {}));
+    await contract.check('POST', '/messages', await send({ to: 'nope', type: 'text' }));
+    const sent = await send(text, { ...auth, 'idempotency-key': 'contract-1' });
+    expect(sent.status).toBe(201);
+    const message = (await contract.check('POST', '/messages', sent)).body as { id: string };
+    const reused = await send({ ...text, to: '+250788000002' }, { ...auth, 'idempotency-key': 'contract-1' });
+    expect(reused.status).toBe(422);
+    await contract.check('POST', '/messages', reused);
+    graph.answer(graphError(500, 131000, 'Something went wrong'));
+    const queued = await send(text);
+    expect(queued.status).toBe(202);
+    await contract.check('POST', '/messages', queued);
+    graph.answer(graphError(400, 131030, 'Recipient phone number not in allowed list'));
+    const rejected = await send(text);
+    expect(rejected.status).toBe(422);
+    await contract.check('POST', '/messages', rejected);
+
+    const detail = await fetch(`${h.url}/messages/${message.id}`, { headers: auth });
+    expect(detail.status).toBe(200);
+    await contract.check('GET', '/messages/{id}', detail);
+    await contract.check(
+      'GET',
+      '/messages/{id}',
+      await fetch(`${h.url}/messages/${randomUUID()}`, { headers: auth }),
+    );
+
+    const list = await fetch(`${h.url}/messages?limit=2`, { headers: auth });
+    expect(list.status).toBe(200);
+    await contract.check('GET', '/messages', list);
+    await contract.check(
+      'GET',
+      '/messages',
+      await fetch(`${h.url}/messages?direction=up`, { headers: auth }),
+    );
+    const timeline = await fetch(`${h.url}/contacts/250788000001/messages`, { headers: auth });
+    expect(timeline.status).toBe(200);
+    const page = (await contract.check('GET', '/contacts/{waId}/messages', timeline)).body as {
+      items: { direction: string }[];
+    };
+    expect(new Set(page.items.map((m) => m.direction))).toEqual(new Set(['in', 'out']));
+  });
+
+  it('leaves no documented operation uncalled, and each answered successfully at least once', () => {
+    expect(contract.uncalled()).toEqual([]);
+    expect(contract.neverSucceeded()).toEqual([]);
+  });
+});
