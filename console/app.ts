@@ -48,6 +48,7 @@ const SessionBody = z.object({
   key: z.string().min(1, { error: 'required' }),
 });
 const RevealBody = z.object({ ref: z.string().min(16, { error: 'a reference from the console' }) });
+const HandoffBody = z.object({ handoff: z.boolean({ error: 'must be true or false' }) });
 const RefParams = z.object({ ref: z.string().min(16, { error: 'a reference from the console' }) });
 
 /**
@@ -164,12 +165,42 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
   api.get('/messages/live', (c) =>
     liveFeed(c, { intervalMs: every, read: async () => masked(await whatsapp('/messages?limit=50')) }),
   );
-  api.get('/contacts/:ref/live', (c) => {
-    const { ref } = parseInput(RefParams, c.req.param(), 'params');
+  const contactNumber = (ref: string) => {
     const waId = vault.open(ref);
     if (!waId) throw new ProblemError({ status: 404, title: 'Not Found', detail: 'no such contact' });
-    const path = `/contacts/${encodeURIComponent(waId.replace(/^\+/, ''))}/messages?limit=50`;
-    return liveFeed(c, { intervalMs: every, read: async () => masked(await whatsapp(path)) });
+    return encodeURIComponent(waId.replace(/^\+/, ''));
+  };
+  // The timeline, and the conversation state (window, opt-out, handoff) where the service has it: a 404
+  // from an older whatsapp-webhook just leaves those fields out.
+  api.get('/contacts/:ref/live', (c) => {
+    const { ref } = parseInput(RefParams, c.req.param(), 'params');
+    const waId = contactNumber(ref);
+    return liveFeed(c, {
+      intervalMs: every,
+      read: async () => {
+        const [timeline, conversation] = await Promise.all([
+          whatsapp(`/contacts/${waId}/messages?limit=50`),
+          whatsapp(`/contacts/${waId}/conversation`),
+        ]);
+        return {
+          ...(masked(timeline) as object),
+          conversation: conversation.status === 200 ? vault.mask(conversation.body) : null,
+        };
+      },
+    });
+  });
+  api.post('/contacts/:ref/handoff', async (c) => {
+    const { ref } = parseInput(RefParams, c.req.param(), 'params');
+    const { handoff } = await readJsonBody(c, HandoffBody);
+    deps.logger.info({ operator: c.get('operator'), handoff }, 'console: conversation handoff switched');
+    return relay(
+      c,
+      await whatsapp(`/contacts/${contactNumber(ref)}/conversation`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ handoff }),
+      }),
+    );
   });
   api.get('/renders/live', (c) =>
     liveFeed(c, { intervalMs: every, read: async () => masked(await video('/renders?limit=25')) }),

@@ -1,34 +1,78 @@
-import { badge, content, dateTime, facts, h, live, page, phone, showProblem } from './common.js';
+import {
+  badge,
+  content,
+  dateTime,
+  facts,
+  h,
+  live,
+  page,
+  phone,
+  post,
+  problemText,
+  showProblem,
+} from './common.js';
 
+const ref = page.dataset.ref;
 const DAY_MS = 24 * 60 * 60 * 1000;
+const message = h('p', { class: 'error', role: 'alert' });
 
-live(`/api/contacts/${page.dataset.ref}/live`, (timeline) => {
+/** The window as the service states it, else reckoned from the last inbound message (24 h). */
+function windowText(conversation, messages) {
+  if (conversation?.window) {
+    const { open, closesAt } = conversation.window;
+    return open ? `open until ${new Date(closesAt).toLocaleString()}` : 'closed';
+  }
+  const lastInbound = [...messages].reverse().find((m) => m.direction === 'in' || m.direction === 'inbound');
+  const closes = lastInbound ? new Date(Date.parse(lastInbound.createdAt) + DAY_MS) : null;
+  return closes && closes > new Date() ? `open until ${closes.toLocaleString()}` : 'closed';
+}
+
+function handoffSwitch(conversation) {
+  if (typeof conversation?.handoff !== 'boolean') return undefined;
+  return h(
+    'span',
+    {},
+    conversation.handoff ? 'with a human agent ' : 'with the AI agent ',
+    h(
+      'button',
+      {
+        type: 'button',
+        role: 'switch',
+        'aria-checked': String(conversation.handoff),
+        onclick: async () => {
+          message.textContent = '';
+          const answer = await post(`/api/contacts/${ref}/handoff`, { handoff: !conversation.handoff });
+          if (!answer.ok) message.textContent = problemText(answer.body);
+        },
+      },
+      conversation.handoff ? 'Hand back to the agent' : 'Hand to a human',
+    ),
+  );
+}
+
+live(`/api/contacts/${ref}/live`, (timeline) => {
   if (timeline.error) return showProblem(timeline.error);
   const messages = [...(timeline.items ?? [])].reverse();
-  const lastInbound = [...messages].reverse().find((m) => m.direction === 'inbound' || m.direction === 'in');
-  const windowEnds = lastInbound ? new Date(Date.parse(lastInbound.createdAt) + DAY_MS) : null;
-  const contact = timeline.contact ?? {};
+  const conversation = timeline.conversation;
   content.replaceChildren(
     facts([
-      ['Contact', phone(messages[0]?.waId, messages[0]?.waIdRef)],
       [
-        '24-hour window',
-        windowEnds
-          ? windowEnds > new Date()
-            ? `open until ${windowEnds.toLocaleString()}`
-            : 'closed'
-          : 'closed (no inbound message)',
+        'Contact',
+        phone(messages[0]?.waId ?? conversation?.waId, messages[0]?.waIdRef ?? conversation?.waIdRef),
       ],
-      ['Opt-out', contact.optedOut === undefined ? undefined : contact.optedOut ? 'opted out' : 'subscribed'],
+      ['Name', conversation?.name ?? undefined],
+      ['24-hour window', windowText(conversation, messages)],
       [
-        'Agent handoff',
-        contact.handoff === undefined
-          ? undefined
-          : contact.handoff
-            ? 'with a human agent'
-            : 'with the AI agent',
+        'Opt-out',
+        conversation
+          ? conversation.optedOut
+            ? `opted out ${dateTime(conversation.optedOutAt)}`
+            : 'subscribed'
+          : undefined,
       ],
+      ['Agent handoff', handoffSwitch(conversation)],
     ]),
+    message,
     h(
       'section',
       { 'aria-labelledby': 'timeline' },

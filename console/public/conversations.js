@@ -15,13 +15,12 @@ live('/api/messages/live', (page) => {
       h('h2', { id: 'contacts' }, 'Contacts'),
       table(
         'Contacts by latest message',
-        ['Contact', 'Latest', 'Direction', 'Status', 'Opt-out', 'Open'],
+        ['Contact', 'Latest', 'Direction', 'Status', 'Open'],
         [...contacts.values()].map((m) => [
           phone(m.waId, m.waIdRef),
           m.text ?? m.type,
           m.direction,
           badge(m.status),
-          m.optedOut === undefined ? '—' : m.optedOut ? 'opted out' : 'no',
           h('a', { href: `/conversations/${m.waIdRef}` }, 'Conversation'),
         ]),
         'No conversation yet.',

@@ -232,10 +232,13 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     const navigations = countNavigations(page);
     await page.goto(`${consoleServer.url}/renders`);
     await page.waitForSelector('text=Live ·');
-    const render = await service('video', '/renders', { method: 'POST', body: spec(3) });
+    const render = await service('video', '/renders', { method: 'POST', body: spec(6) });
     // One worker renders one at a time: the second waits in the queue long enough to cancel.
     const queued = await service('video', '/renders', { method: 'POST', body: spec(3) });
-    await page.waitForSelector(`a[href="/renders/${render.id}"]`, { timeout: 20_000 });
+    const row = page.locator(`tr:has(a[href="/renders/${render.id}"])`);
+    const firstStatus = await row.locator('.badge').textContent({ timeout: 20_000 });
+    expect(firstStatus).not.toBe('completed');
+    await row.locator('.badge-completed').waitFor({ timeout: 60_000 });
     expect(navigations()).toBe(1);
     await snapshot(page, 'renders');
 
