@@ -238,13 +238,18 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     const row = page.locator(`tr:has(a[href="/renders/${render.id}"])`);
     const firstStatus = await row.locator('.badge').textContent({ timeout: 20_000 });
     expect(firstStatus).not.toBe('completed');
+
+    // While the first renders, the second is canceled from its own page.
+    const other = await context.newPage();
+    await other.goto(`${consoleServer.url}/renders/${queued.id}`);
+    await other.getByRole('button', { name: 'Cancel render' }).click();
+    await other.waitForSelector('.facts .badge-canceled');
+    await other.close();
+
     await row.locator('.badge-completed').waitFor({ timeout: 60_000 });
+    await page.waitForSelector(`tr:has(a[href="/renders/${queued.id}"]) .badge-canceled`);
     expect(navigations()).toBe(1);
     await snapshot(page, 'renders');
-
-    await page.goto(`${consoleServer.url}/renders/${queued.id}`);
-    await page.getByRole('button', { name: 'Cancel render' }).click();
-    await page.waitForSelector('.facts .badge-canceled');
 
     await page.goto(`${consoleServer.url}/renders/${render.id}`);
     await page.waitForSelector('.facts .badge-completed', { timeout: 60_000 });
