@@ -25,6 +25,8 @@ const SandboxEnv = z.object({
   SANDBOX_PORT: envInt(4010, { min: 0, max: 65535 }),
   SANDBOX_HOST: envString('127.0.0.1'),
   SANDBOX_WHATSAPP_WEBHOOK_URL: envString('http://127.0.0.1:8080/webhook'),
+  /** Free-form messages to numbers that have not written within this many hours fail with 131047; 0: off. */
+  SANDBOX_WHATSAPP_SERVICE_WINDOW_HOURS: envInt(24, { min: 0, max: 24 * 7 }),
   // Pause between a sandbox call's stages (queued → initiated → ringing → answered). The bench sets it
   // to hours so the calls it creates stay live and quiet while it posts their status callbacks itself.
   SANDBOX_TWILIO_STAGE_DELAY_MS: envInt(100, { min: 0, max: 2_000_000_000 }),
@@ -45,6 +47,7 @@ const graph = createGraphApiSandbox({
   webhookUrl: config.SANDBOX_WHATSAPP_WEBHOOK_URL,
   appSecret: config.WHATSAPP_APP_SECRET,
   phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID,
+  serviceWindowHours: config.SANDBOX_WHATSAPP_SERVICE_WINDOW_HOURS || undefined,
   onError: (error, context) => logger.warn({ err: error, context }, 'whatsapp sandbox'),
 });
 const twilio = createTwilioSandbox({

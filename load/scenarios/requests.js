@@ -161,10 +161,12 @@ export function whatsappSendRequest(o) {
     path: '/messages',
     name: 'POST /messages',
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${o.apiKey}` },
+    // A notification to someone who has not written first: a template, as WhatsApp requires outside
+    // the 24-hour window (a free-form text would be refused with 422).
     body: JSON.stringify({
       to: randomMsisdn(o.random),
-      type: 'text',
-      text: { body: 'Your ride is on its way' },
+      type: 'template',
+      template: { name: 'ride_update', language: 'en' },
     }),
     expected: [201, 202],
     checks: {

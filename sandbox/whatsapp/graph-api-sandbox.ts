@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { signMetaPayload } from '../../shared/webhooks/meta-signature.ts';
+import { checkMessage, checkReadReceipt } from './graph-message-rules.ts';
 
 /**
  * A stand-in for Meta's WhatsApp Cloud API, for development, end-to-end and load tests:
@@ -11,6 +12,10 @@ import { signMetaPayload } from '../../shared/webhooks/meta-signature.ts';
  * - `POST /sandbox/whatsapp/faults` makes the next sends fail (5xx, throttling, timeout, rejection);
  * - `GET|DELETE /sandbox/whatsapp/messages` lists or forgets what was sent;
  * - `POST /sandbox/whatsapp/agent` is an echo agent for AGENT_URL (`{ text }` → `{ reply }`).
+ * Message bodies are checked by the Graph API's rules (graph-message-rules.ts); `{ status: 'read' }`
+ * bodies are read receipts (with a typing indicator) and answer `{ success: true }`. With
+ * `serviceWindowHours`, a free-form message to a number that has not written (through injectInbound)
+ * within that window is accepted, then failed with 131047 as Meta does.
  */
 export interface GraphApiSandboxOptions {
   /** Where Meta would deliver webhooks, e.g. http://127.0.0.1:8080/webhook (a function when known later). */
@@ -35,6 +40,15 @@ export interface GraphApiSandboxOptions {
   /** How long a `timeout` fault holds the answer, in ms; default 15000. */
   hangMs?: number;
   onError?: (error: unknown, context: string) => void;
+  /** Enforce the customer-service window (Meta: 24 h): free-form outside it fails with 131047. */
+  serviceWindowHours?: number;
+}
+
+export interface SandboxReadReceipt {
+  phoneNumberId: string;
+  messageId: string;
+  typing: boolean;
+  at: string;
 }
 
 export interface SandboxSentMessage {
@@ -53,6 +67,8 @@ export interface SandboxFault {
   mode: SandboxFaultMode;
   /** How many sends it applies to; omitted: until cleared. */
   count?: number;
+  /** Only sends to this number (E.164 or digits); omitted: every send. */
+  to?: string;
 }
 
 export interface InboundInjection {
@@ -73,6 +89,8 @@ export interface InboundInjection {
 export type GraphApiSandbox = Hono & {
   /** Every message accepted, in order. */
   readonly sent: SandboxSentMessage[];
+  /** Every read receipt / typing indicator, in order. */
+  readonly receipts: SandboxReadReceipt[];
   setFault(fault: SandboxFault): void;
   /** Resolves when every scheduled status callback has been delivered (or given up). */
   idle(): Promise<void>;
@@ -145,6 +163,9 @@ export function createGraphApiSandbox(options: GraphApiSandboxOptions): GraphApi
   const attempts = options.deliveryAttempts ?? 3;
   const rejected = new Set((options.rejectNumbers ?? []).map(digits));
   const sent: SandboxSentMessage[] = [];
+  const receipts: SandboxReadReceipt[] = [];
+  // When each number last wrote to us (injectInbound): the customer-service window runs from there.
+  const lastInbound = new Map<string, number>();
   // Pending waits and how to end them early: close() resolves them all.
   const timers = new Map<ReturnType<typeof setTimeout>, () => void>();
   const inFlight = new Set<Promise<unknown>>();
@@ -241,8 +262,51 @@ export function createGraphApiSandbox(options: GraphApiSandboxOptions): GraphApi
     });
   }
 
+  /** Meta accepts a free-form message outside the window, then fails it. */
+  function reengagementFailure(message: SandboxSentMessage): string {
+    return envelope({
+      statuses: [
+        {
+          id: message.wamid,
+          status: 'failed',
+          timestamp: String(Math.floor(Date.now() / 1000)),
+          recipient_id: digits(message.to),
+          errors: [
+            {
+              code: 131047,
+              title: 'Re-engagement message',
+              message: 'Re-engagement message',
+              error_data: {
+                details:
+                  'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+              },
+              href: 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/',
+            },
+          ],
+        },
+      ],
+    });
+  }
+
+  function outsideWindow(message: SandboxSentMessage): boolean {
+    if (options.serviceWindowHours === undefined || message.type === 'template') return false;
+    const last = lastInbound.get(digits(message.to));
+    return last === undefined || Date.now() - last > options.serviceWindowHours * 3_600_000;
+  }
+
   function scheduleStatuses(message: SandboxSentMessage): void {
     if (options.statusCallbacks === false) return;
+    if (outsideWindow(message)) {
+      track(
+        (async () => {
+          await later(delays.sent);
+          if (closed) return;
+          message.statuses.push('failed');
+          await deliver(reengagementFailure(message));
+        })().catch((error) => report(error, 'status callbacks')),
+      );
+      return;
+    }
     track(
       (async () => {
         let elapsed = 0;
@@ -257,8 +321,9 @@ export function createGraphApiSandbox(options: GraphApiSandboxOptions): GraphApi
     );
   }
 
-  function takeFault(): SandboxFaultMode {
+  function takeFault(to: string): SandboxFaultMode {
     if (fault.mode === 'none') return 'none';
+    if (fault.to !== undefined && digits(fault.to) !== digits(to)) return 'none';
     const mode = fault.mode;
     if (fault.count !== undefined) {
       fault.count -= 1;
@@ -269,6 +334,7 @@ export function createGraphApiSandbox(options: GraphApiSandboxOptions): GraphApi
 
   async function injectInbound(input: InboundInjection): Promise<{ wamid: string; deliveries: number[] }> {
     const from = digits(input.from);
+    lastInbound.set(from, Date.now());
     const type = input.type ?? 'text';
     const wamid = input.id ?? newWamid();
     let content = input.content;
@@ -313,7 +379,7 @@ export function createGraphApiSandbox(options: GraphApiSandboxOptions): GraphApi
     const modes: SandboxFaultMode[] = ['none', 'server-error', 'throttle', 'timeout', 'reject'];
     if (!body || !modes.includes(body.mode))
       return c.json({ error: `mode must be one of ${modes.join(', ')}` }, 400);
-    fault = { mode: body.mode, count: body.count };
+    fault = { mode: body.mode, count: body.count, to: body.to };
     for (const number of body.rejectNumbers ?? []) rejected.add(digits(number));
     return c.json({ fault, rejectNumbers: [...rejected] });
   });
@@ -356,19 +422,35 @@ export function createGraphApiSandbox(options: GraphApiSandboxOptions): GraphApi
       const e = graphError(400, 100, 'Invalid parameter', 'The parameter messaging_product is required.');
       return c.json(e.body, 400);
     }
+    if (payload.status !== undefined) {
+      const violation = checkReadReceipt(payload);
+      if (violation) {
+        const e = graphError(400, violation.code, 'Invalid parameter', violation.details);
+        return c.json(e.body, 400);
+      }
+      receipts.push({
+        phoneNumberId: c.req.param('phoneNumberId'),
+        messageId: payload.message_id as string,
+        typing: payload.typing_indicator !== undefined,
+        at: new Date().toISOString(),
+      });
+      return c.json({ success: true });
+    }
     if (digits(to).length < 7 || digits(to).length > 15) {
       const e = graphError(400, 100, 'Invalid parameter', `Invalid WhatsApp recipient: ${to || '(empty)'}`);
       return c.json(e.body, 400);
     }
-    if (
-      !SEND_TYPES.has(type) ||
-      (type === 'text' && typeof (payload.text as { body?: unknown })?.body !== 'string')
-    ) {
+    if (!SEND_TYPES.has(type)) {
       const e = graphError(400, 100, 'Invalid parameter', `Parameter value is not valid for type ${type}`);
       return c.json(e.body, 400);
     }
+    const violation = checkMessage(payload);
+    if (violation) {
+      const e = graphError(400, violation.code, 'Invalid parameter', violation.details);
+      return c.json(e.body, 400);
+    }
 
-    const mode = rejected.has(digits(to)) ? 'reject' : takeFault();
+    const mode = rejected.has(digits(to)) ? 'reject' : takeFault(to);
     if (mode === 'reject') {
       const e = graphError(
         400,
@@ -429,8 +511,11 @@ export function createGraphApiSandbox(options: GraphApiSandboxOptions): GraphApi
     });
   });
 
+  app.get('/sandbox/whatsapp/receipts', (c) => c.json({ receipts }));
+
   return Object.assign(app, {
     sent,
+    receipts,
     setFault(next: SandboxFault) {
       fault = { ...next };
     },

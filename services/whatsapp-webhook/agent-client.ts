@@ -4,7 +4,10 @@ import { AgentResponse } from './schemas.ts';
 export interface AgentRequest {
   /** The sender, E.164. */
   from: string;
+  /** Every message of the burst being answered, one per line (the fields below are the latest's). */
   text: string;
+  /** The burst, oldest first: a contact's messages a short while apart are answered by one call. */
+  messages?: { messageId: string; text: string; type: string; replyId: string | null; receivedAt: string }[];
   /** The inbound WhatsApp message id (wamid). */
   messageId: string;
   type: string;

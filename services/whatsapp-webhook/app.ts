@@ -3,6 +3,8 @@ import { type AppEnv, createService } from '../../shared/http/index.ts';
 import type { RateLimitPolicy } from '../../shared/resilience/index.ts';
 import { createComponents, type WhatsAppComponents, type WhatsAppDeps } from './components.ts';
 import { whatsappOpenApiDocument } from './openapi.ts';
+import { optKeywords } from './opt-out-keywords.ts';
+import { registerConversationRoutes } from './routes/conversations.ts';
 import { registerMessageListRoutes } from './routes/message-list.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
 import { registerWebhookRoutes } from './routes/webhook.ts';
@@ -48,6 +50,10 @@ export function createApp(deps: WhatsAppAppDeps): Hono<AppEnv> {
       metrics: deps.metrics,
       agent: components.replyToInbound !== null,
       media: components.downloadInboundMedia !== null,
+      agentDebounceMs: settings.conversations.agentDebounceMs,
+      keywords: optKeywords(settings.conversations.optOutKeywords, settings.conversations.optInKeywords),
+      optOutConfirmation: settings.conversations.optOutConfirmation,
+      windowTemplate: settings.conversations.windowTemplate,
       groupCommit: settings.groupCommit,
     }),
     metrics: deps.metrics,
@@ -67,14 +73,26 @@ export function createApp(deps: WhatsAppAppDeps): Hono<AppEnv> {
     key: 'apiKey',
     ...settings.messagesRateLimit,
   };
+  // One budget per API key across the messages and conversation routes.
+  const messagesLimiter = deps.limiterFor(messagesPolicy);
   registerMessageRoutes(app, {
     db: deps.db,
     sender: components.sender,
     metrics: deps.metrics,
     apiKey: settings.apiKey,
     phoneNumberId: settings.phoneNumberId,
+    conversations: settings.conversations,
     rateLimitPolicy: messagesPolicy,
-    rateLimiter: deps.limiterFor(messagesPolicy),
+    rateLimiter: messagesLimiter,
+    trustProxy: settings.trustProxy,
+  });
+  registerConversationRoutes(app, {
+    db: deps.db,
+    metrics: deps.metrics,
+    apiKey: settings.apiKey,
+    serviceWindowHours: settings.conversations.serviceWindowHours,
+    rateLimitPolicy: messagesPolicy,
+    rateLimiter: messagesLimiter,
     trustProxy: settings.trustProxy,
   });
   registerMessageListRoutes(app, { db: deps.db, apiKey: settings.apiKey });

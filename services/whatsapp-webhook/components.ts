@@ -33,6 +33,8 @@ export interface WhatsAppComponents {
 
 export const BREAKERS = {
   graphSend: 'whatsapp-graph',
+  /** Read receipts and typing indicators: best effort, so they never open the send breaker. */
+  graphReceipts: 'whatsapp-graph-receipts',
   graphMedia: 'whatsapp-graph-media',
   agent: 'whatsapp-agent',
 } as const;
@@ -63,6 +65,7 @@ export function createComponents(deps: WhatsAppDeps): WhatsAppComponents {
     }),
     firstRetrySeconds: settings.sendRetry.retryDelaySeconds,
     leaseMs: 2 * breakerTimeout + 5000,
+    optOutAllowedTemplates: settings.conversations.optOutAllowedTemplates,
   });
 
   let replyToInbound: WhatsAppComponents['replyToInbound'] = null;
@@ -75,11 +78,18 @@ export function createComponents(deps: WhatsAppDeps): WhatsAppComponents {
         timeout: settings.agent.timeoutMs + 1000,
       },
     );
+    const receipts = deps.breakers.create(
+      BREAKERS.graphReceipts,
+      (phoneNumberId: string, wamid: string) => graph.markRead(phoneNumberId, wamid, { typing: true }),
+      { timeout: breakerTimeout },
+    );
     replyToInbound = createAgentReplier({
       db: deps.db,
       logger: deps.logger.child({ component: 'agent' }),
       ask: (request) => ask.fire(request),
+      markReadAndTyping: (phoneNumberId, wamid) => receipts.fire(phoneNumberId, wamid),
       sender,
+      maxWaitMs: settings.conversations.agentMaxWaitMs,
     });
   }
 

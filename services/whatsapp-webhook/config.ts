@@ -3,6 +3,7 @@ import {
   baseEnvShape,
   envBool,
   envInt,
+  envList,
   envOptionalPort,
   envOptionalString,
   envPort,
@@ -65,6 +66,25 @@ const whatsAppEnvShape = {
   /** Default `${DATA_DIR}/whatsapp-webhook/media`. */
   WHATSAPP_MEDIA_DIR: envOptionalString(),
   WHATSAPP_WORKER_CONCURRENCY: envInt(4, { min: 1, max: 64 }),
+  /** Free-form messages go only within this many hours of the contact's last message (Meta: 24). */
+  WHATSAPP_SERVICE_WINDOW_HOURS: envInt(24, { min: 1, max: 24 * 7 }),
+  /** Refuse free-form messages outside the window here (422) instead of letting Meta fail them. */
+  WHATSAPP_ENFORCE_SERVICE_WINDOW: envBool(true),
+  /** An approved template sent in place of a free-form message outside the window, when the request allows it. */
+  WHATSAPP_WINDOW_TEMPLATE_NAME: envOptionalString(),
+  WHATSAPP_WINDOW_TEMPLATE_LANGUAGE: envString('en'),
+  /** Whole messages (any case) that opt a contact out, and back in. */
+  WHATSAPP_OPT_OUT_KEYWORDS: envList(['stop', 'unsubscribe', 'hagarika', 'acha', 'arrêter', 'arreter']),
+  WHATSAPP_OPT_IN_KEYWORDS: envList(['start', 'subscribe', 'tangira', 'anza', 'commencer']),
+  WHATSAPP_OPT_OUT_CONFIRMATION: envString(
+    'You will no longer receive messages from us. Reply START to receive them again.',
+  ),
+  /** A contact's messages this close together go to the agent as one call (0: each alone). */
+  WHATSAPP_AGENT_DEBOUNCE_MS: envInt(1500, { min: 0, max: 60_000 }),
+  /** The longest a contact's first unanswered message waits while they keep typing. */
+  WHATSAPP_AGENT_MAX_WAIT_MS: envInt(6000, { min: 0, max: 300_000 }),
+  /** Templates that may still go to opted-out contacts (e.g. a payment receipt). */
+  WHATSAPP_OPT_OUT_ALLOWED_TEMPLATES: envList([]),
 };
 
 export const WhatsAppEnvSchema = z
@@ -75,6 +95,19 @@ export const WhatsAppEnvSchema = z
     ),
   );
 export type WhatsAppEnv = z.infer<typeof WhatsAppEnvSchema>;
+
+export interface ConversationSettings {
+  serviceWindowHours: number;
+  enforceServiceWindow: boolean;
+  /** The template used outside the window (and after a 131047 failure), when configured. */
+  windowTemplate: { name: string; language: string } | null;
+  optOutKeywords: string[];
+  optInKeywords: string[];
+  optOutConfirmation: string;
+  optOutAllowedTemplates: string[];
+  agentDebounceMs: number;
+  agentMaxWaitMs: number;
+}
 
 /** What the app and workers need, in plain terms (tests build it directly). */
 export interface WhatsAppSettings {
@@ -93,6 +126,7 @@ export interface WhatsAppSettings {
   sendRetry: { retryLimit: number; retryDelaySeconds: number; retryDelayMaxSeconds: number };
   media: { enabled: boolean; dir: string; maxBytes: number };
   workerConcurrency: number;
+  conversations: ConversationSettings;
   /** Webhook intake batching; defaults when omitted (tests). */
   groupCommit?: GroupCommitSettings;
 }
@@ -136,6 +170,19 @@ export function settingsFromEnv(env: WhatsAppEnv): WhatsAppSettings {
       maxBytes: env.WHATSAPP_MEDIA_MAX_BYTES,
     },
     workerConcurrency: env.WHATSAPP_WORKER_CONCURRENCY,
+    conversations: {
+      serviceWindowHours: env.WHATSAPP_SERVICE_WINDOW_HOURS,
+      enforceServiceWindow: env.WHATSAPP_ENFORCE_SERVICE_WINDOW,
+      windowTemplate: env.WHATSAPP_WINDOW_TEMPLATE_NAME
+        ? { name: env.WHATSAPP_WINDOW_TEMPLATE_NAME, language: env.WHATSAPP_WINDOW_TEMPLATE_LANGUAGE }
+        : null,
+      optOutKeywords: env.WHATSAPP_OPT_OUT_KEYWORDS,
+      optInKeywords: env.WHATSAPP_OPT_IN_KEYWORDS,
+      optOutConfirmation: env.WHATSAPP_OPT_OUT_CONFIRMATION,
+      optOutAllowedTemplates: env.WHATSAPP_OPT_OUT_ALLOWED_TEMPLATES,
+      agentDebounceMs: env.WHATSAPP_AGENT_DEBOUNCE_MS,
+      agentMaxWaitMs: Math.max(env.WHATSAPP_AGENT_MAX_WAIT_MS, env.WHATSAPP_AGENT_DEBOUNCE_MS),
+    },
     groupCommit: groupCommitSettings(env),
   };
 }

@@ -70,6 +70,11 @@ export interface MediaInfo {
 export interface GraphApiClient {
   /** POST /{version}/{phoneNumberId}/messages with a Cloud API message body. */
   sendMessage(phoneNumberId: string, payload: Record<string, unknown>): Promise<SentMessage>;
+  /**
+   * Marks an inbound message (and the earlier ones) read, optionally with a typing indicator that
+   * shows until we answer or 25 s pass: the same /messages endpoint with a `status` body.
+   */
+  markRead(phoneNumberId: string, wamid: string, options?: { typing?: boolean }): Promise<void>;
   /** GET /{version}/{mediaId}: a short-lived download URL and the media's metadata. */
   getMedia(mediaId: string): Promise<MediaInfo>;
   /** Downloads a media URL (bearer-authenticated), refusing more than `maxBytes`. */
@@ -161,6 +166,21 @@ export function createGraphApiClient(options: GraphApiClientOptions): GraphApiCl
         });
       }
       return { wamid: parsed.data.messages[0].id, waId: parsed.data.contacts?.[0]?.wa_id ?? null };
+    },
+
+    async markRead(phoneNumberId, wamid, markOptions = {}) {
+      const url = `${base}/${options.version}/${encodeURIComponent(phoneNumberId)}/messages`;
+      const response = await call(url, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          messaging_product: 'whatsapp',
+          status: 'read',
+          message_id: wamid,
+          ...(markOptions.typing ? { typing_indicator: { type: 'text' } } : {}),
+        }),
+      });
+      await response.body?.cancel();
     },
 
     async getMedia(mediaId) {

@@ -53,5 +53,31 @@ export function toGraphPayload(request: SendMessageRequest): Record<string, unkn
       };
     case 'interactive':
       return { ...base, type: 'interactive', interactive: interactivePayload(request.interactive) };
+    case 'location':
+      return { ...base, type: 'location', location: request.location };
+    case 'image':
+      return { ...base, type: 'image', image: request.image };
+    case 'video':
+      return { ...base, type: 'video', video: request.video };
+    case 'document':
+      return { ...base, type: 'document', document: request.document };
+    case 'audio':
+      return { ...base, type: 'audio', audio: request.audio };
+    case 'sticker':
+      return { ...base, type: 'sticker', sticker: request.sticker };
   }
+}
+
+/** The configured re-engagement template, for a recipient outside the customer-service window. */
+export function templatePayload(
+  to: string,
+  template: { name: string; language: string },
+): Record<string, unknown> {
+  return {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to,
+    type: 'template',
+    template: { name: template.name, language: { code: template.language } },
+  };
 }

@@ -10,11 +10,13 @@ import {
   getOutbound,
   insertOutbound,
   type NewOutbound,
+  nextQueuedFor,
   type OutboundError,
   type OutboundRow,
   recordFailed,
   recordRetry,
   recordSent,
+  refuseOptedOut,
 } from './store.ts';
 
 export type SendOutcome = 'sent' | 'queued' | 'failed';
@@ -41,6 +43,8 @@ export interface OutboxSenderDeps {
   /** Longest wait for a throughput slot before leaving the message to the queue. */
   maxThroughputWaitMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Templates that may still go to a contact who opted out (WHATSAPP_OPT_OUT_ALLOWED_TEMPLATES). */
+  optOutAllowedTemplates?: string[];
 }
 
 /** Asked to retry later; the queue worker rethrows it so pg-boss applies its backoff. */
@@ -115,6 +119,19 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     }
   }
 
+  /**
+   * A message to this recipient has left (or failed for good): the next one in line may go now rather
+   * than at its job's next retry. Best effort; its own job sends it anyway.
+   */
+  async function releaseNext(to: string): Promise<void> {
+    try {
+      const next = await nextQueuedFor(deps.db, to);
+      if (next) await deps.queue.send(QUEUES.send, { messageId: next });
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'next message to the recipient not scheduled; its retry sends it');
+    }
+  }
+
   return {
     /** Stores the message once (per Idempotency-Key / inbound reply) with its retry job. */
     async submit(input: NewOutbound): Promise<{ row: OutboundRow; created: boolean }> {
@@ -151,6 +168,12 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
         return { outcome: 'queued', row, retryReason: reason };
       };
 
+      // Accepted before the contact said STOP: it must not reach them now.
+      if (await refuseOptedOut(deps.db, id, deps.optOutAllowedTemplates ?? [])) {
+        await releaseNext(current.to);
+        return { outcome: 'failed', row: (await getOutbound(deps.db, id))! };
+      }
+
       // A worker may wait longer for a slot than an API request, which answers 202 instead.
       const budget = options.mode === 'worker' ? workerWait : inlineWait;
       if (!(await takeThroughputSlot(current.phoneNumberId, budget)))
@@ -160,7 +183,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
         const now = await getOutbound(deps.db, id);
         if (now && now.status !== 'queued')
           return { outcome: now.status === 'failed' ? 'failed' : 'sent', row: now };
-        return leave('another sender holds the message');
+        return leave('another sender holds the message, or an older one to this recipient is still queued');
       }
 
       let sent: SentMessage;
@@ -170,6 +193,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
         const failure = describeFailure(error);
         if (!failure.retryable) {
           await recordFailed(deps.db, id, failure.error, failure.detail);
+          await releaseNext(claimed.to);
           return { outcome: 'failed', row: (await getOutbound(deps.db, id))! };
         }
         if (options.mode === 'worker' && options.lastAttempt) {
@@ -179,6 +203,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
             failure.error,
             `gave up after ${claimed.attempts} attempts: ${failure.detail}`,
           );
+          await releaseNext(claimed.to);
           return { outcome: 'failed', row: (await getOutbound(deps.db, id))! };
         }
         await recordRetry(deps.db, id, failure.error, `retry scheduled: ${failure.detail}`);
@@ -190,6 +215,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       }
 
       await recordSentWithRetries(id, sent.wamid);
+      await releaseNext(claimed.to);
       return { outcome: 'sent', row: (await getOutbound(deps.db, id))! };
     },
   };

@@ -172,18 +172,71 @@ const InteractiveList = z.object({
     .refine((sections) => sections.reduce((n, s) => n + s.rows.length, 0) <= 10, 'at most 10 rows in all'),
 });
 
-const TemplateComponent = z.looseObject({
-  type: z.string().min(1),
-  sub_type: z.string().optional(),
-  index: z.union([z.string(), z.number()]).optional(),
-  parameters: z.array(z.looseObject({ type: z.string().min(1) })).optional(),
+const TemplateParameter = z.looseObject({
+  type: z.enum([
+    'text',
+    'currency',
+    'date_time',
+    'image',
+    'document',
+    'video',
+    'location',
+    'payload',
+    'coupon_code',
+    'action',
+  ]),
 });
+/** Header, body and button parameters; buttons need their sub_type and index (0-9), as Meta requires. */
+const TemplateComponent = z
+  .looseObject({
+    type: z.enum(['header', 'body', 'button', 'footer', 'carousel', 'limited_time_offer']),
+    sub_type: z.enum(['quick_reply', 'url', 'copy_code', 'flow', 'catalog', 'otp', 'voice_call']).optional(),
+    index: z.union([z.string().regex(/^\d$/, 'must be 0-9'), z.number().int().min(0).max(9)]).optional(),
+    parameters: z.array(TemplateParameter).optional(),
+  })
+  .refine((c) => c.type !== 'button' || (c.sub_type !== undefined && c.index !== undefined), {
+    message: 'a button component needs sub_type and index',
+    path: ['sub_type'],
+  });
 
 const Common = {
   to: E164,
   /** Inbound message (`wamid…`) this one replies to; shown quoted in WhatsApp. */
   replyTo: z.string().min(1).max(256).optional(),
+  /**
+   * A free-form message outside the contact's 24-hour window: `reject` (422, the default) or `template`
+   * (the configured WHATSAPP_WINDOW_TEMPLATE_NAME goes instead, and once more if Meta fails it with 131047).
+   */
+  outsideWindow: z.enum(['reject', 'template']).optional(),
 };
+
+/** Media by the id an upload returned or by an http(s) link: exactly one of the two (Graph API rule). */
+const exactlyOneSource = {
+  check: (m: { id?: string; link?: string }) => (m.id === undefined) !== (m.link === undefined),
+  params: { message: 'give exactly one of id (uploaded media) or link', path: ['id'] },
+};
+const MediaSource = {
+  id: z.string().min(1).max(256).optional(),
+  link: z.url({ protocol: /^https?$/ }).optional(),
+};
+const mediaRef = <T extends z.ZodRawShape>(extra: T) =>
+  z
+    .strictObject({ ...MediaSource, ...extra })
+    .refine((m) => exactlyOneSource.check(m as { id?: string; link?: string }), exactlyOneSource.params);
+const Caption = z.string().min(1).max(1024).optional();
+// Captions on image, video and document only; a filename on documents only (as the Graph API accepts).
+const MediaSends = [
+  z.object({ ...Common, type: z.literal('image'), image: mediaRef({ caption: Caption }) }),
+  z.object({ ...Common, type: z.literal('video'), video: mediaRef({ caption: Caption }) }),
+  z.object({
+    ...Common,
+    type: z.literal('document'),
+    document: mediaRef({ caption: Caption, filename: z.string().min(1).max(240).optional() }),
+  }),
+  z.object({ ...Common, type: z.literal('audio'), audio: mediaRef({}) }),
+  z.object({ ...Common, type: z.literal('sticker'), sticker: mediaRef({}) }),
+] as const;
+export const MEDIA_SEND_TYPES = ['image', 'video', 'document', 'audio', 'sticker'] as const;
 
 export const SendMessageRequest = z.discriminatedUnion('type', [
   z.object({
@@ -205,6 +258,17 @@ export const SendMessageRequest = z.discriminatedUnion('type', [
     type: z.literal('interactive'),
     interactive: z.discriminatedUnion('type', [InteractiveButtons, InteractiveList]),
   }),
+  z.object({
+    ...Common,
+    type: z.literal('location'),
+    location: z.object({
+      latitude: z.number().min(-90).max(90),
+      longitude: z.number().min(-180).max(180),
+      name: z.string().min(1).max(1000).optional(),
+      address: z.string().min(1).max(1000).optional(),
+    }),
+  }),
+  ...MediaSends,
 ]);
 export type SendMessageRequest = z.infer<typeof SendMessageRequest>;
 
@@ -311,6 +375,11 @@ export const WebhookAck = z.object({
   statuses: z.int(),
   events: z.int(),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Conversations
+
+export const HandoffRequest = z.object({ handoff: z.boolean() });
 
 // ---------------------------------------------------------------------------------------------
 // Graph API responses

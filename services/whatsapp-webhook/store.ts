@@ -1,6 +1,7 @@
 import type { Sql } from '../../shared/db/index.ts';
+import { type OptKeywords, optIntent } from './opt-out-keywords.ts';
 import { OUTBOUND_STATUSES, statusRank } from './status-progress.ts';
-import type { StatusRecord, WebhookBatch } from './webhook-batch.ts';
+import type { InboundRecord, StatusRecord, WebhookBatch } from './webhook-batch.ts';
 
 /*
  * All of this service's SQL. Functions take `Sql` so callers decide the transaction: the webhook
@@ -62,7 +63,22 @@ export interface BatchOptions {
   agent: boolean;
   /** Mark media messages for download. */
   media: boolean;
+  /** STOP / START and their local equivalents. */
+  keywords: OptKeywords;
+  /** Sent once to a contact who has just opted out. */
+  optOutConfirmation: string;
+  /** Sent once in place of a message Meta failed with 131047 (outside the window), when it allowed that. */
+  windowTemplate: { name: string; language: string } | null;
 }
+
+/** What a group's flush stored, per delivery, and the outbound messages it created (their send jobs go in the same commit). */
+export interface GroupResult {
+  results: BatchResult[];
+  outboundToSend: string[];
+}
+
+/** Meta's error for a free-form message outside the customer-service window. */
+export const REENGAGEMENT_ERROR = 131047;
 
 /** Hands each stored row to the first delivery in the group that carried its key; later ones are duplicates. */
 function firstOwners<T>(keysPerDelivery: T[][], key: (item: T) => string): Map<string, number> {
@@ -74,29 +90,131 @@ function firstOwners<T>(keysPerDelivery: T[][], key: (item: T) => string): Map<s
 }
 
 /**
- * Contacts: new ones inserted, known ones updated only when the name changed, so a chatty sender's
- * unchanged row is never locked. One statement for the whole group.
+ * Contacts: new ones inserted, known ones updated only when something changed (a new name, a later
+ * message opening the customer-service window), so a chatty sender's unchanged row is never locked.
+ * One statement for the whole group; `greatest` keeps the window's start from moving back when
+ * deliveries arrive out of order.
  */
-async function upsertContacts(tx: Sql, batches: WebhookBatch[]): Promise<void> {
-  const names = new Map<string, string | null>();
+async function upsertContacts(tx: Sql, batches: WebhookBatch[], now: Date): Promise<void> {
+  const contacts = new Map<string, { profile_name: string | null; last_inbound_at: string | null }>();
+  const contact = (waId: string) => {
+    const known = contacts.get(waId);
+    if (known) return known;
+    const fresh = { profile_name: null as string | null, last_inbound_at: null as string | null };
+    contacts.set(waId, fresh);
+    return fresh;
+  };
   for (const batch of batches) {
-    for (const c of batch.contacts) if (c.name !== null || !names.has(c.waId)) names.set(c.waId, c.name);
+    for (const c of batch.contacts) if (c.name !== null) contact(c.waId).profile_name = c.name;
+    for (const c of batch.contacts) contact(c.waId);
+    for (const m of batch.messages) {
+      if (m.fromWaId === null) continue;
+      const c = contact(m.fromWaId);
+      const at = (m.sentAt ?? now).toISOString();
+      if (c.last_inbound_at === null || at > c.last_inbound_at) c.last_inbound_at = at;
+    }
   }
-  if (names.size === 0) return;
-  const contacts = [...names]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([wa_id, profile_name]) => ({ wa_id, profile_name }));
+  if (contacts.size === 0) return;
+  const rows = [...contacts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([wa_id, c]) => ({ wa_id, ...c }));
   await tx.query(
-    `with c as (select * from jsonb_to_recordset($1::jsonb) as c(wa_id text, profile_name text)),
+    `with c as (select * from jsonb_to_recordset($1::jsonb) as c(wa_id text, profile_name text, last_inbound_at timestamptz)),
      inserted as (
-       insert into whatsapp_contacts (wa_id, profile_name) select wa_id, profile_name from c
+       insert into whatsapp_contacts (wa_id, profile_name, last_inbound_at)
+       select wa_id, profile_name, last_inbound_at from c
        on conflict (wa_id) do nothing
      )
-     update whatsapp_contacts k set profile_name = c.profile_name, updated_at = now()
+     update whatsapp_contacts k
+        set profile_name = coalesce(c.profile_name, k.profile_name),
+            last_inbound_at = greatest(k.last_inbound_at, c.last_inbound_at), updated_at = now()
        from c
-      where k.wa_id = c.wa_id and c.profile_name is not null and k.profile_name is distinct from c.profile_name`,
-    [JSON.stringify(contacts)],
+      where k.wa_id = c.wa_id
+        and ((c.profile_name is not null and k.profile_name is distinct from c.profile_name)
+          or c.last_inbound_at > coalesce(k.last_inbound_at, '-infinity'::timestamptz))`,
+    [JSON.stringify(rows)],
   );
+}
+
+/**
+ * STOP / START among the newly stored messages (a redelivery changes nothing): each contact takes the
+ * latest keyword it sent; only a contact whose state changes is written. Returns who just opted out,
+ * with the message that did it.
+ */
+async function applyOptKeywords(
+  tx: Sql,
+  fresh: InboundRecord[],
+  keywords: OptKeywords,
+): Promise<{ waId: string; wamid: string; phoneNumberId: string }[]> {
+  const latest = new Map<string, { wamid: string; phone_number_id: string; opt: 'out' | 'in'; at: string }>();
+  for (const m of fresh) {
+    const opt = optIntent(m.text, keywords);
+    if (opt === null || m.fromWaId === null || m.type !== 'text') continue;
+    const at = (m.sentAt ?? new Date()).toISOString();
+    const seen = latest.get(m.fromWaId);
+    if (!seen || at >= seen.at)
+      latest.set(m.fromWaId, { wamid: m.wamid, phone_number_id: m.phoneNumberId, opt, at });
+  }
+  if (latest.size === 0) return [];
+  const rows = [...latest].sort(([a], [b]) => (a < b ? -1 : 1)).map(([wa_id, k]) => ({ wa_id, ...k }));
+  return tx
+    .query(
+      `with k as (select * from jsonb_to_recordset($1::jsonb)
+                 as k(wa_id text, wamid text, phone_number_id text, opt text, at timestamptz))
+     update whatsapp_contacts c
+        set opted_out_at = case when k.opt = 'out' then k.at end, updated_at = now()
+       from k
+      where c.wa_id = k.wa_id
+        and ((k.opt = 'out' and c.opted_out_at is null) or (k.opt = 'in' and c.opted_out_at is not null))
+     returning c.wa_id as "waId", k.wamid, k.phone_number_id as "phoneNumberId", k.opt`,
+      [JSON.stringify(rows)],
+    )
+    .then((changed) =>
+      (changed as { waId: string; wamid: string; phoneNumberId: string; opt: string }[]).filter(
+        (c) => c.opt === 'out',
+      ),
+    );
+}
+
+/** One confirmation per opt-out (keyed by the STOP message), queued in the same commit. */
+async function insertOptOutConfirmations(
+  tx: Sql,
+  optedOut: { waId: string; wamid: string; phoneNumberId: string }[],
+  body: string,
+): Promise<string[]> {
+  if (optedOut.length === 0) return [];
+  const messages = optedOut.map((o) => {
+    const to = `+${o.waId}`;
+    const request = { to, type: 'text', text: { body } };
+    return {
+      idempotency_key: `opt-out-confirmation:${o.wamid}`,
+      phone_number_id: o.phoneNumberId,
+      to_number: to,
+      request,
+      graph_payload: {
+        messaging_product: 'whatsapp',
+        recipient_type: 'individual',
+        to,
+        type: 'text',
+        text: { body, preview_url: false },
+      },
+    };
+  });
+  const rows = await tx.query<{ id: string }>(
+    `with m as (select * from jsonb_to_recordset($1::jsonb)
+                 as m(idempotency_key text, phone_number_id text, to_number text, request jsonb, graph_payload jsonb)),
+     inserted as (
+       insert into whatsapp_outbound_messages (idempotency_key, phone_number_id, to_number, type, request, graph_payload)
+       select idempotency_key, phone_number_id, to_number, 'text', request, graph_payload from m
+       on conflict do nothing
+       returning id
+     ),
+     history as (
+       insert into whatsapp_outbound_status_history (message_id, status, detail)
+       select id, 'queued', 'opt-out confirmation' from inserted
+     )
+     select id from inserted`,
+    [JSON.stringify(messages)],
+  );
+  return rows.map((r) => r.id);
 }
 
 async function insertMessages(
@@ -104,6 +222,8 @@ async function insertMessages(
   batches: WebhookBatch[],
   options: BatchOptions,
 ): Promise<{ id: string; wamid: string; agent: boolean; media: boolean }[]> {
+  // STOP and START are answered by this service, not by the agent.
+  const forAgent = (m: InboundRecord) => m.forAgent && optIntent(m.text, options.keywords) === null;
   const messages = batches.flatMap((batch) =>
     batch.messages.map((m) => ({
       wamid: m.wamid,
@@ -121,7 +241,7 @@ async function insertMessages(
       context_wamid: m.contextWamid,
       sent_at: m.sentAt?.toISOString() ?? null,
       payload: m.raw,
-      agent_state: options.agent && m.forAgent ? 'pending' : 'none',
+      agent_state: options.agent && forAgent(m) ? 'pending' : 'none',
       media_state: options.media && m.mediaId !== null ? 'pending' : 'none',
     })),
   );
@@ -149,7 +269,8 @@ async function insertMessages(
 async function insertStatuses(
   tx: Sql,
   statuses: StatusRecord[],
-): Promise<{ wamid: string; status: string }[]> {
+  windowTemplate: BatchOptions['windowTemplate'],
+): Promise<{ wamid: string; status: string; fallbackId: string | null }[]> {
   if (statuses.length === 0) return [];
   await lockWamids(
     tx,
@@ -177,9 +298,35 @@ async function insertStatuses(
        on conflict (wamid, status) do nothing
        returning wamid, status, error_code, error_title, error_message
      ),
-     applied as (${applyFurthestSql('stored')} returning m.id)
-     select wamid, status from stored`,
-    [JSON.stringify(events)],
+     applied as (${applyFurthestSql('stored')} returning m.id),
+     -- A new 131047 failure of a free-form message that allowed it: one template in its place
+     -- (fallback_for is unique, and a status event is new only once, so it is claimed once).
+     fallback as (
+       insert into whatsapp_outbound_messages (phone_number_id, to_number, type, request, graph_payload, fallback_for)
+       select m.phone_number_id, m.to_number, 'template',
+              jsonb_build_object('to', m.to_number, 'type', 'template', 'fallbackFor', m.id,
+                                 'template', jsonb_build_object('name', $2::text, 'language', $3::text)),
+              jsonb_build_object('messaging_product', 'whatsapp', 'recipient_type', 'individual', 'to', m.to_number,
+                                 'type', 'template',
+                                 'template', jsonb_build_object('name', $2::text, 'language', jsonb_build_object('code', $3::text))),
+              m.id
+         from stored s join whatsapp_outbound_messages m on m.wamid = s.wamid
+        where $2::text is not null and s.status = 'failed' and s.error_code = ${REENGAGEMENT_ERROR}
+          and m.window_fallback and m.type <> 'template'
+          and not exists (select 1 from whatsapp_contacts k
+                           where k.wa_id = ltrim(m.to_number, '+') and k.opted_out_at is not null)
+       on conflict do nothing
+       returning id, fallback_for
+     ),
+     fallback_history as (
+       insert into whatsapp_outbound_status_history (message_id, status, detail)
+       select id, 'queued', 'template fallback for ' || fallback_for || ' (131047: outside the 24-hour window)' from fallback
+     )
+     select s.wamid, s.status, f.id as "fallbackId"
+       from stored s
+       left join whatsapp_outbound_messages m on m.wamid = s.wamid
+       left join fallback f on f.fallback_for = m.id`,
+    [JSON.stringify(events), windowTemplate?.name ?? null, windowTemplate?.language ?? null],
   );
 }
 
@@ -206,13 +353,23 @@ export async function insertWebhookBatches(
   tx: Sql,
   batches: WebhookBatch[],
   options: BatchOptions,
-): Promise<BatchResult[]> {
-  await upsertContacts(tx, batches);
+): Promise<GroupResult> {
+  await upsertContacts(tx, batches, new Date());
   const messages = await insertMessages(tx, batches, options);
+  const insertedWamids = new Set(messages.map((m) => m.wamid));
+  const fresh = [
+    ...new Map(
+      batches.flatMap((b) => b.messages.filter((m) => insertedWamids.has(m.wamid)).map((m) => [m.wamid, m])),
+    ).values(),
+  ];
+  const optedOut = await applyOptKeywords(tx, fresh, options.keywords);
+  const confirmations = await insertOptOutConfirmations(tx, optedOut, options.optOutConfirmation);
   const statuses = await insertStatuses(
     tx,
     batches.flatMap((b) => b.statuses),
+    options.windowTemplate,
   );
+  const fallbacks = statuses.flatMap((s) => (s.fallbackId ? [s.fallbackId] : []));
   const others = await insertOtherEvents(tx, batches);
 
   const results: BatchResult[] = batches.map(() => ({
@@ -240,7 +397,7 @@ export async function insertWebhookBatches(
   batches.forEach((batch, i) => {
     results[i].duplicates = batch.messages.length - results[i].inserted.length;
   });
-  return results;
+  return { results, outboundToSend: [...confirmations, ...fallbacks] };
 }
 
 export interface InboundRow {
@@ -257,20 +414,22 @@ export interface InboundRow {
   mediaSha256: string | null;
   caption: string | null;
   contextWamid: string | null;
-  agentState: 'none' | 'pending' | 'done' | 'failed';
+  agentState: 'none' | 'pending' | 'done' | 'failed' | 'handoff';
   mediaState: 'none' | 'pending' | 'done' | 'failed';
   mediaPath: string | null;
   mediaSize: number | null;
   createdAt: Date;
 }
 
+const INBOUND_COLUMNS = `id, wamid, phone_number_id as "phoneNumberId", from_wa_id as "fromWaId",
+  contact_name as "contactName", type, text_body as text, reply_id as "replyId", media_id as "mediaId",
+  media_mime_type as "mediaMimeType", media_sha256 as "mediaSha256", caption, context_wamid as "contextWamid",
+  agent_state as "agentState", media_state as "mediaState", media_path as "mediaPath", media_size as "mediaSize",
+  created_at as "createdAt"`;
+
 export async function getInbound(sql: Sql, id: string): Promise<InboundRow | null> {
   const rows = await sql.query<InboundRow>(
-    `select id, wamid, phone_number_id as "phoneNumberId", from_wa_id as "fromWaId", contact_name as "contactName",
-            type, text_body as text, reply_id as "replyId", media_id as "mediaId", media_mime_type as "mediaMimeType",
-            media_sha256 as "mediaSha256", caption, context_wamid as "contextWamid", agent_state as "agentState",
-            media_state as "mediaState", media_path as "mediaPath", media_size as "mediaSize", created_at as "createdAt"
-       from whatsapp_inbound_messages where id = $1`,
+    `select ${INBOUND_COLUMNS} from whatsapp_inbound_messages where id = $1`,
     [id],
   );
   return rows[0] ?? null;
@@ -283,7 +442,30 @@ export async function getInboundByWamid(sql: Sql, wamid: string): Promise<Inboun
   return rows[0] ? getInbound(sql, rows[0].id) : null;
 }
 
-export async function setAgentState(sql: Sql, id: string, state: 'done' | 'failed'): Promise<void> {
+/** A contact's messages still waiting for the agent, oldest first. */
+export async function pendingAgentMessages(sql: Sql, fromWaId: string): Promise<InboundRow[]> {
+  return sql.query<InboundRow>(
+    `select ${INBOUND_COLUMNS} from whatsapp_inbound_messages
+      where from_wa_id = $1 and agent_state = 'pending'
+      order by created_at, coalesce(sent_at, created_at), wamid`,
+    [fromWaId],
+  );
+}
+
+/** Settles the agent work of several messages answered by one call. */
+export async function settleAgentMessages(sql: Sql, ids: string[], state: 'done' | 'failed'): Promise<void> {
+  await sql.query(
+    `update whatsapp_inbound_messages set agent_state = $2, updated_at = now()
+      where id = any($1::uuid[]) and agent_state = 'pending'`,
+    [ids, state],
+  );
+}
+
+export async function setAgentState(
+  sql: Sql,
+  id: string,
+  state: 'done' | 'failed' | 'handoff',
+): Promise<void> {
   await sql.query(
     `update whatsapp_inbound_messages set agent_state = $2, updated_at = now()
       where id = $1 and agent_state = 'pending'`,
@@ -375,6 +557,10 @@ export interface NewOutbound {
   request: unknown;
   graphPayload: Record<string, unknown>;
   replyToInboundId: string | null;
+  /** Outside the window Meta may fail it with 131047: then the configured template goes once instead. */
+  windowFallback?: boolean;
+  /** Why the stored payload is not the request's (e.g. the window template went instead). */
+  note?: string;
 }
 
 /**
@@ -388,14 +574,15 @@ export async function insertOutbound(
   const rows = await tx.query<OutboundRow>(
     `with inserted as (
        insert into whatsapp_outbound_messages (
-         idempotency_key, request_hash, phone_number_id, to_number, type, request, graph_payload, reply_to_inbound_id)
-       values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)
+         idempotency_key, request_hash, phone_number_id, to_number, type, request, graph_payload, reply_to_inbound_id,
+         window_fallback)
+       values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9)
        on conflict do nothing
        returning *
      ),
      history as (
        insert into whatsapp_outbound_status_history (message_id, status, detail)
-       select id, 'queued', 'accepted' from inserted
+       select id, 'queued', coalesce($10, 'accepted') from inserted
      )
      select ${OUTBOUND_COLUMNS} from inserted`,
     [
@@ -407,6 +594,8 @@ export async function insertOutbound(
       JSON.stringify(input.request),
       JSON.stringify(input.graphPayload),
       input.replyToInboundId,
+      input.windowFallback ?? false,
+      input.note ?? null,
     ],
   );
   if (rows[0]) return { row: rows[0], created: true };
@@ -468,18 +657,102 @@ const historySql = (from: string, status: string, detail: string, error = 'null,
 
 /**
  * Takes the right to send a queued message for `leaseMs`: the API request and a queue worker may
- * both try, and only the lease holder calls the Graph API. Null when it is not queued or leased.
+ * both try, and only the lease holder calls the Graph API. Null when it is not queued, leased, or an
+ * older message to the same recipient is still queued: messages to one contact leave in the order
+ * they were accepted, whichever instance or retry sends them.
  */
 export async function claimOutbound(sql: Sql, id: string, leaseMs: number): Promise<OutboundRow | null> {
   const rows = await sql.query<OutboundRow>(
-    `update whatsapp_outbound_messages
+    `update whatsapp_outbound_messages m
         set lease_until = now() + make_interval(secs => $2::double precision / 1000),
             attempts = attempts + 1, updated_at = now()
       where id = $1 and status = 'queued' and (lease_until is null or lease_until < now())
+        and not exists (select 1 from whatsapp_outbound_messages o
+                         where o.to_number = m.to_number and o.status = 'queued' and o.seq < m.seq)
       returning ${OUTBOUND_COLUMNS}`,
     [id, leaseMs],
   );
   return rows[0] ?? null;
+}
+
+/**
+ * Fails a queued message whose recipient has opted out since it was accepted (a retry must not reach
+ * them), unless it is an allowed template or the opt-out confirmation itself. True when it did.
+ */
+export async function refuseOptedOut(sql: Sql, id: string, allowedTemplates: string[]): Promise<boolean> {
+  const rows = await sql.query<{ id: string }>(
+    `with refused as (
+       update whatsapp_outbound_messages m
+          set status = 'failed', status_rank = 4, error_code = null, error_title = 'opted_out',
+              error_message = 'the recipient opted out after this message was accepted', lease_until = null,
+              updated_at = now()
+         from whatsapp_contacts k
+        where m.id = $1 and m.status = 'queued' and k.wa_id = ltrim(m.to_number, '+') and k.opted_out_at is not null
+          and coalesce(m.idempotency_key, '') not like 'opt-out-confirmation:%'
+          and not (m.type = 'template' and m.graph_payload #>> '{template,name}' = any($2::text[]))
+        returning m.id
+     )
+     ${historySql('refused', 'failed', "'not sent: the recipient opted out'", "null, 'opted_out', 'the recipient opted out'")}
+     returning message_id as id`,
+    [id, allowedTemplates],
+  );
+  return rows.length > 0;
+}
+
+/** The oldest message still queued for a recipient: the one that may leave next. */
+export async function nextQueuedFor(sql: Sql, to: string): Promise<string | null> {
+  const rows = await sql.query<{ id: string }>(
+    `select id from whatsapp_outbound_messages where to_number = $1 and status = 'queued' order by seq limit 1`,
+    [to],
+  );
+  return rows[0]?.id ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversations (per-contact state)
+
+export interface ConversationRow {
+  waId: string;
+  name: string | null;
+  lastInboundAt: Date | null;
+  /** When the customer-service window closes (null: never opened). */
+  windowClosesAt: Date | null;
+  windowOpen: boolean;
+  optedOutAt: Date | null;
+  handoff: boolean;
+}
+
+const CONVERSATION_COLUMNS = (hours: string) => `wa_id as "waId", profile_name as name,
+  last_inbound_at as "lastInboundAt", last_inbound_at + make_interval(hours => ${hours}) as "windowClosesAt",
+  coalesce(last_inbound_at + make_interval(hours => ${hours}) > now(), false) as "windowOpen",
+  opted_out_at as "optedOutAt", handoff`;
+
+export async function getConversation(
+  sql: Sql,
+  waId: string,
+  windowHours: number,
+): Promise<ConversationRow | null> {
+  const rows = await sql.query<ConversationRow>(
+    `select ${CONVERSATION_COLUMNS('$2::int')} from whatsapp_contacts where wa_id = $1`,
+    [waId, windowHours],
+  );
+  return rows[0] ?? null;
+}
+
+/** Pauses (true) or resumes (false) the agent for one contact; creates the contact when unknown. */
+export async function setHandoff(
+  sql: Sql,
+  waId: string,
+  handoff: boolean,
+  windowHours: number,
+): Promise<ConversationRow> {
+  const rows = await sql.query<ConversationRow>(
+    `insert into whatsapp_contacts (wa_id, handoff) values ($1, $2)
+     on conflict (wa_id) do update set handoff = excluded.handoff, updated_at = now()
+     returning ${CONVERSATION_COLUMNS('$3::int')}`,
+    [waId, handoff, windowHours],
+  );
+  return rows[0];
 }
 
 /**

@@ -72,7 +72,7 @@ export interface Queue {
   insertInTransaction<T extends object>(
     tx: Sql,
     name: string,
-    jobs: { data: T; dedupeKey?: string }[],
+    jobs: { data: T; dedupeKey?: string; startAfter?: Date }[],
   ): Promise<void>;
   /** Jobs waiting (queued, deferred or retrying) in a queue. */
   depth(name: string): Promise<number>;
@@ -159,6 +159,7 @@ export async function startQueue(db: Database, options: StartQueueOptions): Prom
         jobs.map((job) => ({
           data: job.data,
           ...(job.dedupeKey ? { id: jobIdFor(name, job.dedupeKey) } : {}),
+          ...(job.startAfter ? { startAfter: job.startAfter } : {}),
         })),
         { db },
       );

@@ -13,11 +13,18 @@ import {
 } from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import { type RateLimitPolicy, rateLimit } from '../../../shared/resilience/index.ts';
-import { toGraphPayload } from '../graph-message-payload.ts';
+import type { ConversationSettings } from '../config.ts';
+import { decideSend, waIdOf } from '../conversation-policy.ts';
 import { historyView, messageView } from '../message-view.ts';
 import type { AttemptResult, OutboxSender } from '../outbox-sender.ts';
 import { IdempotencyKey, MessageIdParams, SendMessageRequest } from '../schemas.ts';
-import { getOutbound, getOutboundHistory, type OutboundRow, saveFirstResponse } from '../store.ts';
+import {
+  getConversation,
+  getOutbound,
+  getOutboundHistory,
+  type OutboundRow,
+  saveFirstResponse,
+} from '../store.ts';
 
 export interface MessageRouteDeps {
   db: Database;
@@ -25,6 +32,8 @@ export interface MessageRouteDeps {
   metrics: ServiceMetrics;
   apiKey: string;
   phoneNumberId: string;
+  /** The customer-service window, opt-out and the window template. */
+  conversations: ConversationSettings;
   rateLimitPolicy: RateLimitPolicy;
   rateLimiter: RateLimiterAbstract;
   trustProxy?: string;
@@ -83,7 +92,10 @@ function requestHash(body: unknown): string {
   return createHash('sha256').update(JSON.stringify(body)).digest('hex');
 }
 
-/** POST /messages (send through the outbox) and GET /messages/:id (with status history). */
+/**
+ * POST /messages (send through the outbox, within WhatsApp's conversation rules: see decideSend) and
+ * GET /messages/:id (with status history).
+ */
 export function registerMessageRoutes(app: Hono<AppEnv>, deps: MessageRouteDeps): void {
   const auth = requireBearer(deps.apiKey);
   const limit = rateLimit({
@@ -98,6 +110,13 @@ export function registerMessageRoutes(app: Hono<AppEnv>, deps: MessageRouteDeps)
     const idempotencyKey = key === undefined ? null : parseInput(IdempotencyKey, key, 'headers');
     const request = await readJsonBody(c, SendMessageRequest);
     const hash = requestHash(request);
+    const conversation = await getConversation(
+      deps.db,
+      waIdOf(request.to),
+      deps.conversations.serviceWindowHours,
+    );
+    const decision = decideSend(request, conversation, deps.conversations);
+    if (decision.kind === 'refuse') return problem(c, decision.problem);
 
     let stored: { row: OutboundRow; created: boolean };
     try {
@@ -106,10 +125,12 @@ export function registerMessageRoutes(app: Hono<AppEnv>, deps: MessageRouteDeps)
         requestHash: hash,
         phoneNumberId: deps.phoneNumberId,
         to: request.to,
-        type: request.type,
+        type: decision.type,
         request,
-        graphPayload: toGraphPayload(request),
+        graphPayload: decision.graphPayload,
         replyToInboundId: null,
+        windowFallback: decision.windowFallback,
+        note: decision.note,
       });
     } catch (error) {
       c.get('logger').error({ err: error }, 'message not stored');

@@ -58,6 +58,9 @@ describe('agent hook', () => {
     await graph?.close();
   });
 
+  /** Messages sent (read receipts are Graph calls too, without a recipient). */
+  const sends = () => graph.calls.filter((c) => c.body.to !== undefined);
+
   const agentState = async (wamid: string) =>
     (
       await h.db.query<{ agent_state: string }>(
@@ -73,9 +76,16 @@ describe('agent hook', () => {
     );
     expect(res.status).toBe(200);
     await waitFor(
-      () => graph.calls.length,
+      () => sends().length,
       (n) => n >= 1,
     );
+    // Marked read with a typing indicator before the agent is asked, then the reply.
+    expect(graph.calls[0].body).toEqual({
+      messaging_product: 'whatsapp',
+      status: 'read',
+      message_id: 'wamid.A1',
+      typing_indicator: { type: 'text' },
+    });
     expect(agent.calls[0]).toMatchObject({
       from: '+250788000001',
       text: 'hi',
@@ -83,7 +93,7 @@ describe('agent hook', () => {
       type: 'text',
       contactName: 'Ana',
     });
-    expect(graph.calls[0].body).toMatchObject({
+    expect(sends()[0].body).toMatchObject({
       to: '+250788000001',
       type: 'text',
       text: { body: 'You said: hi' },
@@ -121,13 +131,13 @@ describe('agent hook', () => {
   });
 
   it('sends nothing when the agent has no reply, retries when it fails', async () => {
-    const sentBefore = graph.calls.length;
+    const sentBefore = sends().length;
     await postWebhook(h.url, inboundEnvelope({ id: 'wamid.A3', type: 'text', text: { body: 'silent' } }));
     await waitFor(
       () => agentState('wamid.A3'),
       (s) => s === 'done',
     );
-    expect(graph.calls.length).toBe(sentBefore);
+    expect(sends().length).toBe(sentBefore);
 
     await postWebhook(h.url, inboundEnvelope({ id: 'wamid.A4', type: 'text', text: { body: 'flaky' } }));
     await waitFor(

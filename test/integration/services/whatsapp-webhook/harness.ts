@@ -50,6 +50,9 @@ export function testSettings(env: Record<string, string> = {}): WhatsAppSettings
     WHATSAPP_SEND_RETRY_DELAY_SECONDS: '1',
     WHATSAPP_SEND_RETRY_DELAY_MAX_SECONDS: '2',
     WHATSAPP_MEDIA_DOWNLOAD: 'false',
+    // The older suites send free-form messages to contacts who never wrote; conversations.test.ts turns it on.
+    WHATSAPP_ENFORCE_SERVICE_WINDOW: 'false',
+    WHATSAPP_AGENT_DEBOUNCE_MS: '0',
     DATA_DIR: '/tmp/whatsapp-webhook-test',
     ...env,
   }).settings;

@@ -257,9 +257,10 @@ describe('POST /messages against a local Graph API', () => {
   it('queues while the breaker is open, then sends once the Graph API is back', async () => {
     graph.setFallback(graphError(503, 2, 'Service temporarily unavailable'));
     try {
-      // Earlier successes are still in the breaker's rolling window: fail until it trips.
+      // Earlier successes are still in the breaker's rolling window: fail until it trips. One recipient
+      // each: a second message to the same contact would wait behind the first instead of calling Meta.
       for (let i = 0; i < 40 && h.breakers.states()['whatsapp-graph'] !== 'open'; i += 1) {
-        expect((await send(h.url, text('+250788000008'))).status).toBe(202);
+        expect((await send(h.url, text(`+25078810${String(i).padStart(4, '0')}`))).status).toBe(202);
       }
       expect(h.breakers.states()['whatsapp-graph']).toBe('open');
       const calls = graph.calls.length;
