@@ -45,7 +45,7 @@ function handoffSwitch(conversation) {
           if (!answer.ok) message.textContent = problemText(answer.body);
         },
       },
-      conversation.handoff ? 'Hand back to the agent' : 'Hand to a human',
+      'Hand to a human',
     ),
   );
 }

@@ -191,6 +191,16 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     await page.getByRole('link', { name: 'Conversation', exact: true }).first().click();
     await page.waitForSelector('.bubble:has-text("Muraho console")');
     expect(await page.textContent('.facts')).toContain('open until');
+    expect(await page.textContent('.facts')).toContain('subscribed');
+    // The handoff switch: PATCHed through the console, shown from the service's next answer.
+    await page.getByRole('switch', { name: 'Hand to a human', checked: false }).click();
+    await page
+      .getByRole('switch', { name: 'Hand to a human', checked: true })
+      .waitFor({ timeout: 10_000 })
+      .catch(async (error) => {
+        throw new Error(`${error.message}\n${await page.textContent('#content')}\n${await page.innerHTML('.facts')}`);
+      });
+    expect(await page.textContent('.facts')).toContain('with a human agent');
     await service('whatsapp', '/messages', {
       method: 'POST',
       body: JSON.stringify({ to: CONTACT, type: 'text', text: { body: 'Murakoze, we got it' } }),
