@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Context, Hono } from 'hono';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import {
   type AppEnv,
@@ -14,6 +15,7 @@ import {
   safeEqual,
 } from '../shared/http/index.ts';
 import type { Logger, ServiceMetrics } from '../shared/observability/index.ts';
+import { rateLimit } from '../shared/resilience/index.ts';
 import type { ConsoleSettings } from './config.ts';
 import { liveFeed } from './live-feed.ts';
 import { createMetricsHistory } from './metrics-history.ts';
@@ -98,7 +100,15 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
     const next = c.req.query('next') ?? '/calls';
     return c.html(renderSignIn(next.startsWith('/') && !next.startsWith('//') ? next : '/calls'));
   });
-  app.post('/api/session', async (c) => {
+  // Guessing the operator key: a few tries a minute per client address (one console process, so in memory).
+  const signInPolicy = { name: 'console-sign-in', points: 10, duration: 60, key: 'ip' } as const;
+  const signInLimit = rateLimit({
+    policy: signInPolicy,
+    limiter: new RateLimiterMemory({ points: signInPolicy.points, duration: signInPolicy.duration }),
+    metrics: deps.metrics,
+    trustProxy: settings.trustProxy,
+  });
+  app.post('/api/session', signInLimit, async (c) => {
     const body = await readJsonBody(c, SessionBody);
     if (!safeEqual(body.key, settings.operatorKey)) {
       deps.logger.warn({ operator: body.operator }, 'console sign-in refused');

@@ -4,6 +4,7 @@ import {
   envEnum,
   envInt,
   envOptionalPort,
+  envOptionalString,
   envPort,
   envSecret,
   envString,
@@ -40,6 +41,7 @@ const consoleEnvShape = {
   OPERATOR_API_KEY: envSecret(DEV_OPERATOR_API_KEY),
   /** How often the live pages re-read the services' list endpoints. */
   CONSOLE_POLL_MS: envInt(1000, { min: 100, max: 60_000 }),
+  TRUST_PROXY: envOptionalString(),
 };
 
 /** The console's own settings plus, per service of the manifest, BASE_<prefix>_URL and its API key. */
@@ -66,6 +68,8 @@ export interface ServiceTarget {
 export interface ConsoleSettings {
   operatorKey: string;
   pollMs: number;
+  /** Header naming the client IP behind a trusted proxy (TRUST_PROXY), for the sign-in limit. */
+  trustProxy?: string;
   /** How often the health page's history scrapes each service's /metrics (default 2 s). */
   metricsIntervalMs?: number;
   services: Record<(typeof SERVICES)[number]['name'], ServiceTarget>;
@@ -99,6 +103,7 @@ export function consoleConfigFromEnv(env?: Record<string, string | undefined>): 
     graceMs: parsed.SHUTDOWN_GRACE_MS,
     operatorKey: parsed.OPERATOR_API_KEY,
     pollMs: parsed.CONSOLE_POLL_MS,
+    trustProxy: parsed.TRUST_PROXY,
     services,
   };
 }
