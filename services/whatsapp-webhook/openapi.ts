@@ -14,6 +14,8 @@ import {
 import {
   ContactParams,
   ContactTimelineQuery,
+  ConversationView,
+  HandoffRequest,
   IdempotencyKey,
   ListedMessageView,
   ListMessagesQuery,
@@ -66,6 +68,7 @@ export function whatsappOpenApiDocument(): OpenApiDocument {
       ListedMessage: ListedMessageView,
       WebhookAck,
       MessageRejected: MessageRejectedView,
+      Conversation: ConversationView,
     },
     paths: {
       '/webhook': {
@@ -144,6 +147,39 @@ export function whatsappOpenApiDocument(): OpenApiDocument {
               description: 'The message.',
               headers: RATE_LIMIT_HEADERS,
               content: jsonContent(schemaRef('MessageDetail')),
+            },
+            ...problems(400, 401, 404, 429),
+          },
+        },
+      },
+      '/contacts/{waId}/conversation': {
+        get: {
+          tags: ['messages'],
+          operationId: 'getConversation',
+          summary: 'A contact’s conversation state: the 24-hour window, opt-out and the agent handoff',
+          security: bearer,
+          parameters: parametersOf(ContactParams, 'path'),
+          responses: {
+            200: {
+              description: 'The conversation state.',
+              headers: RATE_LIMIT_HEADERS,
+              content: jsonContent(schemaRef('Conversation')),
+            },
+            ...problems(400, 401, 404, 429),
+          },
+        },
+        patch: {
+          tags: ['messages'],
+          operationId: 'setHandoff',
+          summary: 'Hand the conversation to a human (the agent pauses) or back to the agent',
+          security: bearer,
+          parameters: parametersOf(ContactParams, 'path'),
+          requestBody: { required: true, content: jsonContent(jsonSchema(HandoffRequest)) },
+          responses: {
+            200: {
+              description: 'The conversation state after the change.',
+              headers: RATE_LIMIT_HEADERS,
+              content: jsonContent(schemaRef('Conversation')),
             },
             ...problems(400, 401, 404, 429),
           },

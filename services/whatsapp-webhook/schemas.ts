@@ -380,6 +380,19 @@ export const WebhookAck = z.object({
 // Conversations
 
 export const HandoffRequest = z.object({ handoff: z.boolean() });
+/** GET/PATCH /contacts/:waId/conversation: the 24-hour window, opt-out and the agent handoff. */
+export const ConversationView = z.object({
+  waId: z.string(),
+  name: z.string().nullable(),
+  window: z.object({
+    open: z.boolean(),
+    lastInboundAt: z.iso.datetime({ offset: true }).nullable(),
+    closesAt: z.iso.datetime({ offset: true }).nullable(),
+  }),
+  optedOut: z.boolean(),
+  optedOutAt: z.iso.datetime({ offset: true }).nullable(),
+  handoff: z.boolean(),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Graph API responses

@@ -88,7 +88,8 @@ describe('whatsapp-webhook contract: every documented operation, answered as doc
     expect(queued.status).toBe(202);
     await contract.check('POST', '/messages', queued);
     graph.answer(graphError(400, 131030, 'Recipient phone number not in allowed list'));
-    const rejected = await send(text);
+    // Another contact: the queued message above holds +250788000001's later ones back (per-recipient order).
+    const rejected = await send({ ...text, to: '+250788000003' });
     expect(rejected.status).toBe(422);
     await contract.check('POST', '/messages', rejected);
 
@@ -115,6 +116,35 @@ describe('whatsapp-webhook contract: every documented operation, answered as doc
       items: { direction: string }[];
     };
     expect(new Set(page.items.map((m) => m.direction))).toEqual(new Set(['in', 'out']));
+
+    const conversation = `${h.url}/contacts/250788000001/conversation`;
+    const state = await fetch(conversation, { headers: auth });
+    expect(state.status).toBe(200);
+    await contract.check('GET', '/contacts/{waId}/conversation', state);
+    await contract.check(
+      'GET',
+      '/contacts/{waId}/conversation',
+      await fetch(`${h.url}/contacts/250788999999/conversation`, { headers: auth }),
+    );
+    const handoff = await fetch(conversation, {
+      method: 'PATCH',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ handoff: true }),
+    });
+    expect(handoff.status).toBe(200);
+    expect(
+      ((await contract.check('PATCH', '/contacts/{waId}/conversation', handoff)).body as { handoff: boolean })
+        .handoff,
+    ).toBe(true);
+    await contract.check(
+      'PATCH',
+      '/contacts/{waId}/conversation',
+      await fetch(conversation, {
+        method: 'PATCH',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ handoff: 'yes' }),
+      }),
+    );
   });
 
   it('leaves no documented operation uncalled, and each answered successfully at least once', () => {
