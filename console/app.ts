@@ -50,6 +50,9 @@ const SessionBody = z.object({
   key: z.string().min(1, { error: 'required' }),
 });
 const RevealBody = z.object({ ref: z.string().min(16, { error: 'a reference from the console' }) });
+/** Call statuses after which nothing about the call changes (once its last events are in). */
+const SETTLED_AFTER_MS = 10_000;
+const CALL_ENDED = new Set(['completed', 'failed', 'busy', 'no-answer', 'canceled']);
 const HandoffBody = z.object({ handoff: z.boolean({ error: 'must be true or false' }) });
 const RefParams = z.object({ ref: z.string().min(16, { error: 'a reference from the console' }) });
 
@@ -156,8 +159,35 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
   api.use(requireOperator({ secret, api: true }));
   const every = settings.pollMs;
 
+  // The list does not carry turn latency (a percentile over the call's events): it comes from GET /calls/:id,
+  // read every time for live calls and once for calls ended a while ago (the bridge's last event can land
+  // just after the final status), whose latency no longer changes.
+  const endedLatency = new Map<string, unknown>();
+  const withTurnLatency = async (answer: ServiceAnswer) => {
+    const page = answer.body as { items?: Array<{ id: string; status: string; updatedAt?: string }> };
+    if (answer.status !== 200 || !Array.isArray(page.items)) return answer;
+    const items = await Promise.all(
+      page.items.map(async (call) => {
+        const ended =
+          CALL_ENDED.has(call.status) && Date.now() - Date.parse(call.updatedAt ?? '') > SETTLED_AFTER_MS;
+        if (ended && endedLatency.has(call.id)) return { ...call, turnLatency: endedLatency.get(call.id) };
+        const detail = await voice(`/calls/${call.id}`);
+        const turnLatency =
+          detail.status === 200 ? (detail.body as { turnLatency?: unknown }).turnLatency : undefined;
+        if (ended && turnLatency !== undefined) {
+          if (endedLatency.size >= 1000) endedLatency.delete(endedLatency.keys().next().value as string);
+          endedLatency.set(call.id, turnLatency);
+        }
+        return { ...call, turnLatency };
+      }),
+    );
+    return { ...answer, body: { ...page, items } };
+  };
   api.get('/calls/live', (c) =>
-    liveFeed(c, { intervalMs: every, read: async () => masked(await voice('/calls?limit=25')) }),
+    liveFeed(c, {
+      intervalMs: every,
+      read: async () => masked(await withTurnLatency(await voice('/calls?limit=25'))),
+    }),
   );
   api.get('/calls/:id/live', (c) => {
     const { id } = parseInput(Id, c.req.param(), 'params');

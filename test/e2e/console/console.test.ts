@@ -161,6 +161,7 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
 
     const row = list.locator(`tr:has(a[href="/calls/${call.id}"])`);
     await row.locator('.badge-completed').waitFor({ timeout: 20_000 });
+    await expect.poll(() => row.textContent()).toMatch(/\d+ ms/);
     // Masked until the operator asks; then the number (the console logs who asked).
     expect(await row.textContent()).not.toContain(CALLEE);
     await row.getByRole('button', { name: /Reveal/ }).click();
@@ -198,7 +199,9 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
       .getByRole('switch', { name: 'Hand to a human', checked: true })
       .waitFor({ timeout: 10_000 })
       .catch(async (error) => {
-        throw new Error(`${error.message}\n${await page.textContent('#content')}\n${await page.innerHTML('.facts')}`);
+        throw new Error(
+          `${error.message}\n${await page.textContent('#content')}\n${await page.innerHTML('.facts')}`,
+        );
       });
     expect(await page.textContent('.facts')).toContain('with a human agent');
     await service('whatsapp', '/messages', {
