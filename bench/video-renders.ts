@@ -1,6 +1,6 @@
 /**
  * Video renders: N renders through the whole service (HTTP API → pg-boss → worker: download from
- * storage, probe, ffmpeg, poster, ffprobe check, upload) against the same ffmpeg commands run
+ * storage, probe, ffmpeg (video, poster), output check from ffmpeg's report, upload) against the same ffmpeg commands run
  * directly, in the same run, at worker concurrency 1 and 2 (ffmpeg threads = cores / concurrency,
  * as the service defaults). PostgreSQL when DATABASE_URL is set (a throwaway schema), else PGlite.
  */
@@ -54,9 +54,17 @@ function specFor(src: { image: string; clip: string; music: string }, n: number)
   return {
     output: { ...OUTPUT, format: 'mp4' },
     clips: [
-      { type: 'image', src: src.image, duration: 1.5, effect: 'zoom-in' },
+      // Timeline features on: a Ken Burns image crossfading into a trimmed clip, a text overlay.
+      {
+        type: 'image',
+        src: src.image,
+        duration: 1.8,
+        effect: 'zoom-in',
+        transition: { type: 'fade', duration: 0.3 },
+      },
       { type: 'video', src: src.clip, trim: { start: 0.5, end: 1.5 } },
     ],
+    overlays: [{ type: 'text', text: 'EasyMO', x: 0.1, y: 0.1, fontSize: 0.06, box: { color: '#000000' } }],
     audio: { src: src.music, volume: 0.8, fadeOut: 0.5 },
     captions: [{ text: `Offer #${n}: 20% off today`, start: 0.2, end: 2.3 }],
   };
@@ -173,7 +181,6 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
         download: stage('download'),
         probe: stage('probe'),
         render: stage('render'),
-        verify: stage('verify'),
         upload: stage('upload'),
       },
       outputBytes: stats(views.map((v) => v.output?.sizeBytes ?? 0)),
@@ -217,7 +224,7 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
     output: {
       ...OUTPUT,
       durationS: 2.5,
-      inputs: 'jpeg (zoom-in) + h264/aac clip (trimmed) + mp3 + 1 caption',
+      inputs: 'jpeg (zoom-in) → fade → h264/aac clip (trimmed), text overlay, mp3 (loudnorm), 1 caption',
     },
     ...figures,
   };

@@ -24,6 +24,7 @@ export const METRIC_TYPES = {
   vus_max: 'gauge',
   render_processing_duration: 'trend',
   renders_completed: 'counter',
+  renders_submitted: 'counter',
 };
 
 const ALWAYS_TRUE = { counter: 'count>=0', trend: 'max>=0', rate: 'rate>=0', gauge: 'value>=0' };

@@ -93,7 +93,13 @@ export interface EasymoSummary {
   stages: StageSummary[];
   perService: Record<string, ServiceSummary>;
   health: { p95Ms: number | null };
-  renders: { completed: number; perSecond: number | null; processingP95Ms: number | null };
+  renders: {
+    completed: number;
+    perSecond: number | null;
+    submitted: number;
+    submittedPerSecond: number | null;
+    processingP95Ms: number | null;
+  };
   openModel: Record<string, OpenModelResult> | null;
   seed: unknown;
   comparison: ComparisonRow[];
@@ -120,7 +126,7 @@ export function buildEasymoSummary(input: {
 export function compareWithSeed(s: {
   perService: Record<string, ServiceSummary>;
   health: { p95Ms: number | null };
-  renders: { perSecond: number | null; processingP95Ms: number | null };
+  renders: { perSecond: number | null; submittedPerSecond?: number | null; processingP95Ms: number | null };
   seed: unknown;
 }): ComparisonRow[];
 export function comparisonTable(rows: ComparisonRow[]): string;

@@ -119,6 +119,8 @@ export function buildEasymoSummary(input) {
   const renders = {
     completed: stat(metrics, 'renders_completed', 'count') ?? 0,
     perSecond: stat(metrics, 'renders_completed', 'rate'),
+    submitted: stat(metrics, 'renders_submitted', 'count') ?? 0,
+    submittedPerSecond: stat(metrics, 'renders_submitted', 'rate'),
     processingP95Ms: stat(metrics, 'render_processing_duration', 'p(95)'),
   };
   const health = { p95Ms: stat(metrics, 'http_req_duration{flow:health}', 'p(95)') };
@@ -213,9 +215,19 @@ export function compareWithSeed(s) {
       seedVideo.renderProcessingP95Ms,
       true,
     );
+    // The seed's renders/s beside both things it could mean: submissions accepted and queued, and
+    // renders actually completed (bounded by ffmpeg on the cores, light by design here).
     add(
       'video-orchestrator',
-      'renders/s (light by design)',
+      'render submissions/s (accepted, queued)',
+      'renders/s',
+      s.renders.submittedPerSecond ?? null,
+      seedVideo.rendersPerSecond,
+      false,
+    );
+    add(
+      'video-orchestrator',
+      'renders completed/s (light by design)',
       'renders/s',
       s.renders.perSecond,
       seedVideo.rendersPerSecond,

@@ -13,6 +13,7 @@ export const errors = new Rate('errors');
 const customMetrics = {
   render_processing_duration: new Trend('render_processing_duration', true),
   renders_completed: new Counter('renders_completed'),
+  renders_submitted: new Counter('renders_submitted'),
 };
 
 /** Meta and Twilio signatures with k6/crypto (the Node runner uses node:crypto for the same). */

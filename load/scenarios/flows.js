@@ -126,6 +126,8 @@ export const flows = {
     );
     const id = jsonOf(submitted)?.id;
     if (submitted.status !== 202 || typeof id !== 'string') return yield verdict('render completes', false);
+    // Accepted and queued: the rate the seed's "31 renders/s" can honestly be compared with.
+    yield metric('renders_submitted', 1);
     let status = 'queued';
     while (ctx.now() - submittedAt < timeoutMs) {
       yield pause(pollSeconds);

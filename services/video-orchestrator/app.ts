@@ -14,6 +14,7 @@ import type { VideoComponents } from './components.ts';
 import type { VideoConfig } from './config.ts';
 import { videoOpenApiDocument } from './openapi.ts';
 import { registerAssetRoutes } from './routes/asset-routes.ts';
+import { registerLutRoutes } from './routes/lut-routes.ts';
 import { registerOutputRoutes } from './routes/output-routes.ts';
 import { registerRenderEvents } from './routes/render-events.ts';
 import { registerRenderList } from './routes/render-list.ts';
@@ -96,6 +97,13 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
     maxInputPixels: config.RENDER_MAX_INPUT_PIXELS,
     uploadSlots: createConcurrencySlots({ max: config.VIDEO_MAX_CONCURRENT_UPLOADS }),
     metrics: deps.metrics,
+    writeGuard,
+    readGuard,
+  });
+  registerLutRoutes(app, {
+    store: deps.store,
+    storage: components.storage,
+    workspaces: components.workspaces,
     writeGuard,
     readGuard,
   });

@@ -17,6 +17,7 @@ import {
   IdempotencyKeyHeader,
   IdParams,
   ListRendersQuery,
+  LutViewSchema,
   OutputQuery,
   type RenderSpecSchema,
   RenderViewSchema,
@@ -33,17 +34,28 @@ const renderLink = { description: 'The render’s URL.', schema: { type: 'string
 const idParam = parametersOf(IdParams, 'path');
 const binary = (type: string) => ({ [type]: { schema: { type: 'string', contentEncoding: 'binary' } } });
 
-function fileOperation(kind: 'output' | 'poster', type: string): JsonObject {
+const FILE_OPERATIONS = {
+  output: ['getRenderOutput', 'MP4'],
+  poster: ['getRenderPoster', 'JPEG poster'],
+  sprite: ['getRenderSprite', 'JPEG thumbnail sprite (spec `thumbnails`)'],
+  rendition: ['getRenderRendition', 'MP4 at another size (spec `renditions`, by name)'],
+} as const;
+
+function fileOperation(kind: keyof typeof FILE_OPERATIONS, type: string): JsonObject {
+  const [operationId, what] = FILE_OPERATIONS[kind];
   return {
     get: {
       tags: ['renders'],
-      operationId: kind === 'output' ? 'getRenderOutput' : 'getRenderPoster',
-      summary: `The render’s ${kind === 'output' ? 'MP4' : 'JPEG poster'}, with Range support`,
+      operationId,
+      summary: `The render’s ${what}, with Range support`,
       description:
         'Authorized by the API key or by the signed link in the render view (`?expires=…&sig=…`). Stored on Supabase Storage, the answer is a 302 to a short-lived signed URL.',
       security: [{ bearerApiKey: [] }, { signedOutputUrl: [] }],
       parameters: [
         ...idParam,
+        ...(kind === 'rendition'
+          ? [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }]
+          : []),
         ...parametersOf(OutputQuery, 'query', {
           expires: 'Unix time the signed link expires at.',
           sig: 'The link’s signature.',
@@ -127,7 +139,7 @@ export function videoOpenApiDocument(options: VideoOpenApiOptions): OpenApiDocum
       { name: 'assets', description: 'Uploaded media, referenced from a spec as `asset:<id>`.' },
       { name: 'renders', description: 'Render jobs, their progress and outputs.' },
     ],
-    schemas: { Render: RenderViewSchema, Asset: AssetViewSchema },
+    schemas: { Render: RenderViewSchema, Asset: AssetViewSchema, Lut: LutViewSchema },
     paths: {
       '/assets': {
         post: {
@@ -192,7 +204,8 @@ export function videoOpenApiDocument(options: VideoOpenApiOptions): OpenApiDocum
           requestBody: { required: true, content: jsonContent(jsonSchema(options.specSchema, 'input')) },
           responses: {
             202: {
-              description: 'Queued (or, for a repeated Idempotency-Key, the first render).',
+              description:
+                'Queued (or, for a repeated Idempotency-Key or client-chosen `id`, the first render; the same key or id with another body is a 409).',
               headers: {
                 ...writeHeaders,
                 'Idempotent-Replayed': { schema: { type: 'string', const: 'true' } },
@@ -256,12 +269,25 @@ export function videoOpenApiDocument(options: VideoOpenApiOptions): OpenApiDocum
           operationId: 'renderEvents',
           summary: 'Server-Sent Events: `status` and `progress`, each with the whole render, until it ends',
           security: bearer,
-          parameters: idParam,
+          parameters: [
+            ...idParam,
+            {
+              name: 'Last-Event-ID',
+              in: 'header',
+              required: false,
+              description: 'Resume after this event (`<attempt>-<phase>-<progress>`).',
+              schema: { type: 'string' },
+            },
+          ],
           responses: {
             200: {
-              description: 'An event stream; each `data:` is a Render as JSON.',
+              description:
+                'An event stream; each event has an `id:` and its `data:` is a Render as JSON. The final status is sent once.',
               headers: RATE_LIMIT_HEADERS,
               content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            204: {
+              description: 'The client already has the final event (Last-Event-ID): nothing more to send.',
             },
             ...problems(400, 401, 404, 429),
           },
@@ -269,6 +295,39 @@ export function videoOpenApiDocument(options: VideoOpenApiOptions): OpenApiDocum
       },
       '/renders/{id}/output': fileOperation('output', 'video/mp4'),
       '/renders/{id}/poster': fileOperation('poster', 'image/jpeg'),
+      '/renders/{id}/sprite': fileOperation('sprite', 'image/jpeg'),
+      '/renders/{id}/renditions/{name}': fileOperation('rendition', 'video/mp4'),
+      '/luts': {
+        post: {
+          tags: ['assets'],
+          operationId: 'uploadLut',
+          summary:
+            'Upload a .cube 3D LUT (size ≤ 33) for a spec’s `look`; parsed and stored as our own rewrite',
+          security: bearer,
+          requestBody: { required: true, content: { 'text/plain': { schema: { type: 'string' } } } },
+          responses: {
+            201: { description: 'Stored.', headers: writeHeaders, content: jsonContent(schemaRef('Lut')) },
+            ...problems(401, 413, 422, 429),
+          },
+        },
+      },
+      '/luts/{id}': {
+        get: {
+          tags: ['assets'],
+          operationId: 'getLut',
+          summary: 'An uploaded LUT',
+          security: bearer,
+          parameters: idParam,
+          responses: {
+            200: {
+              description: 'The LUT.',
+              headers: RATE_LIMIT_HEADERS,
+              content: jsonContent(schemaRef('Lut')),
+            },
+            ...problems(400, 401, 404, 429),
+          },
+        },
+      },
     },
     webhooks: {
       'render.completed': renderCallback(

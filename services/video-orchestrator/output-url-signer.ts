@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export type OutputKind = 'output' | 'poster';
+/** A render's files: `renditions/<name>` for the extra sizes. */
+export type OutputKind = 'output' | 'poster' | 'sprite' | `renditions/${string}`;
 
 export interface OutputUrlSigner {
   /** `${publicUrl}/renders/<id>/<kind>?expires=<unix s>&sig=<base64url HMAC>` */

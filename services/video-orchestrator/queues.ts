@@ -26,6 +26,8 @@ export async function setupRenderQueues(queue: Queue, settings: RenderQueueSetti
     retryDelayMax: 300,
     expireInSeconds: Math.ceil(settings.jobTimeoutMs / 1000) + 60,
     deadLetter: RENDER_DEAD_LETTER_QUEUE,
+    // A submitted render starts now, not at the worker's next poll.
+    notify: true,
   });
   await queue.createQueue(CALLBACK_QUEUE, {
     retryLimit: settings.callbackRetryLimit,

@@ -17,10 +17,18 @@ export interface RenderView {
     queuedMs: number | null;
     /** First attempt started → finished (retries included). */
     processingMs: number | null;
-    /** Stage durations of the last attempt: download, probe, render, poster, verify, upload, total. */
+    /** Stage durations of the last attempt: download, probe, render, upload, total. */
     lastAttempt: Record<string, number>;
   };
-  output: (OutputInfo & { url: string; posterUrl: string; contentType: 'video/mp4' }) | null;
+  output:
+    | (OutputInfo & {
+        url: string;
+        posterUrl: string;
+        contentType: 'video/mp4';
+        renditions: { name: string; url: string; width: number; height: number; sizeBytes: number }[];
+        sprite: { url: string; columns: number; rows: number; tileWidth: number; everyS: number } | null;
+      })
+    | null;
   callback: {
     url: string;
     status: string;
@@ -63,6 +71,19 @@ export function toRenderView(row: RenderRow, signer: OutputUrlSigner, publicUrl:
           height: row.output_height ?? 0,
           videoCodec: row.output_video_codec ?? '',
           audioCodec: row.output_audio_codec ?? '',
+          renditions: (row.renditions ?? []).map(({ key: _key, ...r }) => ({
+            ...r,
+            url: signer.url(row.id, `renditions/${r.name}`),
+          })),
+          sprite: row.sprite
+            ? {
+                url: signer.url(row.id, 'sprite'),
+                columns: row.sprite.columns,
+                rows: row.sprite.rows,
+                tileWidth: row.sprite.tileWidth,
+                everyS: row.sprite.everyS,
+              }
+            : null,
         }
       : null,
     callback: row.callback_url

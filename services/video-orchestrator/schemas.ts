@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { pageQueryShape, SinceParam } from '../../shared/http/index.ts';
 import { hostIsAllowed } from './inputs/host-allowlist.ts';
+import { safeZoneViolation, textBox } from './timeline/safe-zones.ts';
+import { mp4Language, parseSubtitles, SubtitleError } from './timeline/subtitle-cues.ts';
 
 /** Request limits, all configurable (see config.ts); the schema is built from them. */
 export interface RenderLimits {
@@ -15,6 +17,7 @@ export interface RenderLimits {
 }
 
 export const ASSET_SRC_PREFIX = 'asset:';
+export const LUT_SRC_PREFIX = 'lut:';
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Control characters other than a newline have no business in a caption (and some terminals
 // and renderers interpret them); the text otherwise reaches ffmpeg only through a file.
@@ -60,6 +63,35 @@ function mediaSourceSchema(allowedHosts: string[]) {
 }
 
 const seconds = (max: number) => z.number().finite().min(0).max(max);
+const fraction = z.number().finite().min(0).max(1);
+const HexColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a #rrggbb colour');
+
+/** ffmpeg `xfade` transitions offered between clips. */
+export const TRANSITION_TYPES = [
+  'fade',
+  'fadeblack',
+  'fadewhite',
+  'dissolve',
+  'wipeleft',
+  'wiperight',
+  'wipeup',
+  'wipedown',
+  'slideleft',
+  'slideright',
+  'slideup',
+  'slidedown',
+  'smoothleft',
+  'smoothright',
+  'circleopen',
+  'circleclose',
+  'radial',
+  'pixelize',
+] as const;
+
+export const MAX_OVERLAYS = 20;
+export const MAX_SUBTITLE_TRACKS = 10;
+export const MAX_RENDITIONS = 3;
+const MAX_SUBTITLE_CUES = 500;
 
 /**
  * The declarative render request. Everything ffmpeg later sees is derived from these validated
@@ -67,15 +99,25 @@ const seconds = (max: number) => z.number().finite().min(0).max(max);
  */
 export function createRenderSpecSchema(limits: RenderLimits) {
   const src = mediaSourceSchema(limits.allowedHosts);
+  // Into the next clip: the two overlap by `duration` seconds.
+  const Transition = z.strictObject({
+    type: z.enum(TRANSITION_TYPES).default('fade'),
+    duration: z.number().finite().min(0.05).max(5).default(0.5),
+  });
   const ImageClip = z.strictObject({
     type: z.literal('image'),
     src,
     duration: z.number().finite().positive().max(limits.maxDurationS),
-    effect: z.enum(['zoom-in', 'none']).default('none'),
+    // Ken Burns: a slow zoom (in or out), or a zoom with a pan across the picture.
+    effect: z.enum(['zoom-in', 'zoom-out', 'ken-burns', 'none']).default('none'),
+    transition: Transition.optional(),
   });
   const VideoClip = z.strictObject({
     type: z.literal('video'),
     src,
+    /** Playback speed: 2 plays the trimmed range in half the time (its sound is not kept). */
+    speed: z.number().finite().min(0.25).max(4).optional(),
+    transition: Transition.optional(),
     trim: z
       .strictObject({ start: seconds(3600).default(0), end: seconds(3600).optional() })
       .refine((t) => t.end === undefined || t.end > t.start, {
@@ -84,19 +126,64 @@ export function createRenderSpecSchema(limits: RenderLimits) {
       })
       .optional(),
   });
+  const Text = z
+    .string()
+    .min(1)
+    .max(limits.maxCaptionChars)
+    .refine((t) => !CONTROL_CHARS_RE.test(t), { message: 'control characters are not allowed' })
+    .refine((t) => t.trim().length > 0, { message: 'must not be blank' });
   const Caption = z
     .strictObject({
-      text: z
-        .string()
-        .min(1)
-        .max(limits.maxCaptionChars)
-        .refine((t) => !CONTROL_CHARS_RE.test(t), { message: 'control characters are not allowed' })
-        .refine((t) => t.trim().length > 0, { message: 'must not be blank' }),
+      text: Text,
       start: seconds(limits.maxDurationS),
       end: seconds(limits.maxDurationS),
       position: z.enum(['top', 'center', 'bottom']).default('bottom'),
     })
     .refine((c) => c.end > c.start, { message: 'end must be after start', path: ['end'] });
+  // Positions and sizes are fractions of the frame (x, y: top-left corner), so one spec fits any size.
+  const timing = {
+    start: seconds(limits.maxDurationS).default(0),
+    end: seconds(limits.maxDurationS).optional(),
+  };
+  const ImageOverlay = z.strictObject({
+    type: z.literal('image'),
+    src,
+    x: fraction,
+    y: fraction,
+    /** Width as a fraction of the frame's; the height follows the image's aspect. */
+    width: z.number().finite().min(0.01).max(1),
+    opacity: fraction.default(1),
+    ...timing,
+  });
+  const TextOverlay = z.strictObject({
+    type: z.literal('text'),
+    text: Text,
+    x: fraction,
+    y: fraction,
+    /** Font size as a fraction of the frame's height. */
+    fontSize: z.number().finite().min(0.02).max(0.2).default(0.05),
+    color: HexColor.default('#ffffff'),
+    box: z.strictObject({ color: HexColor.default('#000000'), opacity: fraction.default(0.6) }).optional(),
+    ...timing,
+  });
+  const VoiceOver = z.strictObject({
+    src,
+    volume: z.number().finite().min(0).max(4).default(1),
+    /** When the voice starts in the output, seconds. */
+    start: seconds(limits.maxDurationS).default(0),
+  });
+  const Subtitles = z.strictObject({
+    /** BCP 47 primary language (`rw`, `en`, `fr-CA`, or ISO 639-2 `kin`): the track's language tag. */
+    language: z
+      .string()
+      .regex(/^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$/, 'a language tag such as rw, en or fr-CA')
+      .refine((tag) => mp4Language(tag) !== null, { message: 'unknown language' }),
+    format: z.enum(['srt', 'vtt']),
+    /** The file's text (SRT or WebVTT), inline. */
+    content: z.string().min(1).max(200_000),
+    /** `soft`: a subtitle track players can switch; `burn`: drawn into the picture (one track at most). */
+    mode: z.enum(['soft', 'burn']).default('soft'),
+  });
   const evenDimension = (max: number) =>
     z
       .number()
@@ -107,6 +194,8 @@ export function createRenderSpecSchema(limits: RenderLimits) {
 
   return z
     .strictObject({
+      /** Client-chosen render id: sending the same document again is a replay, another body a 409. */
+      id: z.uuid({ error: 'must be a uuid' }).optional(),
       output: z.strictObject({
         width: evenDimension(limits.maxWidth),
         height: evenDimension(limits.maxHeight),
@@ -122,15 +211,122 @@ export function createRenderSpecSchema(limits: RenderLimits) {
           src,
           volume: z.number().finite().min(0).max(4).default(1),
           fadeOut: seconds(30).default(0),
+          fadeIn: seconds(30).optional(),
+          /** Lower the music while the voice-over speaks (default on when there is one). */
+          ducking: z.boolean().optional(),
         })
         .optional(),
+      voiceOver: VoiceOver.optional(),
+      overlays: z
+        .array(z.discriminatedUnion('type', [ImageOverlay, TextOverlay]))
+        .max(MAX_OVERLAYS)
+        .optional(),
       captions: z.array(Caption).max(limits.maxCaptions).optional(),
+      subtitles: z.array(Subtitles).max(MAX_SUBTITLE_TRACKS).optional(),
+      /** The same video at other sizes (e.g. 16:9 beside a 9:16 output), each in its own safe zones. */
+      renditions: z
+        .array(
+          z.strictObject({
+            name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,19}$/, 'lowercase letters, digits and dashes'),
+            width: evenDimension(limits.maxWidth),
+            height: evenDimension(limits.maxHeight),
+          }),
+        )
+        .max(MAX_RENDITIONS)
+        .optional(),
+      /** Brand look: a 3D LUT from POST /luts applied to the footage (under overlays and captions). */
+      look: z
+        .strictObject({
+          lut: z
+            .string()
+            .regex(
+              /^lut:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+              'lut:<id> from POST /luts',
+            ),
+        })
+        .optional(),
+      /** A thumbnail sprite: a frame every `everyS` seconds, `width` px wide, `columns` per row. */
+      thumbnails: z
+        .strictObject({
+          everyS: z.number().finite().min(0.2).max(60).default(1),
+          width: z.number().int().min(16).max(320).default(160),
+          columns: z.number().int().min(1).max(10).default(5),
+        })
+        .optional(),
       callbackUrl: z
         .url({ protocol: /^https$/, error: 'must be an https URL' })
         .max(2048)
         .optional(),
     })
     .superRefine((spec, ctx) => {
+      spec.clips.forEach((clip, i) => {
+        if (!clip.transition) return;
+        if (i === spec.clips.length - 1) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clips', i, 'transition'],
+            message: 'the last clip has no next clip to transition into',
+          });
+          return;
+        }
+        const next = spec.clips[i + 1];
+        const shortest = Math.min(
+          clip.type === 'image' ? clip.duration : Number.POSITIVE_INFINITY,
+          next.type === 'image' ? next.duration : Number.POSITIVE_INFINITY,
+        );
+        if (clip.transition.duration >= shortest) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clips', i, 'transition', 'duration'],
+            message: `must be shorter than the clips it joins (${shortest}s)`,
+          });
+        }
+      });
+      const names = (spec.renditions ?? []).map((r) => r.name);
+      names.forEach((name, k) => {
+        if (names.indexOf(name) !== k) {
+          ctx.addIssue({ code: 'custom', path: ['renditions', k, 'name'], message: `${name} is used twice` });
+        }
+      });
+      const frames = [spec.output, ...(spec.renditions ?? [])];
+      spec.overlays?.forEach((overlay, i) => {
+        if (overlay.end !== undefined && overlay.end <= overlay.start) {
+          ctx.addIssue({ code: 'custom', path: ['overlays', i, 'end'], message: 'end must be after start' });
+        }
+        // Every size the overlay is drawn at keeps it inside that size's zone. An image's height
+        // is known once it is probed (the route checks assets, the worker URLs).
+        const refusal = safeZoneViolation(frames, (frame) => ({
+          x: overlay.x,
+          y: overlay.y,
+          ...(overlay.type === 'text'
+            ? textBox(overlay.text, overlay.fontSize, frame)
+            : { width: overlay.width, height: 0 }),
+        }));
+        if (refusal) ctx.addIssue({ code: 'custom', path: ['overlays', i], message: refusal });
+      });
+      spec.subtitles?.forEach((track, i) => {
+        try {
+          const cues = parseSubtitles(track.content, track.format);
+          if (cues.length > MAX_SUBTITLE_CUES) throw new SubtitleError(`more than ${MAX_SUBTITLE_CUES} cues`);
+          const bad = cues.findIndex(
+            (c) => CONTROL_CHARS_RE.test(c.text) || c.text.length > limits.maxCaptionChars,
+          );
+          if (bad >= 0)
+            throw new SubtitleError(
+              `cue ${bad + 1}: control characters or over ${limits.maxCaptionChars} characters`,
+            );
+        } catch (error) {
+          if (!(error instanceof SubtitleError)) throw error;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['subtitles', i, 'content'],
+            message: `${track.format}: ${error.message}`,
+          });
+        }
+      });
+      if ((spec.subtitles ?? []).filter((t) => t.mode === 'burn').length > 1) {
+        ctx.addIssue({ code: 'custom', path: ['subtitles'], message: 'at most one track can be burned in' });
+      }
       const known = knownDurationS(spec.clips);
       if (known > limits.maxDurationS) {
         ctx.addIssue({
@@ -142,14 +338,21 @@ export function createRenderSpecSchema(limits: RenderLimits) {
     });
 }
 
-/** Duration known before probing: images, and videos trimmed with an end. */
+/** Duration known before probing: images, and videos trimmed with an end, less transition overlaps. */
 function knownDurationS(
-  clips: { type: string; duration?: number; trim?: { start: number; end?: number } }[],
+  clips: {
+    type: string;
+    duration?: number;
+    speed?: number;
+    trim?: { start: number; end?: number };
+    transition?: { duration: number };
+  }[],
 ) {
   let total = 0;
   for (const clip of clips) {
     if (clip.type === 'image') total += clip.duration ?? 0;
-    else if (clip.trim?.end !== undefined) total += clip.trim.end - clip.trim.start;
+    else if (clip.trim?.end !== undefined) total += (clip.trim.end - clip.trim.start) / (clip.speed ?? 1);
+    total -= clip.transition?.duration ?? 0;
   }
   return Math.round(total * 1000) / 1000;
 }
@@ -158,6 +361,7 @@ export type RenderSpecSchema = ReturnType<typeof createRenderSpecSchema>;
 export type RenderSpec = z.infer<RenderSpecSchema>;
 export type RenderClip = RenderSpec['clips'][number];
 export type RenderCaption = NonNullable<RenderSpec['captions']>[number];
+export type RenderOverlay = NonNullable<RenderSpec['overlays']>[number];
 
 export const IdParams = z.object({ id: z.uuid({ error: 'must be a uuid' }) });
 
@@ -213,6 +417,18 @@ export const RenderViewSchema = z.object({
       height: z.int(),
       videoCodec: z.string(),
       audioCodec: z.string(),
+      renditions: z.array(
+        z.object({ name: z.string(), url: z.url(), width: z.int(), height: z.int(), sizeBytes: z.number() }),
+      ),
+      sprite: z
+        .object({
+          url: z.url(),
+          columns: z.int(),
+          rows: z.int(),
+          tileWidth: z.int(),
+          everyS: z.number(),
+        })
+        .nullable(),
     })
     .nullable(),
   callback: z
@@ -225,6 +441,14 @@ export const RenderViewSchema = z.object({
     })
     .nullable(),
   links: z.object({ self: z.string(), events: z.string() }),
+});
+
+export const LutViewSchema = z.object({
+  id: z.uuid(),
+  src: z.string().meta({ description: 'Use as a spec’s `look.lut`.' }),
+  size: z.int(),
+  sha256: z.string(),
+  createdAt: isoTime,
 });
 
 export const AssetViewSchema = z.object({

@@ -27,6 +27,14 @@ export interface AssetRow {
   created_at: Date;
 }
 
+export interface LutRow {
+  id: string;
+  size: number;
+  storageKey: string;
+  sha256: string;
+  createdAt: Date;
+}
+
 export interface RenderRow {
   id: string;
   status: RenderStatus;
@@ -48,6 +56,8 @@ export interface RenderRow {
   output_height: number | null;
   output_video_codec: string | null;
   output_audio_codec: string | null;
+  renditions: StoredRendition[];
+  sprite: StoredSprite | null;
   timings: Record<string, number>;
   callback_url: string | null;
   callback_status: 'none' | 'pending' | 'delivered' | 'failed';
@@ -60,9 +70,27 @@ export interface RenderRow {
   finished_at: Date | null;
 }
 
+export interface StoredRendition {
+  name: string;
+  key: string;
+  width: number;
+  height: number;
+  sizeBytes: number;
+}
+
+export interface StoredSprite {
+  key: string;
+  columns: number;
+  rows: number;
+  tileWidth: number;
+  everyS: number;
+}
+
 export interface RenderOutputRecord extends OutputInfo {
   outputKey: string;
   posterKey: string;
+  renditions: StoredRendition[];
+  sprite: StoredSprite | null;
 }
 
 const ASSET_COLUMNS =
@@ -72,7 +100,7 @@ const RENDER_COLUMNS = `id, status, spec, idempotency_key, request_hash, queue_j
   attempts::int as attempts, worker_id, queue_retry_count::int as queue_retry_count, error_code, error_message,
   output_key, poster_key, output_duration_s::float8 as output_duration_s, output_size_bytes::float8 as output_size_bytes,
   output_width::int as output_width, output_height::int as output_height, output_video_codec, output_audio_codec,
-  timings, callback_url, callback_status, callback_attempts::int as callback_attempts, callback_error,
+  renditions, sprite, timings, callback_url, callback_status, callback_attempts::int as callback_attempts, callback_error,
   callback_delivered_at, created_at, updated_at, started_at, finished_at`;
 
 export interface RenderListFilter {
@@ -164,31 +192,61 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
       return row!;
     },
 
+    async insertLut(lut: { id: string; size: number; storageKey: string; sha256: string }): Promise<LutRow> {
+      return (await one<LutRow>(
+        `insert into video_luts (id, size, storage_key, sha256) values ($1, $2, $3, $4)
+         returning id, size::int as size, storage_key as "storageKey", sha256, created_at as "createdAt"`,
+        [lut.id, lut.size, lut.storageKey, lut.sha256],
+      ))!;
+    },
+
+    getLut(id: string): Promise<LutRow | null> {
+      return one<LutRow>(
+        `select id, size::int as size, storage_key as "storageKey", sha256, created_at as "createdAt"
+         from video_luts where id = $1`,
+        [id],
+      );
+    },
+
     getAsset(id: string): Promise<AssetRow | null> {
       return one<AssetRow>(`select ${ASSET_COLUMNS} from video_assets where id = $1`, [id]);
     },
 
-    /** null when the idempotency key is already taken (the caller then reads that render). */
-    insertRender(input: {
-      id: string;
-      spec: RenderSpec;
-      idempotencyKey?: string;
-      requestHash?: string;
-      callbackUrl?: string;
-    }): Promise<RenderRow | null> {
-      return one<RenderRow>(
-        `insert into video_renders (id, spec, idempotency_key, request_hash, callback_url, callback_status)
-         values ($1, $2::jsonb, $3, $4, $5, case when $5::text is null then 'none' else 'pending' end)
-         on conflict (idempotency_key) do nothing
-         returning ${RENDER_COLUMNS}`,
-        [
-          input.id,
-          JSON.stringify(input.spec),
-          input.idempotencyKey ?? null,
-          input.requestHash ?? null,
-          input.callbackUrl ?? null,
-        ],
-      );
+    /**
+     * The row and its queue job in one transaction: the job exists exactly when the row does, and
+     * the render is queued in one commit. null when the idempotency key is already taken (the
+     * caller then reads that render), as when a client-chosen id exists already. `queueJobId` is derived from the render id, so it is known
+     * before the job is sent.
+     */
+    insertRender(
+      input: {
+        id: string;
+        spec: RenderSpec;
+        idempotencyKey?: string;
+        requestHash?: string;
+        callbackUrl?: string;
+        queueJobId: string;
+      },
+      enqueue: (tx: Sql) => Promise<unknown>,
+    ): Promise<RenderRow | null> {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.query<RenderRow>(
+          `insert into video_renders (id, spec, idempotency_key, request_hash, callback_url, callback_status, queue_job_id)
+           values ($1, $2::jsonb, $3, $4, $5, case when $5::text is null then 'none' else 'pending' end, $6)
+           on conflict do nothing
+           returning ${RENDER_COLUMNS}`,
+          [
+            input.id,
+            JSON.stringify(input.spec),
+            input.idempotencyKey ?? null,
+            input.requestHash ?? null,
+            input.callbackUrl ?? null,
+            input.queueJobId,
+          ],
+        );
+        if (row) await enqueue(tx);
+        return row ?? null;
+      });
     },
 
     getRenderByIdempotencyKey(key: string): Promise<RenderRow | null> {
@@ -197,23 +255,6 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
 
     getRender(id: string): Promise<RenderRow | null> {
       return one<RenderRow>(`select ${RENDER_COLUMNS} from video_renders where id = $1`, [id]);
-    },
-
-    async setQueueJobId(id: string, jobId: string): Promise<void> {
-      await db.query(`update video_renders set queue_job_id = $2, updated_at = now() where id = $1`, [
-        id,
-        jobId,
-      ]);
-    },
-
-    /** Enqueueing failed after the row was written: the render can never run, say so. */
-    async failUnqueued(id: string, message: string): Promise<void> {
-      await db.query(
-        `update video_renders set status = 'failed', error_code = 'enqueue_failed', error_message = $2,
-           finished_at = now(), updated_at = now()
-         where id = $1 and status = 'queued' and queue_job_id is null`,
-        [id, message],
-      );
     },
 
     /**
@@ -255,7 +296,8 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
         `update video_renders
          set status = 'completed', progress = 100, output_key = $3, poster_key = $4, output_duration_s = $5,
              output_size_bytes = $6, output_width = $7, output_height = $8, output_video_codec = $9,
-             output_audio_codec = $10, timings = $11::jsonb, finished_at = now(), updated_at = now()
+             output_audio_codec = $10, timings = $11::jsonb, renditions = $12::jsonb, sprite = $13::jsonb,
+             finished_at = now(), updated_at = now()
          where id = $1 and worker_id = $2 and status = 'processing'
          returning ${RENDER_COLUMNS}`,
         [
@@ -270,6 +312,8 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
           output.videoCodec,
           output.audioCodec,
           JSON.stringify(timings),
+          JSON.stringify(output.renditions),
+          output.sprite ? JSON.stringify(output.sprite) : null,
         ],
       );
     },

@@ -34,6 +34,11 @@ export type QueueSettings = Pick<
   QueueOptions,
   'retryLimit' | 'retryDelay' | 'retryBackoff' | 'retryDelayMax' | 'expireInSeconds' | 'heartbeatSeconds'
 > & {
+  /**
+   * A send wakes this queue's idle workers at once (PostgreSQL LISTEN/NOTIFY, PGlite's too) instead
+   * of at their next poll; polling stays on at the same interval for retries and missed notices.
+   */
+  notify?: boolean;
   /** Queue that receives jobs which exhausted their retries (created here if missing). */
   deadLetter?: string;
 };
@@ -111,8 +116,16 @@ export async function startQueue(db: Database, options: StartQueueOptions): Prom
           backend: 'pglite',
           schema,
           supervise: options.supervise ?? true,
+          useListenNotify: true,
         })
-      : new PgBoss({ connectionString: db.url!, schema, max: 5, supervise: options.supervise ?? true });
+      : new PgBoss({
+          connectionString: db.url!,
+          schema,
+          max: 5,
+          supervise: options.supervise ?? true,
+          // One extra connection that LISTENs; only queues created with `notify` use it.
+          useListenNotify: true,
+        });
   boss.on('error', (error) => options.logger.error({ err: error }, 'queue error'));
   await boss.start();
   const queues = new Map<string, QueueSettings>();
@@ -165,12 +178,15 @@ export async function startQueue(db: Database, options: StartQueueOptions): Prom
       );
     },
     async work(name, workOptions, handler) {
+      const pollingIntervalSeconds = workOptions.pollingIntervalSeconds ?? 0.5;
       await boss.work(
         name,
         {
           batchSize: 1,
           localConcurrency: workOptions.concurrency ?? 1,
-          pollingIntervalSeconds: workOptions.pollingIntervalSeconds ?? 0.5,
+          pollingIntervalSeconds,
+          // A notice only wakes workers early; retries (startAfter) are still found by polling.
+          notifyPollingIntervalSeconds: pollingIntervalSeconds,
           includeMetadata: true,
         },
         async ([job]) => {

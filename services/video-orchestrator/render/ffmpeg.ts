@@ -32,6 +32,12 @@ export interface RunOptions {
   onProgress?: (encodedSeconds: number) => void;
 }
 
+/** What a finished run proves about its output without reading it again. */
+export interface RunResult {
+  /** The last `time=` of ffmpeg's stats: seconds of output written (null if it printed none). */
+  encodedS: number | null;
+}
+
 export interface ProbeStream {
   index: number;
   codecType: string;
@@ -82,7 +88,7 @@ export interface ProbeOptions {
 }
 
 export interface MediaTools {
-  run(spec: FfmpegCommandSpec, options: RunOptions): Promise<void>;
+  run(spec: FfmpegCommandSpec, options: RunOptions): Promise<RunResult>;
   probe(path: string, options: ProbeOptions): Promise<ProbeResult>;
   /** The argument vector `run` passes to ffmpeg (bench and debugging). */
   toArgs(spec: FfmpegCommandSpec): string[];
@@ -174,10 +180,10 @@ export function createMediaTools(options: MediaToolsOptions = {}): MediaTools {
     return (build(spec) as any)._getArguments() as string[];
   }
 
-  function run(spec: FfmpegCommandSpec, runOptions: RunOptions): Promise<void> {
+  function run(spec: FfmpegCommandSpec, runOptions: RunOptions): Promise<RunResult> {
     const { signal, onProgress } = runOptions;
     if (signal?.aborted) return Promise.reject(new FfmpegError('aborted', 'ffmpeg was not started: aborted'));
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<RunResult>((resolve, reject) => {
       const command = build(spec, runOptions.cwd);
       let aborted = false;
       let started = false;
@@ -204,16 +210,19 @@ export function createMediaTools(options: MediaToolsOptions = {}): MediaTools {
         // An abort that landed while fluent-ffmpeg was still preparing: stop the process now.
         if (aborted) terminate();
       });
-      if (onProgress) {
-        command.on('stderr', (line: string) => {
-          const seconds = parseTimemark(line);
-          if (seconds !== null) onProgress(seconds);
-        });
-      }
+      // The final stats line is printed after the last packet is written: its time= is what the
+      // output holds, so the job needs no second ffprobe pass to learn it.
+      let encodedS: number | null = null;
+      command.on('stderr', (line: string) => {
+        const seconds = parseTimemark(line);
+        if (seconds === null) return;
+        encodedS = seconds;
+        onProgress?.(seconds);
+      });
       command.on('end', () => {
         settle();
         if (aborted) reject(new FfmpegError('aborted', 'ffmpeg was stopped'));
-        else resolve();
+        else resolve({ encodedS });
       });
       command.on('error', (error: Error, _stdout: string | null, stderr: string | null) => {
         settle();

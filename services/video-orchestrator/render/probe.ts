@@ -112,8 +112,43 @@ export function mediaInfoFor(
   return { kind: 'audio', durationS, hasAudio: true, hasVideo: !!video };
 }
 
+/** A frame plus AAC's priming padding, or 2 %: how far an output's duration may be from the plan's. */
+function durationTolerance(expected: { durationS: number; fps: number }): number {
+  return Math.max(0.1 + 1 / expected.fps, expected.durationS * 0.02);
+}
+
 /**
- * The output is checked before the job completes: H.264 + AAC, the size asked for, and a duration
+ * The output as ffmpeg's own run proves it, without a second ffprobe pass: it exited 0, its final
+ * stats line says how many seconds it wrote, and the file is there. Size and codecs are ours: the
+ * plan scales every picture to the frame and names the encoders.
+ */
+export function checkEncodedOutput(
+  expected: { durationS: number; width: number; height: number; fps: number },
+  run: { encodedS: number | null; sizeBytes: number },
+): OutputInfo {
+  const problems: string[] = [];
+  if (run.sizeBytes <= 0) problems.push('empty file');
+  if (run.encodedS === null) problems.push('ffmpeg reported no encoded time');
+  else if (Math.abs(run.encodedS - expected.durationS) > durationTolerance(expected)) {
+    problems.push(`duration ${run.encodedS.toFixed(3)}s instead of ${expected.durationS.toFixed(3)}s`);
+  }
+  if (problems.length > 0) {
+    throw new RenderFailure('output_check_failed', `output check failed: ${problems.join(', ')}`, {
+      retryable: false,
+    });
+  }
+  return {
+    durationS: run.encodedS!,
+    sizeBytes: run.sizeBytes,
+    width: expected.width,
+    height: expected.height,
+    videoCodec: 'h264',
+    audioCodec: 'aac',
+  };
+}
+
+/**
+ * An independent check of a file with ffprobe: H.264 + AAC, the size asked for, and a duration
  * within tolerance of the plan (one frame plus AAC's priming padding, or 2 %).
  */
 export async function verifyOutput(
@@ -141,7 +176,7 @@ export async function verifyOutput(
     problems.push(`size ${video.width}x${video.height}`);
   }
   const durationS = result.durationS ?? 0;
-  const tolerance = Math.max(0.1 + 1 / expected.fps, expected.durationS * 0.02);
+  const tolerance = durationTolerance(expected);
   if (Math.abs(durationS - expected.durationS) > tolerance) {
     problems.push(`duration ${durationS.toFixed(3)}s instead of ${expected.durationS.toFixed(3)}s`);
   }

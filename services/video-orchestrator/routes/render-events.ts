@@ -25,9 +25,36 @@ export interface RenderEventDeps {
 }
 
 /**
+ * An event id that orders a render's states across reconnects: attempt, phase within it, progress.
+ * `queued` after an attempt (waiting for its retry) comes after that attempt's `processing`.
+ */
+export function renderEventId(row: Pick<RenderRow, 'status' | 'attempts' | 'progress'>): string {
+  const phase = TERMINAL_STATUSES.includes(row.status)
+    ? 3
+    : row.status === 'processing'
+      ? 1
+      : row.attempts > 0
+        ? 2
+        : 0;
+  return `${row.attempts}-${phase}-${row.progress}`;
+}
+
+function parseEventId(id: string | undefined): number[] | null {
+  const match = id ? /^(\d{1,9})-([0-3])-(\d{1,3})$/.exec(id.trim()) : null;
+  return match ? match.slice(1).map(Number) : null;
+}
+
+function isAfter(a: number[], b: number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] > b[i];
+  return false;
+}
+
+/**
  * GET /renders/:id/events: Server-Sent Events. `status` when the status changes, `progress` when
- * only the percentage moves, each carrying the whole render view; the stream ends after the
- * terminal status. The row is polled rather than LISTENed to: API and worker may be separate
+ * only the percentage moves, each carrying the whole render view and an `id:` (renderEventId); the
+ * stream ends after the terminal status, which is sent exactly once: a client resuming with
+ * `Last-Event-ID` gets only later states, one that already has the terminal event gets 204
+ * (EventSource stops reconnecting). The row is polled rather than LISTENed to: API and worker may be separate
  * processes, and PGlite has no cross-process notifications.
  */
 export function registerRenderEvents(app: Hono<AppEnv>, deps: RenderEventDeps): void {
@@ -39,6 +66,14 @@ export function registerRenderEvents(app: Hono<AppEnv>, deps: RenderEventDeps): 
     const { id } = parseInput(IdParams, c.req.param(), 'params');
     const first = await deps.store.getRender(id);
     if (!first) throw new ProblemError({ status: 404, title: 'Not Found', detail: `no render ${id}` });
+    const resumeAfter = parseEventId(c.req.header('last-event-id'));
+    if (
+      TERMINAL_STATUSES.includes(first.status) &&
+      resumeAfter !== null &&
+      !isAfter(parseEventId(renderEventId(first))!, resumeAfter)
+    ) {
+      return c.body(null, 204);
+    }
     const release = deps.streamSlots.tryAcquire(await rateLimitKey(c, 'apiKey'));
     if (!release) {
       deps.metrics.rateLimitRejections.inc({ policy });
@@ -57,28 +92,32 @@ export function registerRenderEvents(app: Hono<AppEnv>, deps: RenderEventDeps): 
     return streamSSE(c, async (stream) => {
       stream.onAbort(release);
       try {
-        await followRender(stream, first);
+        await followRender(stream, first, resumeAfter);
       } finally {
         release();
       }
     });
   });
 
-  async function followRender(stream: SSEStreamingApi, first: RenderRow): Promise<void> {
+  async function followRender(
+    stream: SSEStreamingApi,
+    first: RenderRow,
+    resumeAfter: number[] | null,
+  ): Promise<void> {
     const id = first.id;
-    let sequence = 0;
-    let lastStatus: string | undefined;
-    let lastProgress = -1;
+    let sent = resumeAfter;
     let lastSent = Date.now();
     const opened = Date.now();
     let row = first;
     while (!stream.aborted) {
-      if (row.status !== lastStatus || row.progress !== lastProgress) {
-        const event = row.status !== lastStatus ? 'status' : 'progress';
-        lastStatus = row.status;
-        lastProgress = row.progress;
+      const eventId = renderEventId(row);
+      const position = parseEventId(eventId)!;
+      if (sent === null || isAfter(position, sent)) {
+        // Same attempt and phase as the last event sent (or resumed from): only progress moved.
+        const event = sent && sent[0] === position[0] && sent[1] === position[1] ? 'progress' : 'status';
+        sent = position;
         await stream.writeSSE({
-          id: String(++sequence),
+          id: eventId,
           event,
           data: JSON.stringify(toRenderView(row, deps.signer, deps.publicUrl)),
         });

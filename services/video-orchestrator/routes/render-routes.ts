@@ -17,12 +17,14 @@ import { toRenderView } from '../render-view.ts';
 import {
   IdempotencyKeyHeader,
   IdParams,
+  LUT_SRC_PREFIX,
   parseMediaSource,
   type RenderJobData,
   type RenderSpec,
   type RenderSpecSchema,
 } from '../schemas.ts';
 import type { RenderRow, VideoStore } from '../store.ts';
+import { safeZoneViolation } from '../timeline/safe-zones.ts';
 
 export interface RenderRouteDeps {
   store: VideoStore;
@@ -50,6 +52,11 @@ async function checkAssetReferences(store: VideoStore, spec: RenderSpec): Promis
     }),
   );
   if (spec.audio) uses.push({ field: 'body.audio.src', src: spec.audio.src, role: 'audio' });
+  if (spec.voiceOver) uses.push({ field: 'body.voiceOver.src', src: spec.voiceOver.src, role: 'audio' });
+  spec.overlays?.forEach((overlay, i) => {
+    if (overlay.type === 'image')
+      uses.push({ field: `body.overlays.${i}.src`, src: overlay.src, role: 'image' });
+  });
   const errors: FieldError[] = [];
   const cache = new Map<string, Awaited<ReturnType<VideoStore['getAsset']>>>();
   for (const use of uses) {
@@ -62,6 +69,29 @@ async function checkAssetReferences(store: VideoStore, spec: RenderSpec): Promis
       errors.push({ field: use.field, message: `asset ${source.assetId} is ${asset.kind}, not ${use.role}` });
     }
   }
+  if (spec.look) {
+    const lutId = spec.look.lut.slice(LUT_SRC_PREFIX.length).toLowerCase();
+    if (!(await store.getLut(lutId)))
+      errors.push({ field: 'body.look.lut', message: `LUT ${lutId} does not exist` });
+  }
+  // An image overlay's height follows its aspect, known from the asset's probe: check it now,
+  // at every size it is drawn at.
+  const frames = [spec.output, ...(spec.renditions ?? [])];
+  spec.overlays?.forEach((overlay, i) => {
+    if (overlay.type !== 'image') return;
+    const source = parseMediaSource(overlay.src);
+    const picture =
+      source.kind === 'asset' ? cache.get(source.assetId)?.probe?.streams.find((s) => s.width) : null;
+    if (!picture?.width || !picture.height) return;
+    const aspect = picture.height / picture.width;
+    const refusal = safeZoneViolation(frames, (frame) => ({
+      x: overlay.x,
+      y: overlay.y,
+      width: overlay.width,
+      height: (overlay.width * frame.width * aspect) / frame.height,
+    }));
+    if (refusal) errors.push({ field: `body.overlays.${i}`, message: refusal });
+  });
   if (errors.length > 0) {
     throw new ProblemError({
       status: 400,
@@ -77,30 +107,19 @@ function requestHash(spec: RenderSpec): string {
   return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
 }
 
+function queueUnavailable(): ProblemError {
+  return new ProblemError({
+    status: 503,
+    title: 'Service Unavailable',
+    detail: 'the render queue is not available; retry with the same Idempotency-Key',
+    headers: { 'Retry-After': '5' },
+  });
+}
+
 /** POST /renders, GET /renders/:id, DELETE /renders/:id. */
 export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): void {
   const { store, queue } = deps;
   const view = (row: RenderRow) => toRenderView(row, deps.signer, deps.publicUrl);
-
-  async function enqueue(row: RenderRow): Promise<void> {
-    try {
-      const jobId = await queue.send<RenderJobData>(
-        RENDER_QUEUE,
-        { renderId: row.id },
-        { dedupeKey: row.id },
-      );
-      await store.setQueueJobId(row.id, jobId ?? jobIdFor(RENDER_QUEUE, row.id));
-    } catch (error) {
-      deps.logger.error({ renderId: row.id, err: error }, 'could not enqueue render');
-      await store.failUnqueued(row.id, 'the render could not be queued').catch(() => {});
-      throw new ProblemError({
-        status: 503,
-        title: 'Service Unavailable',
-        detail: 'the render queue is not available; retry with the same Idempotency-Key',
-        headers: { 'Retry-After': '5' },
-      });
-    }
-  }
 
   app.post('/renders', deps.writeGuard, async (c) => {
     const { 'idempotency-key': idempotencyKey } = parseInput(
@@ -111,22 +130,40 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
     const spec = await readJsonBody(c, deps.specSchema);
     await checkAssetReferences(store, spec);
     const hash = requestHash(spec);
-    let row = await store.insertRender({
-      id: randomUUID(),
-      spec,
-      idempotencyKey,
-      requestHash: hash,
-      callbackUrl: spec.callbackUrl,
-    });
+    const id = spec.id ?? randomUUID();
+    let row: RenderRow | null;
+    try {
+      row = await store.insertRender(
+        {
+          id,
+          spec,
+          idempotencyKey,
+          requestHash: hash,
+          callbackUrl: spec.callbackUrl,
+          queueJobId: jobIdFor(RENDER_QUEUE, id),
+        },
+        (tx) => queue.sendInTransaction<RenderJobData>(tx, RENDER_QUEUE, { renderId: id }, { dedupeKey: id }),
+      );
+    } catch (error) {
+      deps.logger.error(
+        { renderId: id, err: (error as Error).message },
+        'could not store and queue the render',
+      );
+      throw queueUnavailable();
+    }
     let replayed = false;
     if (!row) {
-      const existing = idempotencyKey ? await store.getRenderByIdempotencyKey(idempotencyKey) : null;
+      const existing =
+        (spec.id ? await store.getRender(spec.id) : null) ??
+        (idempotencyKey ? await store.getRenderByIdempotencyKey(idempotencyKey) : null);
       if (!existing) throw new ProblemError({ status: 409, title: 'Conflict', detail: 'retry the request' });
       if (existing.request_hash !== hash) {
         throw new ProblemError({
-          status: 422,
-          title: 'Idempotency-Key reused',
-          detail: 'this Idempotency-Key was already used for a different render request',
+          status: 409,
+          title: 'Conflict',
+          detail: spec.id
+            ? 'a render with this id was already requested with a different body'
+            : 'this Idempotency-Key was already used for a different render request',
           extensions: { id: existing.id },
         });
       }
@@ -134,10 +171,9 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
       replayed = true;
     }
     if (!replayed) recordRenderStatus(deps.metrics, 'queued');
-    // A first attempt that could not enqueue left the job id empty: the replay finishes the job.
-    if (!row.queue_job_id && row.status === 'queued') await enqueue(row);
     const location = `${deps.publicUrl}/renders/${row.id}`;
-    return c.json(view((await store.getRender(row.id)) ?? row), 202, {
+    // The row as accepted (queued): a worker may already have claimed it, GET says so.
+    return c.json(view(row), 202, {
       Location: location,
       ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}),
     });

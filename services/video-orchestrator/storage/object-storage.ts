@@ -43,6 +43,9 @@ export function assertObjectKey(key: string): void {
 
 export const objectKeys = {
   asset: (assetId: string) => `assets/${assetId}`,
+  lut: (lutId: string) => `luts/${lutId}.cube`,
   output: (renderId: string) => `renders/${renderId}/output.mp4`,
   poster: (renderId: string) => `renders/${renderId}/poster.jpg`,
+  rendition: (renderId: string, name: string) => `renders/${renderId}/rendition-${name}.mp4`,
+  sprite: (renderId: string) => `renders/${renderId}/sprite.jpg`,
 };

@@ -86,8 +86,23 @@ describe('video-orchestrator contract: every documented operation, answered as d
     await contract.check('GET', '/assets/{id}', await h.api(`/assets/${asset.id}`));
     await contract.check('GET', '/assets/{id}', await h.api(`/assets/${randomUUID()}`));
 
+    const cube = `LUT_3D_SIZE 2\n${'0 0 0\n1 1 1\n'.repeat(4)}`;
+    const lutCreated = await h.api('/luts', {
+      method: 'POST',
+      body: cube,
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(lutCreated.status).toBe(201);
+    const lut = (await contract.check('POST', '/luts', lutCreated)).body as { id: string; src: string };
+    await contract.check('POST', '/luts', await h.api('/luts', { method: 'POST', body: 'LUT_3D_SIZE 9' }));
+    await contract.check('GET', '/luts/{id}', await h.api(`/luts/${lut.id}`));
+    await contract.check('GET', '/luts/{id}', await h.api(`/luts/${randomUUID()}`));
+
     const spec = {
       output: { width: 160, height: 120, fps: 10 },
+      renditions: [{ name: 'square', width: 120, height: 120 }],
+      thumbnails: { everyS: 0.25, width: 32 },
+      look: { lut: lut.src },
       clips: [{ type: 'image', src: asset.src, duration: 0.5 }],
       callbackUrl: `https://hooks.test:${hooks.port}/hook`,
     };
@@ -117,6 +132,17 @@ describe('video-orchestrator contract: every documented operation, answered as d
     expect(signed.status).toBe(200);
     await contract.check('GET', '/renders/{id}/poster', signed);
     await contract.check('GET', '/renders/{id}/poster', await fetch(`${h.url}/renders/${render.id}/poster`));
+    const sprite = await fetch(done.output!.sprite!.url);
+    expect(sprite.status).toBe(200);
+    await contract.check('GET', '/renders/{id}/sprite', sprite);
+    const square = await fetch(done.output!.renditions[0].url);
+    expect(square.status).toBe(200);
+    await contract.check('GET', '/renders/{id}/renditions/{name}', square);
+    await contract.check(
+      'GET',
+      '/renders/{id}/renditions/{name}',
+      await h.api(`/renders/${render.id}/renditions/wide`),
+    );
 
     const list = await h.api('/renders?status=completed&limit=5');
     expect(list.status).toBe(200);

@@ -208,7 +208,7 @@ describe('video orchestrator: API → queue → worker → output', () => {
       { ...spec, output: { ...spec.output, fps: 12 } },
       { 'idempotency-key': 'order-42' },
     );
-    expect(other.status).toBe(422);
+    expect(other.status).toBe(409);
     await h.waitForStatus(a.id, ['completed']);
   });
 
@@ -265,7 +265,20 @@ describe('video orchestrator: API → queue → worker → output', () => {
     expect((await h.waitForStatus(okId, ['completed', 'failed'])).status).toBe('completed');
     expect((await h.waitForStatus(badId, ['completed', 'failed'])).status).toBe('failed');
 
-    const after = await scrapeMetrics(h.url);
+    // The worker counts a render after it settles the row: wait for the counts, not just the rows.
+    const after = await waitFor(
+      async () => {
+        const now = await scrapeMetrics(h.url);
+        const settled = ['completed', 'failed'].every(
+          (status) =>
+            sampleValue(now, 'video_render_duration_seconds_count', { status }) -
+              sampleValue(before, 'video_render_duration_seconds_count', { status }) >=
+            1,
+        );
+        return settled ? now : null;
+      },
+      { what: 'the settled renders to be counted' },
+    );
     const delta = (name: string, labels: Record<string, string>) =>
       sampleValue(after, name, labels) - sampleValue(before, name, labels);
     expect(delta('video_renders_total', { status: 'queued' })).toBe(2);

@@ -15,7 +15,7 @@ describe('video progress writes (group commit)', () => {
 
   async function claimed(workerId: string): Promise<string> {
     const id = randomUUID();
-    await store.insertRender({ id, spec: { clips: [] } as never });
+    await store.insertRender({ id, spec: { clips: [] } as never, queueJobId: randomUUID() }, async () => {});
     await store.claimRender(id, workerId, { id: randomUUID(), retryCount: 0 });
     return id;
   }
