@@ -63,10 +63,9 @@ async function act(kind) {
   message.textContent = '';
   const answer = await post(`/api/renders/${id}/${kind}`);
   if (!answer.ok) message.textContent = problemText(answer.body);
-  else {
-    show(answer.body);
-    if (kind === 'retry') follow();
-  }
+  // A retry is a new render with its own id: follow it on its own page.
+  else if (kind === 'retry') location.assign(`/renders/${answer.body.id}`);
+  else show(answer.body);
 }
 
 function follow() {

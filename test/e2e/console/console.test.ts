@@ -257,6 +257,12 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     await other.goto(`${consoleServer.url}/renders/${queued.id}`);
     await other.getByRole('button', { name: 'Cancel render' }).click();
     await other.waitForSelector('.facts .badge-canceled');
+    // Retried from the same page: a new render (its own page) that the worker takes after the first.
+    await other.getByRole('button', { name: 'Retry render' }).click();
+    await other.waitForURL(
+      (url) => /\/renders\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(queued.id),
+    );
+    await other.waitForSelector('.facts .badge-completed', { timeout: 90_000 });
     await other.close();
 
     await row.locator('.badge-completed').waitFor({ timeout: 60_000 });
