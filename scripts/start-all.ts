@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS, SANDBOX, SERVICES } from '../services/manifest.js';
+import { CONSOLE, NODE_FLAGS, SANDBOX, SERVICES } from '../services/manifest.js';
 
 interface Child {
   name: string;
@@ -26,6 +26,7 @@ const CHILDREN: Child[] = [
     service,
     ...(service.worker ? [{ ...service.worker, onlyWithServerDatabase: true }] : []),
   ]),
+  CONSOLE,
 ];
 
 const serverDatabase = Boolean(process.env.DATABASE_URL);

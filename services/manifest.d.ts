@@ -20,6 +20,7 @@ export type ServiceManifest = readonly ServiceDefinition[];
 
 export declare const SERVICES: ServiceManifest;
 export declare const SANDBOX: ProcessDefinition & { port: number; envPrefix: string };
+export declare const CONSOLE: ProcessDefinition & { port: number; envPrefix: string };
 export declare const NODE_FLAGS: readonly string[];
 export declare const SERVICE_NAMES: readonly ServiceName[];
 export declare function serviceNamed(name: string): ServiceDefinition;

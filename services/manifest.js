@@ -38,6 +38,9 @@ export const SERVICES = [
 /** The provider sandbox (Graph API, Twilio, AI agent stand-ins): started beside the services, not one of them. */
 export const SANDBOX = { name: 'sandbox', entry: 'sandbox/main.ts', port: 4010, envPrefix: 'SANDBOX' };
 
+/** The operator console: reads the services through their APIs (BASE_<prefix>_URL + their keys), no database. */
+export const CONSOLE = { name: 'console', entry: 'console/main.ts', port: 3000, envPrefix: 'CONSOLE' };
+
 /**
  * Node flags every process of the system starts with (npm start, the npm start:* scripts, the load runner
  * and the bench). A smaller young generation: under load V8 otherwise grows the heap to ~2.5× the live set

@@ -263,6 +263,23 @@ export function videoOpenApiDocument(options: VideoOpenApiOptions): OpenApiDocum
           },
         },
       },
+      '/renders/{id}/retry': {
+        post: {
+          tags: ['renders'],
+          operationId: 'retryRender',
+          summary: 'Render a failed or canceled render again, as a new render with the same spec',
+          security: bearer,
+          parameters: idParam,
+          responses: {
+            202: {
+              description: 'The new render, queued (Location names it); the old one stays as it ended.',
+              headers: writeHeaders,
+              content: jsonContent(schemaRef('Render')),
+            },
+            ...problems(400, 401, 404, 409, 429),
+          },
+        },
+      },
       '/renders/{id}/events': {
         get: {
           tags: ['renders'],

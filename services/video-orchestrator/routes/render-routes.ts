@@ -116,24 +116,20 @@ function queueUnavailable(): ProblemError {
   });
 }
 
-/** POST /renders, GET /renders/:id, DELETE /renders/:id. */
+/** POST /renders, GET /renders/:id, DELETE /renders/:id, POST /renders/:id/retry. */
 export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): void {
   const { store, queue } = deps;
   const view = (row: RenderRow) => toRenderView(row, deps.signer, deps.publicUrl);
 
-  app.post('/renders', deps.writeGuard, async (c) => {
-    const { 'idempotency-key': idempotencyKey } = parseInput(
-      IdempotencyHeaders,
-      { 'idempotency-key': c.req.header('idempotency-key') },
-      'headers',
-    );
-    const spec = await readJsonBody(c, deps.specSchema);
-    await checkAssetReferences(store, spec);
-    const hash = requestHash(spec);
-    const id = spec.id ?? randomUUID();
-    let row: RenderRow | null;
+  /** The row and its queue job in one transaction: null when the id or Idempotency-Key is taken. */
+  async function storeAndQueue(
+    id: string,
+    spec: RenderSpec,
+    hash: string,
+    idempotencyKey?: string,
+  ): Promise<RenderRow | null> {
     try {
-      row = await store.insertRender(
+      return await store.insertRender(
         {
           id,
           spec,
@@ -145,12 +141,22 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
         (tx) => queue.sendInTransaction<RenderJobData>(tx, RENDER_QUEUE, { renderId: id }, { dedupeKey: id }),
       );
     } catch (error) {
-      deps.logger.error(
-        { renderId: id, err: (error as Error).message },
-        'could not store and queue the render',
-      );
+      deps.logger.error({ renderId: id, err: error }, 'could not store and queue the render');
       throw queueUnavailable();
     }
+  }
+
+  app.post('/renders', deps.writeGuard, async (c) => {
+    const { 'idempotency-key': idempotencyKey } = parseInput(
+      IdempotencyHeaders,
+      { 'idempotency-key': c.req.header('idempotency-key') },
+      'headers',
+    );
+    const spec = await readJsonBody(c, deps.specSchema);
+    await checkAssetReferences(store, spec);
+    const hash = requestHash(spec);
+    const id = spec.id ?? randomUUID();
+    let row = await storeAndQueue(id, spec, hash, idempotencyKey);
     let replayed = false;
     if (!row) {
       const existing =
@@ -177,6 +183,29 @@ export function registerRenderRoutes(app: Hono<AppEnv>, deps: RenderRouteDeps): 
       Location: location,
       ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}),
     });
+  });
+
+  // A failed or canceled render again, as a new render with the same spec (its own id, progress and
+  // outputs); the old one stays as it ended. The answer names the new render.
+  app.post('/renders/:id/retry', deps.writeGuard, async (c) => {
+    const { id } = parseInput(IdParams, c.req.param(), 'params');
+    const original = await store.getRender(id);
+    if (!original) throw new ProblemError({ status: 404, title: 'Not Found', detail: `no render ${id}` });
+    if (original.status !== 'failed' && original.status !== 'canceled') {
+      throw new ProblemError({
+        status: 409,
+        title: 'Conflict',
+        detail: `render ${id} is ${original.status}: only a failed or canceled render is retried`,
+        extensions: { renderStatus: original.status },
+      });
+    }
+    const { id: _chosenId, ...spec } = original.spec as RenderSpec;
+    const retryId = randomUUID();
+    const row = await storeAndQueue(retryId, spec as RenderSpec, requestHash(spec as RenderSpec));
+    if (!row) throw new ProblemError({ status: 409, title: 'Conflict', detail: 'retry the request' });
+    recordRenderStatus(deps.metrics, 'queued');
+    deps.logger.info({ renderId: retryId, retryOf: id }, 'render retried');
+    return c.json(view(row), 202, { Location: `${deps.publicUrl}/renders/${row.id}` });
   });
 
   app.get('/renders/:id', deps.readGuard, async (c) => {

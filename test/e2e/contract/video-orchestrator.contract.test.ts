@@ -161,6 +161,22 @@ describe('video-orchestrator contract: every documented operation, answered as d
     );
     await contract.check('GET', '/renders/{id}/output', await h.api(`/renders/${second.id}/output`));
 
+    // Retry the canceled one: a new render with the same spec; a completed render is not retried.
+    const retried = await h.api(`/renders/${second.id}/retry`, { method: 'POST' });
+    expect(retried.status).toBe(202);
+    const again = (await contract.check('POST', '/renders/{id}/retry', retried)).body as RenderView;
+    expect(again.id).not.toBe(second.id);
+    expect(retried.headers.get('location')).toMatch(new RegExp(`/renders/${again.id}$`));
+    await contract.check(
+      'POST',
+      '/renders/{id}/retry',
+      await h.api(`/renders/${render.id}/retry`, { method: 'POST' }),
+    );
+    await waitFor(
+      async () => ((await (await h.api(`/renders/${again.id}`)).json()) as RenderView).status === 'completed',
+      { timeoutMs: 30_000, what: 'the retried render to complete' },
+    );
+
     // The Standard Webhooks callback: signed, and shaped as the document's `webhooks` say.
     await waitFor(async () => callbacks.length > 0, { timeoutMs: 20_000, what: 'callback delivery' });
     const delivery = callbacks[0];

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { NODE_FLAGS, SANDBOX, SERVICES, serviceNamed } from '../../../services/manifest.js';
+import { ConsoleEnvSchema } from '../../../console/config.ts';
+import { CONSOLE, NODE_FLAGS, SANDBOX, SERVICES, serviceNamed } from '../../../services/manifest.js';
 import { VideoEnvSchema } from '../../../services/video-orchestrator/config.ts';
 import { VoiceEnvSchema } from '../../../services/voice-bridge/config.ts';
 import { WhatsAppEnvSchema } from '../../../services/whatsapp-webhook/config.ts';
@@ -10,13 +11,18 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('services/manifest.js', () => {
   it('names entries that exist, an edge function per service, and distinct ports and prefixes', () => {
-    for (const process of [SANDBOX, ...SERVICES, ...SERVICES.flatMap((s) => (s.worker ? [s.worker] : []))]) {
+    for (const process of [
+      SANDBOX,
+      CONSOLE,
+      ...SERVICES,
+      ...SERVICES.flatMap((s) => (s.worker ? [s.worker] : [])),
+    ]) {
       expect(existsSync(`${ROOT}${process.entry}`), process.entry).toBe(true);
     }
     for (const service of SERVICES) {
       expect(existsSync(`${ROOT}supabase/functions/${service.name}/index.ts`), service.name).toBe(true);
     }
-    const all = [SANDBOX, ...SERVICES];
+    const all = [SANDBOX, CONSOLE, ...SERVICES];
     expect(new Set(all.map((s) => s.port)).size).toBe(all.length);
     expect(new Set(all.map((s) => s.envPrefix)).size).toBe(all.length);
   });
@@ -34,13 +40,20 @@ describe('services/manifest.js', () => {
       const variable = `${service.envPrefix}_PORT`;
       expect((schema.parse({ [variable]: '4321' }) as Record<string, unknown>)[variable], name).toBe(4321);
     }
+    expect(ConsoleEnvSchema.parse({}).PORT).toBe(CONSOLE.port);
+    expect(ConsoleEnvSchema.parse({ CONSOLE_PORT: '4321' }).CONSOLE_PORT).toBe(4321);
   });
 
   it('starts every process with the same Node flags from the npm scripts as from npm start', () => {
     const { scripts } = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as {
       scripts: Record<string, string>;
     };
-    const processes = [SANDBOX, ...SERVICES, ...SERVICES.flatMap((s) => (s.worker ? [s.worker] : []))];
+    const processes = [
+      SANDBOX,
+      CONSOLE,
+      ...SERVICES,
+      ...SERVICES.flatMap((s) => (s.worker ? [s.worker] : [])),
+    ];
     for (const process of processes) {
       const script = Object.values(scripts).find((command) => command.endsWith(` ${process.entry}`));
       expect(script, process.entry).toBe(`node ${[...NODE_FLAGS, process.entry].join(' ')}`);
