@@ -95,7 +95,7 @@ function firstOwners<T>(keysPerDelivery: T[][], key: (item: T) => string): Map<s
  * One statement for the whole group; `greatest` keeps the window's start from moving back when
  * deliveries arrive out of order.
  */
-async function upsertContacts(tx: Sql, batches: WebhookBatch[], now: Date): Promise<void> {
+function contactRows(batches: WebhookBatch[], now: Date): string | null {
   const contacts = new Map<string, { profile_name: string | null; last_inbound_at: string | null }>();
   const contact = (waId: string) => {
     const known = contacts.get(waId);
@@ -114,25 +114,33 @@ async function upsertContacts(tx: Sql, batches: WebhookBatch[], now: Date): Prom
       if (c.last_inbound_at === null || at > c.last_inbound_at) c.last_inbound_at = at;
     }
   }
-  if (contacts.size === 0) return;
-  const rows = [...contacts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([wa_id, c]) => ({ wa_id, ...c }));
-  await tx.query(
-    `with c as (select * from jsonb_to_recordset($1::jsonb) as c(wa_id text, profile_name text, last_inbound_at timestamptz)),
-     inserted as (
-       insert into whatsapp_contacts (wa_id, profile_name, last_inbound_at)
-       select wa_id, profile_name, last_inbound_at from c
-       on conflict (wa_id) do nothing
-     )
-     update whatsapp_contacts k
-        set profile_name = coalesce(c.profile_name, k.profile_name),
-            last_inbound_at = greatest(k.last_inbound_at, c.last_inbound_at), updated_at = now()
-       from c
-      where k.wa_id = c.wa_id
-        and ((c.profile_name is not null and k.profile_name is distinct from c.profile_name)
-          or c.last_inbound_at > coalesce(k.last_inbound_at, '-infinity'::timestamptz))`,
-    [JSON.stringify(rows)],
+  if (contacts.size === 0) return null;
+  return JSON.stringify(
+    [...contacts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([wa_id, c]) => ({ wa_id, ...c })),
   );
 }
+
+/**
+ * Contacts of a group as CTEs over `$n`: new ones inserted, known ones updated only when the name changed
+ * or a later inbound message moved their 24-hour window, so an unchanged row is never locked. They lead
+ * the messages insert, so the common delivery is one statement.
+ */
+const contactUpsertCtes = (param: string) => `
+  c as (select * from jsonb_to_recordset(${param}::jsonb) as c(wa_id text, profile_name text, last_inbound_at timestamptz)),
+  inserted_contacts as (
+    insert into whatsapp_contacts (wa_id, profile_name, last_inbound_at)
+    select wa_id, profile_name, last_inbound_at from c
+    on conflict (wa_id) do nothing
+  ),
+  updated_contacts as (
+    update whatsapp_contacts k
+       set profile_name = coalesce(c.profile_name, k.profile_name),
+           last_inbound_at = greatest(k.last_inbound_at, c.last_inbound_at), updated_at = now()
+      from c
+     where k.wa_id = c.wa_id
+       and ((c.profile_name is not null and k.profile_name is distinct from c.profile_name)
+         or c.last_inbound_at > coalesce(k.last_inbound_at, '-infinity'::timestamptz))
+  )`;
 
 /**
  * STOP / START among the newly stored messages (a redelivery changes nothing): each contact takes the
@@ -221,6 +229,7 @@ async function insertMessages(
   tx: Sql,
   batches: WebhookBatch[],
   options: BatchOptions,
+  now: Date,
 ): Promise<{ id: string; wamid: string; agent: boolean; media: boolean }[]> {
   // STOP and START are answered by this service, not by the agent.
   const forAgent = (m: InboundRecord) => m.forAgent && optIntent(m.text, options.keywords) === null;
@@ -245,9 +254,14 @@ async function insertMessages(
       media_state: options.media && m.mediaId !== null ? 'pending' : 'none',
     })),
   );
-  if (messages.length === 0) return [];
+  const contacts = contactRows(batches, now);
+  if (messages.length === 0) {
+    if (contacts) await tx.query(`with ${contactUpsertCtes('$1')} select 1`, [contacts]);
+    return [];
+  }
   return tx.query(
-    `insert into whatsapp_inbound_messages (
+    `with ${contactUpsertCtes('$2')}
+     insert into whatsapp_inbound_messages (
        wamid, phone_number_id, display_phone_number, from_wa_id, contact_name, type, text_body, reply_id,
        media_id, media_mime_type, media_sha256, caption, context_wamid, sent_at, payload, agent_state, media_state)
      select wamid, phone_number_id, display_phone_number, from_wa_id, contact_name, type, text_body, reply_id,
@@ -258,7 +272,25 @@ async function insertMessages(
          context_wamid text, sent_at timestamptz, payload jsonb, agent_state text, media_state text)
      on conflict (wamid) do nothing
      returning id, wamid, agent_state = 'pending' as agent, media_state = 'pending' as media`,
-    [JSON.stringify(messages)],
+    [JSON.stringify(messages), contacts ?? '[]'],
+  );
+}
+
+/**
+ * Whether a group needs BEGIN/COMMIT: only contacts and messages (the common delivery, no job to enqueue,
+ * no STOP/START to answer) are one statement, atomic on its own.
+ */
+export function groupNeedsTransaction(batches: WebhookBatch[], options: BatchOptions): boolean {
+  return batches.some(
+    (b) =>
+      b.statuses.length > 0 ||
+      b.others.length > 0 ||
+      b.messages.some(
+        (m) =>
+          (options.agent && m.forAgent) ||
+          (options.media && m.mediaId !== null) ||
+          optIntent(m.text, options.keywords) !== null,
+      ),
   );
 }
 
@@ -354,8 +386,7 @@ export async function insertWebhookBatches(
   batches: WebhookBatch[],
   options: BatchOptions,
 ): Promise<GroupResult> {
-  await upsertContacts(tx, batches, new Date());
-  const messages = await insertMessages(tx, batches, options);
+  const messages = await insertMessages(tx, batches, options, new Date());
   const insertedWamids = new Set(messages.map((m) => m.wamid));
   const fresh = [
     ...new Map(

@@ -8,7 +8,7 @@ import { observeGroupCommit, type ServiceMetrics } from '../../shared/observabil
 import type { Queue } from '../../shared/queue/index.ts';
 import { QUEUES } from './jobs.ts';
 import type { OptKeywords } from './opt-out-keywords.ts';
-import { type BatchResult, insertWebhookBatches } from './store.ts';
+import { type BatchResult, groupNeedsTransaction, insertWebhookBatches } from './store.ts';
 import type { WebhookBatch } from './webhook-batch.ts';
 
 export interface WebhookIntakeDeps {
@@ -54,6 +54,7 @@ export function createWebhookIntake(deps: WebhookIntakeDeps): WebhookIntake {
     db: deps.db,
     ...deps.groupCommit,
     ...observeGroupCommit(deps.metrics),
+    singleStatement: (batches) => !groupNeedsTransaction(batches, options),
     async flush(tx, batches) {
       const { results, outboundToSend } = await insertWebhookBatches(tx, batches, options);
       const inserted = results.flatMap((r) => r.inserted);

@@ -29,8 +29,9 @@ export interface GroupCommitOptions<Item, Result> {
   flush: (tx: Sql, items: Item[]) => Promise<Result[]>;
   /**
    * The flush is one statement, atomic on its own: run it without BEGIN/COMMIT (two round trips fewer).
+   * A function decides per group (e.g. only groups that enqueue no job).
    */
-  singleStatement?: boolean;
+  singleStatement?: boolean | ((items: Item[]) => boolean);
   /** Flush as soon as this many items wait (default 256). */
   maxBatch?: number;
   /** Longest an item waits for company before its group is flushed (default 1 ms, at most 2 ms). */
@@ -124,7 +125,11 @@ export function createGroupCommitWriter<Item, Result>(
       const items = group.map((p) => p.item);
       const results = await withDeadlockRetry(
         () =>
-          options.singleStatement
+          (
+            typeof options.singleStatement === 'function'
+              ? options.singleStatement(items)
+              : options.singleStatement
+          )
             ? options.flush(options.db, items)
             : options.db.transaction((tx) => options.flush(tx, items)),
         options.attempts ?? 3,
