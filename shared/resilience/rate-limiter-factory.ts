@@ -152,8 +152,16 @@ export function createRateLimiterFactory(options: RateLimiterFactoryOptions): Ra
         clearExpiredByTimeout: pending.length === 0,
         insuranceLimiter,
       },
-      // Table creation is async; until it finishes, consumes go to the insurance limiter.
-      (error?: unknown) => settle(error),
+      // Table creation is async; until it finishes, consumes go to the insurance limiter. Two processes
+      // creating the table at once: `create table if not exists` still lets one of them fail (42P07, or
+      // 23505 on pg_type); the table is there, so that one uses it too instead of insurance for good.
+      (error?: unknown) => {
+        const code = (error as { code?: string } | undefined)?.code;
+        if (code === '42P07' || code === '23505') {
+          (limiter as unknown as { tableCreated: boolean }).tableCreated = true; // a public setter its typings omit
+          settle();
+        } else settle(error);
+      },
     );
     const ready = created.then(enableRowSecurity);
     ready.catch(() => {}); // surfaced through ready(); meanwhile insurance limits
