@@ -153,11 +153,12 @@ export function createRateLimiterFactory(options: RateLimiterFactoryOptions): Ra
         insuranceLimiter,
       },
       // Table creation is async; until it finishes, consumes go to the insurance limiter. Two processes
-      // creating the table at once: `create table if not exists` still lets one of them fail (42P07, or
-      // 23505 on pg_type); the table is there, so that one uses it too instead of insurance for good.
+      // creating the table at once: `create table if not exists` still lets one of them fail (42P07,
+      // 42710 for its row type, or 23505 on pg_type); the table is there, so that one uses it too
+      // instead of insurance for good.
       (error?: unknown) => {
         const code = (error as { code?: string } | undefined)?.code;
-        if (code === '42P07' || code === '23505') {
+        if (code === '42P07' || code === '42710' || code === '23505') {
           (limiter as unknown as { tableCreated: boolean }).tableCreated = true; // a public setter its typings omit
           settle();
         } else settle(error);

@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { serve } from '@hono/node-server';
 
 export interface TestServer {
@@ -31,4 +33,14 @@ export async function listen(
         server.closeAllConnections();
       }),
   };
+}
+
+/** A loopback port nothing listens on: connecting to it fails at once with ECONNREFUSED. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

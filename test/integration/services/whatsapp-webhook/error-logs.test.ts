@@ -1,16 +1,7 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromPostgresJs } from '../../../../shared/db/index.ts';
+import { closedPort } from '../../../support/http.ts';
 import { type Harness, inboundEnvelope, postWebhook, startHarness } from './harness.ts';
-
-/** A loopback port nothing listens on: it was bound a moment ago and released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('error log lines during a database outage (real refused socket)', () => {
   let h: Harness;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Database } from '../../../../shared/db/index.ts';
+import { type Database, fromPostgresJs } from '../../../../shared/db/index.ts';
 import {
   createService,
   ProblemError,
@@ -11,7 +11,7 @@ import {
 import { createLogger } from '../../../../shared/observability/logger.ts';
 import { createMetrics } from '../../../../shared/observability/metrics.ts';
 import { createTestDatabase } from '../../../support/database.ts';
-import { listen, type TestServer } from '../../../support/http.ts';
+import { closedPort, listen, type TestServer } from '../../../support/http.ts';
 
 const logger = createLogger({ service: 'kit-test', level: 'silent' });
 
@@ -47,6 +47,18 @@ describe('createService over a real socket', () => {
     });
     app.get('/boom', () => {
       throw new Error('secret internal detail');
+    });
+    // A real refused connection: what a route's query throws while PostgreSQL is down.
+    app.get('/db-down', async () => {
+      const unreachable = fromPostgresJs({
+        url: `postgres://postgres@127.0.0.1:${await closedPort()}/x`,
+        max: 1,
+      });
+      try {
+        await unreachable.query('select 1');
+      } finally {
+        await unreachable.close().catch(() => {});
+      }
     });
     app.get('/teapot', () => {
       throw new ProblemError({ status: 418, title: 'Teapot', detail: 'short and stout' });
@@ -141,6 +153,11 @@ describe('createService over a real socket', () => {
     expect(text).not.toContain('secret internal detail');
     expect(text).not.toMatch(/at .*\.ts:\d+/);
     expect(JSON.parse(text).requestId).toBe('req-500');
+    const down = await fetch(`${server.url}/db-down`);
+    expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).toBe('5');
+    expect(down.headers.get('content-type')).toBe('application/problem+json');
+    expect((await down.json()).title).toBe('Service Unavailable');
     const teapot = await fetch(`${server.url}/teapot`);
     expect(teapot.status).toBe(418);
     expect((await teapot.json()).detail).toBe('short and stout');
