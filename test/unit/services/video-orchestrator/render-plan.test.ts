@@ -2,18 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { MediaInfo } from '../../../../services/video-orchestrator/render/probe.ts';
 import { buildRenderPlan, wrapCaption } from '../../../../services/video-orchestrator/render/render-plan.ts';
 import { RenderFailure } from '../../../../services/video-orchestrator/render-failure.ts';
-import { createRenderSpecSchema } from '../../../../services/video-orchestrator/schemas.ts';
+import { TEST_ASSET, testSpecSchema } from '../../../support/video-orchestrator/spec-schema.ts';
 
-const schema = createRenderSpecSchema({
-  maxClips: 5,
-  maxDurationS: 30,
-  maxWidth: 1920,
-  maxHeight: 1920,
-  maxCaptions: 10,
-  maxCaptionChars: 300,
-  allowedHosts: [],
-});
-const asset = 'asset:5b0f2a57-3c8e-4c43-9a1b-2f4a7e1d9c10';
+const schema = testSpecSchema;
+const asset = TEST_ASSET;
 const image: MediaInfo = {
   kind: 'image',
   durationS: null,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildRenderPlan } from '../../../../services/video-orchestrator/render/render-plan.ts';
 import { renderEventId } from '../../../../services/video-orchestrator/routes/render-events.ts';
-import { createRenderSpecSchema } from '../../../../services/video-orchestrator/schemas.ts';
 import {
   CubeLutError,
   parseCubeLut,
@@ -14,17 +13,10 @@ import {
   SubtitleError,
   toSrt,
 } from '../../../../services/video-orchestrator/timeline/subtitle-cues.ts';
+import { TEST_ASSET, testSpecSchema } from '../../../support/video-orchestrator/spec-schema.ts';
 
-const schema = createRenderSpecSchema({
-  maxClips: 5,
-  maxDurationS: 30,
-  maxWidth: 1920,
-  maxHeight: 1920,
-  maxCaptions: 10,
-  maxCaptionChars: 300,
-  allowedHosts: [],
-});
-const asset = 'asset:5b0f2a57-3c8e-4c43-9a1b-2f4a7e1d9c10';
+const schema = testSpecSchema;
+const asset = TEST_ASSET;
 const image = {
   kind: 'image' as const,
   durationS: null,
