@@ -123,22 +123,24 @@ export function createGroupCommitWriter<Item, Result>(
     const started = performance.now();
     try {
       const items = group.map((p) => p.item);
+      // Checked inside the transaction, so a flush that miscounts rolls back rather than commits unanswered.
+      const write = async (sql: Sql) => {
+        const results = await options.flush(sql, items);
+        if (results.length !== items.length) {
+          throw new Error(
+            `${options.name}: flush returned ${results.length} results for ${items.length} items`,
+          );
+        }
+        return results;
+      };
+      const single =
+        typeof options.singleStatement === 'function'
+          ? options.singleStatement(items)
+          : options.singleStatement;
       const results = await withDeadlockRetry(
-        () =>
-          (
-            typeof options.singleStatement === 'function'
-              ? options.singleStatement(items)
-              : options.singleStatement
-          )
-            ? options.flush(options.db, items)
-            : options.db.transaction((tx) => options.flush(tx, items)),
+        () => (single ? write(options.db) : options.db.transaction(write)),
         options.attempts ?? 3,
       );
-      if (results.length !== group.length) {
-        throw new Error(
-          `${options.name}: flush returned ${results.length} results for ${group.length} items`,
-        );
-      }
       report(group.length, started, true);
       group.forEach((p, i) => {
         p.resolve(results[i]);
