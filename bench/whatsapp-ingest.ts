@@ -55,7 +55,7 @@ function delivery(wamid: string, waId: string, n: number): string {
  * Signed deliveries made up front, each a new wamid under `prefix`; the pool wraps around when the
  * server outruns it (the wrapped ones are Meta retries: acknowledged, stored once).
  */
-function signedDeliveries(options: {
+export function signedDeliveries(options: {
   prefix: string;
   senders: number;
   count: number;

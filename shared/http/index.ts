@@ -13,6 +13,7 @@ export {
   SinceParam,
 } from './cursor-page.ts';
 export { errorHandler, notFoundHandler } from './error-handlers.ts';
+export { declaredBodyLength, readBodyBytes, readBodyText, requestHeader } from './node-request.ts';
 export {
   createOpenApiDocument,
   headerRef,

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Logger } from '../observability/logger.ts';
 import type { ServiceMetrics } from '../observability/metrics.ts';
 import type { AppEnv } from './app-env.ts';
+import { requestHeader } from './node-request.ts';
 
 // A caller's id is echoed only when it looks like an id: it lands in logs and headers.
 const ACCEPTABLE_REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -41,7 +42,7 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
   const debug = options.logger.isLevelEnabled('debug');
   return async function requestContextMiddleware(c, next) {
     const started = performance.now();
-    const offered = c.req.header('x-request-id');
+    const offered = requestHeader(c, 'x-request-id');
     const requestId = offered && ACCEPTABLE_REQUEST_ID.test(offered) ? offered : crypto.randomUUID();
     const logger = lazyChild(options.logger, { requestId });
     c.set('requestId', requestId);

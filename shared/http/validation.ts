@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { readBodyText } from './node-request.ts';
 import { type FieldError, ProblemError } from './problem.ts';
 
 export type InputSource = 'body' | 'query' | 'params' | 'headers';
@@ -49,5 +50,5 @@ export function parseJsonText(text: string): unknown {
  * const input = await readJsonBody(c, OutboundCallRequest);
  */
 export async function readJsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  return parseInput(schema, parseJsonText(await c.req.text()), 'body');
+  return parseInput(schema, parseJsonText(await readBodyText(c)), 'body');
 }

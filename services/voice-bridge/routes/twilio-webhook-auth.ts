@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../../shared/http/index.ts';
-import { problem } from '../../../shared/http/index.ts';
+import { problem, readBodyText, requestHeader } from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import { parseTwilioForm, verifyTwilioSignature } from '../../../shared/webhooks/twilio-signature.ts';
 
@@ -58,17 +58,17 @@ function forbidden(c: Context, options: TwilioWebhookAuthOptions, detail: string
  */
 export function twilioWebhookAuth(options: TwilioWebhookAuthOptions): MiddlewareHandler<VoiceEnv> {
   return async function twilioWebhookAuthMiddleware(c, next) {
-    const signature = c.req.header('x-twilio-signature');
+    const signature = requestHeader(c, 'x-twilio-signature');
     if (!signature) return forbidden(c, options, 'missing X-Twilio-Signature');
     const url = publicUrlOf(options.publicUrl, c.req.url, c.req.path, options.websocket);
     let form: TwilioForm = {};
     if (!options.websocket && c.req.method === 'POST') {
-      const type = c.req.header('content-type') ?? '';
+      const type = requestHeader(c, 'content-type') ?? '';
       // Twilio's voice webhooks are always form posts; anything else cannot carry a valid signature here.
       if (!type.startsWith('application/x-www-form-urlencoded')) {
         return forbidden(c, options, 'expected a form-encoded Twilio webhook');
       }
-      form = parseTwilioForm(await c.req.text());
+      form = parseTwilioForm(await readBodyText(c));
     }
     if (!verifyTwilioSignature({ authToken: options.authToken, url, params: form, signature })) {
       return forbidden(c, options, 'X-Twilio-Signature does not match');

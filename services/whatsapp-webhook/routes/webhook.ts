@@ -5,6 +5,8 @@ import {
   parseInput,
   parseJsonText,
   problem,
+  readBodyBytes,
+  requestHeader,
   safeEqual,
   storeUnavailable,
 } from '../../../shared/http/index.ts';
@@ -17,6 +19,8 @@ import type { BatchResult } from '../store.ts';
 import { readWebhookBatch } from '../webhook-batch.ts';
 import type { WebhookIntake } from '../webhook-intake.ts';
 import { createWebhookMetrics } from '../webhook-metrics.ts';
+
+const utf8 = new TextDecoder();
 
 export interface WebhookRouteDeps {
   /** Group commit: the delivery's rows (and their jobs) commit with concurrent deliveries'. */
@@ -51,8 +55,8 @@ export function registerWebhookRoutes(app: Hono<AppEnv>, deps: WebhookRouteDeps)
 
   app.post('/webhook', webhookMetrics.count, maxBody(deps.bodyLimitBytes), async function receiveWebhook(c) {
     // The signature covers the raw bytes: verify them before anything parses the body.
-    const raw = new Uint8Array(await c.req.arrayBuffer());
-    const signature = verifyMetaSignature(raw, c.req.header(META_SIGNATURE_HEADER), deps.appSecret);
+    const raw = await readBodyBytes(c);
+    const signature = verifyMetaSignature(raw, requestHeader(c, META_SIGNATURE_HEADER), deps.appSecret);
     if (!signature.ok) {
       // Only bad signatures meet the guard: behind a proxy every caller may share one address, and a
       // correctly signed delivery from Meta must never be refused because someone else guessed there.
@@ -68,7 +72,7 @@ export function registerWebhookRoutes(app: Hono<AppEnv>, deps: WebhookRouteDeps)
       });
     }
 
-    const batch = readWebhookBatch(parseJsonText(new TextDecoder().decode(raw)));
+    const batch = readWebhookBatch(parseJsonText(utf8.decode(raw)));
     let result: BatchResult;
     try {
       result = await deps.intake.submit(batch);
