@@ -16,8 +16,9 @@ export interface PostgresOptions {
  * const db = fromPostgresJs({ url: process.env.DATABASE_URL!, prepare: false });
  */
 export function fromPostgresJs(options: PostgresOptions): Database {
+  const prepare = options.prepare ?? true;
   const sql = postgres(options.url, {
-    prepare: options.prepare ?? true,
+    prepare,
     max: options.max ?? 10,
     idle_timeout: 30,
     connect_timeout: 5,
@@ -43,8 +44,11 @@ export function fromPostgresJs(options: PostgresOptions): Database {
       ...(options.schema ? { search_path: options.schema } : {}),
     },
   });
+  // `unsafe` leaves statements unprepared unless told: each query with parameters would then be parsed,
+  // planned and described on every call, a round trip of its own before Bind/Execute. Named statements
+  // (cached per connection by text and parameter types) make a hot insert one round trip.
   const run = <T>(client: postgres.Sql | postgres.TransactionSql, text: string, params: unknown[] = []) =>
-    client.unsafe(text, params as postgres.ParameterOrJSON<never>[]) as unknown as Promise<T[]>;
+    client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare }) as unknown as Promise<T[]>;
   return {
     kind: 'postgres',
     url: options.url,
