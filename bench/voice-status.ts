@@ -8,6 +8,7 @@
  */
 import { computeTwilioSignature } from '../shared/webhooks/twilio-signature.ts';
 import type { BenchSystem } from './support/bench-system.ts';
+import { measureHalfCapacity } from './support/half-capacity.ts';
 import { type HttpFigures, type HttpRequestSpec, measureHttp } from './support/measure-http.ts';
 import { measureOpenRate, type OpenRateFigures } from './support/measure-open-rate.ts';
 import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
@@ -195,6 +196,26 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     stored: await storedCheck(open.range, atRate.acknowledgedKeys, atRate.unansweredAtStop),
   };
 
+  // Memory at a sustainable load: half the capacity the closed-loop run showed, twice as long.
+  const halfRange = callbacks(Math.ceil((voiceStatus.okPerSecond / 2) * options.durationSeconds * 2.2));
+  const half = await measureHalfCapacity({
+    url: system.urls.voice,
+    pid: system.pids['voice-bridge'],
+    capacityPerSecond: voiceStatus.okPerSecond,
+    durationSeconds: options.durationSeconds * 2,
+    nextRequest: halfRange.next,
+  });
+  const halfCapacity: OpenRateFigures & {
+    capacityPerSecond: number;
+    stored: StoredCheck;
+    rssMiB: RssFigures;
+  } = {
+    capacityPerSecond: half.capacityPerSecond,
+    ...half.figures,
+    rssMiB: half.rssMiB,
+    stored: await storedCheck(halfRange.range, half.acknowledgedKeys, half.unansweredAtStop),
+  };
+
   return {
     database: 'postgres',
     connections: options.connections ?? 50,
@@ -203,6 +224,7 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     voiceStatus,
     statusToBareThroughputRatio: Math.round((voiceStatus.okPerSecond / bareHono.okPerSecond) * 1000) / 1000,
     fixedRate,
-    storedEqualsAcknowledged: voiceStatus.stored.ok && fixedRate.stored.ok,
+    halfCapacity,
+    storedEqualsAcknowledged: voiceStatus.stored.ok && fixedRate.stored.ok && halfCapacity.stored.ok,
   };
 }

@@ -6,7 +6,9 @@
  */
 import { signMetaPayload } from '../shared/webhooks/meta-signature.ts';
 import type { BenchSystem } from './support/bench-system.ts';
+import { measureHalfCapacity } from './support/half-capacity.ts';
 import { type HttpFigures, type HttpRequestSpec, measureHttp } from './support/measure-http.ts';
+import type { OpenRateFigures } from './support/measure-open-rate.ts';
 import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
 import { checkStored, type StoredCheck } from './support/stored-check.ts';
 
@@ -105,6 +107,22 @@ export async function benchWhatsAppIngest(
     })
   ).figures;
 
+  const countStored = (label: string) => {
+    const prefix = `${run}.${label}.%`;
+    return {
+      countStored: async () =>
+        (
+          await sql<{ n: number }[]>`
+          select count(*)::int as n from whatsapp_inbound_messages where wamid like ${prefix}`
+        )[0].n,
+      countStoredOf: async (keys: readonly string[]) =>
+        (
+          await sql<{ n: number }[]>`
+          select count(*)::int as n from whatsapp_inbound_messages where wamid = any(${sql.array([...keys])})`
+        )[0].n,
+    };
+  };
+
   const ingest = async (label: string, senders: number): Promise<IngestMeasurement> => {
     const nextRequest = requests(label, senders);
     const rss = sampleRss({ 'whatsapp-webhook': system.pids['whatsapp-webhook'] });
@@ -115,26 +133,38 @@ export async function benchWhatsAppIngest(
       nextRequest,
     });
     const rssMiB = rss.stop()['whatsapp-webhook'];
-    const prefix = `${run}.${label}.%`;
     const stored = await checkStored({
       acknowledgedKeys: measured.acknowledgedKeys,
       unansweredAtStop: measured.unansweredAtStop,
-      countStored: async () =>
-        (
-          await sql<{ n: number }[]>`
-          select count(*)::int as n from whatsapp_inbound_messages where wamid like ${prefix}`
-        )[0].n,
-      countStoredOf: async (keys) =>
-        (
-          await sql<{ n: number }[]>`
-          select count(*)::int as n from whatsapp_inbound_messages where wamid = any(${sql.array([...keys])})`
-        )[0].n,
+      ...countStored(label),
     });
     return { ...measured.figures, stored, rssMiB };
   };
 
   const tenThousandSenders = await ingest('senders', SENDERS);
   const hotSender = await ingest('hot', 1);
+  // Memory at a sustainable load: half the capacity the 10,000-sender run showed, twice as long.
+  const half = await measureHalfCapacity({
+    url: system.urls.whatsapp,
+    pid: system.pids['whatsapp-webhook'],
+    capacityPerSecond: tenThousandSenders.okPerSecond,
+    durationSeconds: options.durationSeconds * 2,
+    nextRequest: requests('half', SENDERS),
+  });
+  const halfCapacity: OpenRateFigures & {
+    capacityPerSecond: number;
+    stored: StoredCheck;
+    rssMiB: RssFigures;
+  } = {
+    capacityPerSecond: half.capacityPerSecond,
+    ...half.figures,
+    rssMiB: half.rssMiB,
+    stored: await checkStored({
+      acknowledgedKeys: half.acknowledgedKeys,
+      unansweredAtStop: half.unansweredAtStop,
+      ...countStored('half'),
+    }),
+  };
   const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
   return {
     database: 'postgres',
@@ -145,6 +175,7 @@ export async function benchWhatsAppIngest(
     ingestToBareThroughputRatio: ratio(tenThousandSenders.okPerSecond, bareHono.okPerSecond),
     hotSenderToBareThroughputRatio: ratio(hotSender.okPerSecond, bareHono.okPerSecond),
     hotSenderToSendersThroughputRatio: ratio(hotSender.okPerSecond, tenThousandSenders.okPerSecond),
-    storedEqualsAcknowledged: tenThousandSenders.stored.ok && hotSender.stored.ok,
+    halfCapacity,
+    storedEqualsAcknowledged: tenThousandSenders.stored.ok && hotSender.stored.ok && halfCapacity.stored.ok,
   };
 }

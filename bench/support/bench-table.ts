@@ -54,6 +54,27 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       stored(subject.stored),
     ]);
   };
+  const halfRows: string[] = [];
+  const halfRow = (
+    name: string,
+    half: {
+      offeredPerSecond: number;
+      achievedPerSecond: number;
+      latencyMs: Latency;
+      stored?: StoredCheck;
+      rssMiB: RssFigures;
+    },
+  ) => {
+    add(
+      `${name}, half capacity (${rate(half.offeredPerSecond)})`,
+      { ...half, okPerSecond: half.achievedPerSecond },
+      null,
+      null,
+    );
+    halfRows.push(
+      `  ${name}: RSS ${half.rssMiB.idleMiB ?? '?'} → peak ${half.rssMiB.peakMiB ?? '?'} MiB at half capacity`,
+    );
+  };
   const kit = figures.kitOverhead;
   if (kit) add('kit GET /health', kit.kit, kit.bareHono, kit.kitToBareThroughputRatio);
   const wa = figures.whatsappIngest;
@@ -66,6 +87,7 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       wa.hotSenderToBareThroughputRatio,
     );
     rows.push(['  hot ÷ 10k senders', '', '', wa.hotSenderToSendersThroughputRatio.toFixed(3), '', '']);
+    halfRow('whatsapp ingest', wa.halfCapacity);
   }
   const voice = figures.voiceStatus;
   if (voice) {
@@ -77,6 +99,7 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       null,
       null,
     );
+    halfRow('voice status', voice.halfCapacity);
   }
   const video = figures.videoRenders;
   if (video) rows.push(['video renders', 'see bench/results/latest.json', '', '', '', '']);
@@ -92,5 +115,6 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
     for (const [name, r] of Object.entries(report.rssMiB))
       text.push(`  ${name.padEnd(20)} ${r.idleMiB ?? '?'} → ${r.peakMiB ?? '?'} → ${r.endMiB ?? '?'}`);
   }
+  if (halfRows.length > 0) text.push('', 'RSS MiB at half capacity (start → peak; bound 200)', ...halfRows);
   return { text: text.join('\n'), storedEqualsAcknowledged };
 }

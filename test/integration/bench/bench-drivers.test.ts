@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureHalfCapacity } from '../../../bench/support/half-capacity.ts';
 import { measureHttp } from '../../../bench/support/measure-http.ts';
 import { measureOpenRate } from '../../../bench/support/measure-open-rate.ts';
 import { readRssMiB } from '../../../bench/support/rss-sampler.ts';
@@ -94,6 +95,31 @@ describe('bench drivers', () => {
     // 2xx per second over at least the offered second (longer when the last answer came later).
     expect(figures.achievedPerSecond).toBeGreaterThan(0);
     expect(figures.achievedPerSecond).toBeLessThanOrEqual(acknowledgedKeys.length);
+  });
+
+  it('measureHalfCapacity offers half the given capacity and samples the process RSS meanwhile', async () => {
+    const own = stubServer();
+    const ownServer = await listen(own.app);
+    let n = 0;
+    const half = await measureHalfCapacity({
+      url: ownServer.url,
+      pid: process.pid,
+      capacityPerSecond: 120,
+      durationSeconds: 1,
+      nextRequest: () => {
+        const key = String(n++);
+        return { method: 'POST', path: '/events', body: key, key };
+      },
+    });
+    await ownServer.close();
+    expect(half.capacityPerSecond).toBe(120);
+    expect(half.figures.offeredPerSecond).toBe(60);
+    expect(n).toBeGreaterThanOrEqual(57);
+    expect(n).toBeLessThanOrEqual(61);
+    expect(half.acknowledgedKeys.every((key) => own.acknowledged.has(key))).toBe(true);
+    // This process's own RSS: a real reading at the start and a peak no lower than it.
+    expect(half.rssMiB.idleMiB).toBeGreaterThan(10);
+    expect(half.rssMiB.peakMiB).toBeGreaterThanOrEqual(half.rssMiB.idleMiB!);
   });
 
   it('checkStored passes only when every acknowledged event is stored and nothing unsent is', async () => {
