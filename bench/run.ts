@@ -6,13 +6,15 @@
  * something other than what it acknowledged.
  *
  * BENCH_SECONDS (5) sets each HTTP measurement's length, BENCH_CONNECTIONS (50) autocannon's
- * connections, BENCH_ONLY=voiceStatus,kitOverhead picks benchmarks; DATABASE_URL names the PostgreSQL
+ * connections, BENCH_ONLY=voiceStatus,kitOverhead picks benchmarks, BENCH_CPU_PROFILE=voice-bridge writes
+ * those processes' CPU profiles to bench/results/profiles/ (BENCH_HEAP_SNAPSHOT=… heap snapshots at the
+ * end); DATABASE_URL names the PostgreSQL
  * server the run's database is created on (default the local one).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { benchKitOverhead } from './kit-overhead.ts';
-import { type BenchSystem, startBenchSystem } from './support/bench-system.ts';
+import { type BenchSystem, startBenchSystem, takeHeapSnapshots } from './support/bench-system.ts';
 import { formatBenchTable } from './support/bench-table.ts';
 import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
 import { benchVideoRenders } from './video-renders.ts';
@@ -53,6 +55,7 @@ if (Object.keys(systemBenches).some(selected)) {
   try {
     for (const [name, run] of Object.entries(systemBenches))
       if (selected(name)) await timed(name, () => run(system));
+    await takeHeapSnapshots(system, log);
   } finally {
     rssMiB = rss.stop();
     await system.stop();

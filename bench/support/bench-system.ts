@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import postgres from 'postgres';
 import { LOAD_DEFAULTS } from '../../load/common/config.js';
 import { type StartedSystem, startSystem } from '../../load/runner/start-system.ts';
@@ -37,6 +38,51 @@ export const BENCH_ENV = {
 } as const;
 
 /**
+ * Where BENCH_CPU_PROFILE=voice-bridge,whatsapp-webhook writes those processes' V8 CPU profiles, and
+ * BENCH_HEAP_SNAPSHOT=… their heap snapshots (taken when the benchmarks are done, before the stop).
+ */
+export const PROFILE_DIR = new URL('../results/profiles/', import.meta.url).pathname;
+
+const named = (variable: string) => process.env[variable]?.split(',').filter(Boolean) ?? [];
+
+/** BENCH_ENV plus the diagnostics BENCH_CPU_PROFILE and BENCH_HEAP_SNAPSHOT ask for. */
+function benchEnv(): Record<string, Record<string, string>> {
+  const env: Record<string, Record<string, string>> = { ...BENCH_ENV };
+  const flags = (name: string, flag: string) => {
+    const before = env[name]?.NODE_OPTIONS;
+    env[name] = { ...env[name], NODE_OPTIONS: before ? `${before} ${flag}` : flag };
+  };
+  for (const name of named('BENCH_CPU_PROFILE')) flags(name, `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}`);
+  for (const name of named('BENCH_HEAP_SNAPSHOT'))
+    flags(name, `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${PROFILE_DIR}`);
+  return env;
+}
+
+/** Asks each process BENCH_HEAP_SNAPSHOT names for a heap snapshot and waits until it is written. */
+export async function takeHeapSnapshots(system: BenchSystem, log: (line: string) => void): Promise<void> {
+  for (const name of named('BENCH_HEAP_SNAPSHOT')) {
+    const pid = system.pids[name];
+    if (!pid) continue;
+    const before = new Set(await readdir(PROFILE_DIR).catch(() => []));
+    process.kill(pid, 'SIGUSR2');
+    // V8 writes the file while the process stands still; it is whole once its size stops changing.
+    let file: string | undefined;
+    let lastSize = -1;
+    for (let tries = 0; tries < 1200; tries++) {
+      await delay(250);
+      file ??= (await readdir(PROFILE_DIR)).find(
+        (f) => !before.has(f) && f.endsWith('.heapsnapshot') && f.includes(`.${pid}.`),
+      );
+      if (!file) continue;
+      const size = (await stat(join(PROFILE_DIR, file))).size;
+      if (size > 0 && size === lastSize) break;
+      lastSize = size;
+    }
+    log(file ? `heap snapshot of ${name}: ${join(PROFILE_DIR, file)}` : `no heap snapshot of ${name}`);
+  }
+}
+
+/**
  * Starts the whole system as `npm run load:ci` does (each service its own Node process, free ports,
  * a fresh database, migrated) and bare Hono in a process of its own, answering /health with the same
  * fields as whatsapp-webhook's.
@@ -47,13 +93,14 @@ export const BENCH_ENV = {
  */
 export async function startBenchSystem(options: { log: (line: string) => void }): Promise<BenchSystem> {
   const logDir = await mkdtemp(join(tmpdir(), 'easymo-bench-'));
+  await mkdir(PROFILE_DIR, { recursive: true });
   const system: StartedSystem = await startSystem({
     ports: 'free',
     logDir,
     log: options.log,
     rateLimitStore: 'memory',
     logLevel: 'warn',
-    env: BENCH_ENV,
+    env: benchEnv(),
   });
   let bare: RunningProcess | undefined;
   let sql: postgres.Sql | undefined;
@@ -88,6 +135,9 @@ export async function startBenchSystem(options: { log: (line: string) => void })
     );
     await waitForHealth(bare, `${url(barePort)}/health`, 30_000);
     sql = postgres(system.databaseUrl, { max: 2, onnotice: () => undefined });
+    // postgres.js learns array types when its first connection opens; a first query carrying
+    // sql.array() would otherwise go out typed as a scalar (voiceStatus alone failed that way).
+    await sql`select 1`;
     const pids: Record<string, number> = { 'bare-hono': bare.child.pid! };
     for (const proc of system.processes) pids[proc.spec.name] = proc.child.pid!;
     const envOf = (name: string) => system.processes.find((p) => p.spec.name === name)?.spec.env ?? {};
