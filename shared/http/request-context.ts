@@ -1,4 +1,5 @@
-import type { MiddlewareHandler } from 'hono';
+import type { ServerResponse } from 'node:http';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from '../observability/logger.ts';
 import type { ServiceMetrics } from '../observability/metrics.ts';
 import type { AppEnv } from './app-env.ts';
@@ -32,6 +33,18 @@ function lazyChild(logger: Logger, bindings: Record<string, unknown>): Logger {
 }
 
 /**
+ * On Node the id goes straight onto the ServerResponse (Node merges it into the status line's headers):
+ * `c.header()` would give the response an undici Headers object, and @hono/node-server then leaves
+ * its fast path for plain header records on every answer. Elsewhere Hono sets it as the response is built.
+ */
+function echoRequestId(c: Context, requestId: string): void {
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  if (outgoing && typeof outgoing.setHeader === 'function' && !outgoing.headersSent)
+    outgoing.setHeader('X-Request-Id', requestId);
+  else c.header('X-Request-Id', requestId);
+}
+
+/**
  * Accepts or generates `X-Request-Id`, echoes it, binds it to a per-request logger, and records
  * the request duration by route template (never the raw path: ids would explode the label set).
  *
@@ -47,9 +60,7 @@ export function requestContext(options: RequestContextOptions): MiddlewareHandle
     const logger = lazyChild(options.logger, { requestId });
     c.set('requestId', requestId);
     c.set('logger', logger);
-    // Set before the handler runs: Hono applies it as the response is built. Setting it afterwards
-    // would make @hono/node-server materialize a full Response just to add one header.
-    c.header('X-Request-Id', requestId);
+    echoRequestId(c, requestId);
     await next();
     const seconds = (performance.now() - started) / 1000;
     const route = c.req.routePath === '/*' && c.res.status === 404 ? 'unmatched' : c.req.routePath;

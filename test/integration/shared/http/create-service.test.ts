@@ -100,6 +100,19 @@ describe('createService over a real socket', () => {
       headers: { 'x-request-id': 'bad id with spaces' },
     });
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // Every kind of answer carries it once: a 404, a problem from a thrown error, a 413.
+    for (const [path, init] of [
+      ['/nope', {}],
+      ['/boom', {}],
+      ['/echo', { method: 'POST', body: 'x'.repeat(2048), headers: { authorization: 'Bearer s3cret' } }],
+    ] as const) {
+      const res = await fetch(`${server.url}${path}`, {
+        ...init,
+        headers: { ...('headers' in init ? init.headers : {}), 'x-request-id': `id-${path.slice(1)}` },
+      });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.headers.get('x-request-id')).toBe(`id-${path.slice(1)}`);
+    }
   });
 
   it('turns validation failures into 400 problem+json naming each field', async () => {
