@@ -1,4 +1,4 @@
-import type { Sql } from '../../shared/db/index.ts';
+import type { Database, Sql } from '../../shared/db/index.ts';
 import { CALL_STATUSES, type CallStatus, callStatusMachine } from './call-status-machine.ts';
 import type { CallLanguage } from './conversation-language.ts';
 import type { AnsweredBy, CallOutcome, MachineAction } from './machine-detection.ts';
@@ -236,7 +236,7 @@ const STATUS_EVENTS_SQL = `
     left join upd u on u.id = r.target_id
    order by r.ord`;
 
-// An inbound call's creation is one statement, so one transaction: the call (race-free on the CallSid), the
+// An inbound call's creation is one statement (after the CallSid's lock): the call (race-free on the CallSid), the
 // callbacks that arrived before it linked to it and their status applied (highest rank wins; among equal
 // ranks the earliest, as the monotonic rule keeps it), and its `inbound_created` event. On a second answer
 // webhook for the CallSid the existing call is returned, moved forward by the same rule.
@@ -284,10 +284,36 @@ const RESOLVE_INBOUND_CALL = `
   select * from call`;
 
 /**
- * Stores a group of status callbacks (run it inside the writer's transaction) and answers for each, in
- * order, whether it was new, its call, and the call's status after the group.
+ * An inbound call's creation and a status callback for its CallSid may commit at the same moment, each
+ * unable to see the other's row: the callback would stay an orphan, its status never applied. Both take
+ * this transaction lock on the CallSid first (in one order), so the later one sees the earlier. Callbacks
+ * naming our call id (calls we placed) need none: their call exists before Twilio hears of it.
+ */
+async function lockCallSids(tx: Sql, callSids: string[]): Promise<void> {
+  await tx.query(
+    `select pg_advisory_xact_lock(hashtextextended('voice-call-sid:' || s, 0))
+       from (select distinct unnest($1::text[]) as s order by 1) sids`,
+    [callSids],
+  );
+}
+
+/** The callbacks of a group that must be serialised with inbound call creation (see {@link lockCallSids}). */
+const unboundCallSids = (inputs: StatusEventInput[]) =>
+  inputs.filter((input) => input.callId === undefined).map((input) => input.callSid);
+
+/**
+ * A group of callbacks is one statement on its own (no BEGIN/COMMIT) when each names our call id; any
+ * other group runs in a transaction, its CallSids locked first.
+ */
+export const statusEventsFitOneStatement = (inputs: StatusEventInput[]) => unboundCallSids(inputs).length === 0;
+
+/**
+ * Stores a group of status callbacks and answers for each, in order, whether it was new, its call, and the
+ * call's status after the group. Run it inside a transaction unless {@link statusEventsFitOneStatement}.
  */
 export async function insertStatusEvents(sql: Sql, inputs: StatusEventInput[]): Promise<StatusEventResult[]> {
+  const unbound = unboundCallSids(inputs);
+  if (unbound.length > 0) await lockCallSids(sql, unbound);
   const events = inputs.map((input, ord) => ({
     ord,
     call_id: input.callId ?? null,
@@ -308,13 +334,13 @@ export async function insertStatusEvents(sql: Sql, inputs: StatusEventInput[]): 
 }
 
 /**
- * Every statement the voice bridge runs. Takes the kit's `Sql`, so a transaction's `tx` works too.
+ * Every statement the voice bridge runs.
  *
  * @example
  * const store = createVoiceStore(db);
  * const call = await store.getCall(id);
  */
-export function createVoiceStore(db: Sql) {
+export function createVoiceStore(db: Database) {
   const serviceEvent = async (callId: string, type: string, detail: Record<string, unknown> = {}) => {
     await db.query(
       `insert into voice_call_events (call_id, provider_call_sid, source, type, detail)
@@ -439,7 +465,8 @@ export function createVoiceStore(db: Sql) {
 
     /** One status callback, stored once, moving the call forward only. See {@link insertStatusEvents}. */
     async recordStatusEvent(input: StatusEventInput): Promise<StatusEventResult> {
-      const [result] = await insertStatusEvents(db, [input]);
+      const write = (sql: Sql) => insertStatusEvents(sql, [input]);
+      const [result] = statusEventsFitOneStatement([input]) ? await write(db) : await db.transaction(write);
       return result;
     },
 
@@ -465,15 +492,19 @@ export function createVoiceStore(db: Sql) {
         return rows[0] ? { call: toCall(rows[0]), created: false } : null;
       }
       const status = input.status ?? 'ringing';
-      const rows = await db.query<CallRow & { inserted: boolean }>(RESOLVE_INBOUND_CALL, [
-        input.newId,
-        input.to,
-        input.from,
-        input.callSid,
-        status,
-        callStatusMachine.rank(status),
-      ]);
-      const row = rows[0];
+      // After the lock, so the statement's snapshot holds every callback committed for this CallSid.
+      const row = await db.transaction(async (tx) => {
+        await lockCallSids(tx, [input.callSid]);
+        const rows = await tx.query<CallRow & { inserted: boolean }>(RESOLVE_INBOUND_CALL, [
+          input.newId,
+          input.to,
+          input.from,
+          input.callSid,
+          status,
+          callStatusMachine.rank(status),
+        ]);
+        return rows[0];
+      });
       return { call: toCall(row), created: row.inserted };
     },
 
