@@ -19,6 +19,8 @@ export interface VoiceHarnessOptions {
   echo?: Omit<EchoAgentOptions, 'upgradeWebSocket'>;
   sandbox?: TwilioSandboxOptions;
   config?: Partial<VoiceAppConfig>;
+  /** Longest one Twilio REST request may take (the client's own cap beyond the breaker). */
+  twilioRequestTimeoutMs?: number;
   /** Replace the Twilio REST transport (e.g. a stub) instead of the sandbox. */
   fetch?: typeof fetch;
   db?: Database;
@@ -65,6 +67,7 @@ export async function startVoiceHarness(options: VoiceHarnessOptions = {}) {
       accountSid: twilio.accountSid,
       authToken: twilio.authToken,
       fromNumber: '+15005550006',
+      requestTimeoutMs: options.twilioRequestTimeoutMs,
     },
     agent: {
       url:
