@@ -19,6 +19,8 @@ export interface VoiceHarnessOptions {
   echo?: Omit<EchoAgentOptions, 'upgradeWebSocket'>;
   sandbox?: TwilioSandboxOptions;
   config?: Partial<VoiceAppConfig>;
+  /** How long the bridge waits for the agent's socket and first event (default 1000 ms). */
+  agentConnectTimeoutMs?: number;
   /** Longest one Twilio REST request may take (the client's own cap beyond the breaker). */
   twilioRequestTimeoutMs?: number;
   /** Replace the Twilio REST transport (e.g. a stub) instead of the sandbox. */
@@ -74,7 +76,7 @@ export async function startVoiceHarness(options: VoiceHarnessOptions = {}) {
         options.agent === 'down'
           ? 'ws://127.0.0.1:9/agent/realtime'
           : `${provider.url.replace('http', 'ws')}/agent/realtime`,
-      connectTimeoutMs: 1000,
+      connectTimeoutMs: options.agentConnectTimeoutMs ?? 1000,
     },
     fallbackMessage: 'Sorry, the assistant is unavailable.',
     rateLimits: {
@@ -129,6 +131,7 @@ export async function startVoiceHarness(options: VoiceHarnessOptions = {}) {
     async close() {
       await streams.closeAll();
       await twilio.close();
+      echo.releaseHolds();
       echo.closeAll();
       await server.close();
       await provider.close();
