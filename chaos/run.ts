@@ -63,6 +63,18 @@ try {
         WHATSAPP_SEND_RETRY_LIMIT: '30',
         GRAPH_API_TIMEOUT_MS: '1000',
       },
+      // Twilio's breaker gives up on a request after 1.5 s, opens after 3 failures, retries after 2 s; an
+      // unconfirmed call fails after 10 s. The agent's: 1 s to connect, opens after 2 failures, and stays
+      // open 6 s, longer than a failed call takes to end, so the next caller meets it open.
+      'voice-bridge': {
+        BREAKER_TWILIO_CALLS_TIMEOUT_MS: '1500',
+        BREAKER_TWILIO_CALLS_RESET_MS: '2000',
+        BREAKER_TWILIO_CALLS_VOLUME_THRESHOLD: '3',
+        VOICE_PLACEMENT_CONFIRM_S: '10',
+        VOICE_AGENT_CONNECT_TIMEOUT_MS: '1000',
+        BREAKER_VOICE_AGENT_RESET_MS: '6000',
+        BREAKER_VOICE_AGENT_VOLUME_THRESHOLD: '2',
+      },
     },
   });
   const port = (name: keyof StartedSystem['ports']) => `http://127.0.0.1:${system!.ports[name]}`;

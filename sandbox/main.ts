@@ -73,7 +73,9 @@ injectWebSocket(server);
 
 const stop = () => {
   graph.close();
+  echo.releaseHolds();
   echo.closeAll();
+  void twilio.close();
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 3000).unref();
 };

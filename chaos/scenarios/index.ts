@@ -1,8 +1,10 @@
 import type { Scenario } from '../chaos-context.ts';
+import { agentOutage } from './agent-outage.ts';
 import { postgresOutage } from './postgres-outage.ts';
 import { providerOutage } from './provider-outage.ts';
 import { redisOutage } from './redis-outage.ts';
 import { soak } from './soak.ts';
+import { twilioOutage } from './twilio-outage.ts';
 import { twoInstances } from './two-instances.ts';
 import { workerKill } from './worker-kill.ts';
 
@@ -12,6 +14,8 @@ export const SCENARIOS: Scenario[] = [
   workerKill,
   redisOutage,
   providerOutage,
+  twilioOutage,
+  agentOutage,
   twoInstances,
   soak,
 ];

@@ -18,6 +18,24 @@ export interface EchoAgentOptions {
    * since there is no speech recognition here. Default: a description of the audio, in English.
    */
   transcribe?: (utterance: { index: number; audio: Uint8Array }) => { transcript: string; language?: string };
+  /** How long a `timeout` fault holds the upgrade request, ms. Default 15000. */
+  hangMs?: number;
+}
+
+/**
+ * How the agent fails new connections: `server-error` answers the upgrade with HTTP 500 (no socket);
+ * `timeout` holds the upgrade for `hangMs`, then 503; `silent` opens the socket and then never says a word
+ * (no `session.created`, nothing answered): a hung backend. `none` clears it.
+ */
+export type AgentFaultMode = 'none' | 'server-error' | 'timeout' | 'silent';
+export const AGENT_FAULT_MODES: readonly AgentFaultMode[] = ['none', 'server-error', 'timeout', 'silent'];
+
+export interface AgentFault {
+  mode: AgentFaultMode;
+  /** How many connection attempts it applies to; omitted: until cleared. */
+  count?: number;
+  /** Overrides the agent's `hangMs` for this fault. */
+  hangMs?: number;
 }
 
 /** A client event the agent received (not audio), for tests to inspect. */
@@ -29,6 +47,8 @@ export interface AgentClientEvent {
 
 interface SessionState {
   id: string;
+  /** Opened under a `silent` fault: accepts everything, answers nothing. */
+  silent: boolean;
   configured: boolean;
   speaking: boolean;
   silentMs: number;
@@ -64,6 +84,37 @@ export function createEchoAgent(options: EchoAgentOptions) {
   const clientEvents: AgentClientEvent[] = [];
   const stats = { sessions: 0, utterances: 0, bytesIn: 0, bytesOut: 0 };
   let nextId = 0;
+  let fault: AgentFault = { mode: 'none' };
+  const faultsTaken: Record<string, number> = {};
+  const holds = new Map<ReturnType<typeof setTimeout>, () => void>();
+
+  /** The fault this connection attempt meets (spending one of its `count`), or none. */
+  const takeFault = (): AgentFault => {
+    const taken = fault;
+    if (taken.mode === 'none') return taken;
+    faultsTaken[taken.mode] = (faultsTaken[taken.mode] ?? 0) + 1;
+    if (taken.count !== undefined) {
+      fault = { ...taken, count: taken.count - 1 };
+      if (fault.count! <= 0) fault = { mode: 'none' };
+    }
+    return taken;
+  };
+  const hold = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        holds.delete(timer);
+        resolve();
+      }, ms);
+      holds.set(timer, resolve);
+    });
+  const setFault = (next: AgentFault) => {
+    fault = next.mode === 'none' ? { mode: 'none' } : { ...next };
+  };
+  /** Closes every open session, as an agent going away would. */
+  const closeAll = (code = 1001, reason = 'agent shutting down') => {
+    for (const ws of live) ws.close(code, reason);
+    live.clear();
+  };
 
   const send = (ws: WSContext<unknown>, event: Record<string, unknown>) => {
     if (ws.readyState === 1) ws.send(JSON.stringify({ event_id: `evt_${++nextId}`, ...event }));
@@ -210,10 +261,40 @@ export function createEchoAgent(options: EchoAgentOptions) {
   }
 
   const app = new Hono();
+
+  // Not the Realtime API: the switch tests and the fault-injection suite use to make the agent fail.
+  // `dropLive` also closes every open session with 1011 (an agent crashing mid-call).
+  app.post('/sandbox/agent/faults', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as (AgentFault & { dropLive?: boolean }) | null;
+    if (!body || !AGENT_FAULT_MODES.includes(body.mode))
+      return c.json({ error: `mode must be one of ${AGENT_FAULT_MODES.join(', ')}` }, 400);
+    setFault({ mode: body.mode, count: body.count, hangMs: body.hangMs });
+    const dropped = body.dropLive ? live.size : 0;
+    if (body.dropLive) closeAll(1011, 'agent failed');
+    return c.json({ fault, taken: faultsTaken, dropped });
+  });
+  app.get('/sandbox/agent/faults', (c) =>
+    c.json({ fault, taken: faultsTaken, liveSessions: live.size, sessions: stats.sessions }),
+  );
+
+  // Upgrades meeting a `silent` fault; their sessions answer nothing.
+  const silentUpgrades = new WeakSet<Request>();
   app.get(
     path,
-    options.upgradeWebSocket(() => {
+    async function agentFaults(c, next) {
+      if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return next();
+      const met = takeFault();
+      if (met.mode === 'server-error') return c.json({ error: 'agent failed' }, 500);
+      if (met.mode === 'timeout') {
+        await hold(met.hangMs ?? options.hangMs ?? 15_000);
+        return c.json({ error: 'agent timed out' }, 503);
+      }
+      if (met.mode === 'silent') silentUpgrades.add(c.req.raw);
+      return next();
+    },
+    options.upgradeWebSocket((c) => {
       const state: SessionState = {
+        silent: silentUpgrades.has(c.req.raw),
         id: String(++stats.sessions),
         configured: false,
         speaking: false,
@@ -228,13 +309,14 @@ export function createEchoAgent(options: EchoAgentOptions) {
       return {
         onOpen(_event, ws) {
           live.add(ws);
+          if (state.silent) return;
           send(ws, {
             type: 'session.created',
             session: { id: `sess_${state.id}`, object: 'realtime.session' },
           });
         },
         onMessage(event, ws) {
-          if (typeof event.data !== 'string') return;
+          if (typeof event.data !== 'string' || state.silent) return;
           let message: { type?: string; audio?: string; session?: Record<string, unknown> } & Record<
             string,
             unknown
@@ -285,10 +367,19 @@ export function createEchoAgent(options: EchoAgentOptions) {
     get liveSessions() {
       return live.size;
     },
-    /** Closes every session, as an agent going away would. */
-    closeAll(code = 1001, reason = 'agent shutting down') {
-      for (const ws of live) ws.close(code, reason);
-      live.clear();
+    closeAll,
+    setFault,
+    /** The fault in force (`none` when cleared or spent). */
+    get fault(): AgentFault {
+      return fault;
+    },
+    /** Releases upgrades a `timeout` fault is holding (they answer 503). */
+    releaseHolds() {
+      for (const [timer, release] of holds) {
+        clearTimeout(timer);
+        release();
+      }
+      holds.clear();
     },
   };
 }

@@ -37,6 +37,8 @@ export interface TwilioSandboxOptions {
   amdDelayMs?: number;
   /** Upper bound on one simulated call, so nothing the app does can hang the sandbox. Default 30 s. */
   maxCallMs?: number;
+  /** How long `timeout` and `accept-late` faults hold the Calls.json answer, ms. Default 15000. */
+  hangMs?: number;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -91,6 +93,29 @@ export function defaultCallerClip(): Uint8Array {
   ]);
 }
 
+/**
+ * What Calls.json does instead of answering normally: `server-error` answers 500 (Twilio error 20500) and
+ * `unavailable` 503 (20503), creating nothing; `timeout` holds the answer for `hangMs`, then 503, creating
+ * nothing; `accept-late` creates the call at once (it rings, its callbacks flow) but holds the 201 for
+ * `hangMs`, as a Twilio answering slower than its client waits. `none` clears it.
+ */
+export type TwilioFaultMode = 'none' | 'server-error' | 'unavailable' | 'timeout' | 'accept-late';
+export const TWILIO_FAULT_MODES: readonly TwilioFaultMode[] = [
+  'none',
+  'server-error',
+  'unavailable',
+  'timeout',
+  'accept-late',
+];
+
+export interface TwilioFault {
+  mode: TwilioFaultMode;
+  /** How many Calls.json requests it applies to; omitted: until cleared. */
+  count?: number;
+  /** Overrides the sandbox's `hangMs` for this fault. */
+  hangMs?: number;
+}
+
 const rfc2822 = (date: Date) => date.toUTCString().replace('GMT', '+0000');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const E164 = /^\+[1-9]\d{1,14}$/;
@@ -142,8 +167,10 @@ function callResource(call: SandboxCall) {
  * the signed answer webhook, its TwiML executed (`<Say>`, `<Hangup>`, `<Connect><Stream>` as a real
  * Media Streams client playing a μ-law clip and collecting the audio sent back, then `<Connect action>`).
  *
- * Test hooks: `control.outage` makes the API answer 503; `control.responseDelayMs` slows it down;
- * `waitForCall(sid)` resolves once a call has ended.
+ * Faults: `POST /sandbox/twilio/faults {mode, count?, hangMs?}` (or `setFault`) makes Calls.json fail
+ * (see {@link TwilioFaultMode}); `GET` reads the fault and how many requests each mode took. Test hooks:
+ * `control.outage` makes the API answer 503; `control.responseDelayMs` slows it down; `waitForCall(sid)`
+ * resolves once a call has ended.
  *
  * @example
  * const twilio = createTwilioSandbox({ stageDelayMs: 10, frameIntervalMs: 2 });
@@ -159,6 +186,10 @@ export function createTwilioSandbox(options: TwilioSandboxOptions = {}) {
   const calls = new Map<string, SandboxCall>();
   const finished = new Map<string, Promise<SandboxCall>>();
   const control = { outage: false, responseDelayMs: 0 };
+  let fault: TwilioFault = { mode: 'none' };
+  const faultsTaken: Record<string, number> = {};
+  // Held answers, released at once by close() so a fault never outlives the sandbox.
+  const holds = new Map<ReturnType<typeof setTimeout>, () => void>();
   let closed = false;
   const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`;
 
@@ -382,11 +413,56 @@ export function createTwilioSandbox(options: TwilioSandboxOptions = {}) {
     finished.set(call.sid, bounded);
   }
 
+  /** The fault this request meets (spending one of its `count`), or none. */
+  function takeFault(): TwilioFault {
+    const taken = fault;
+    if (taken.mode === 'none') return taken;
+    faultsTaken[taken.mode] = (faultsTaken[taken.mode] ?? 0) + 1;
+    if (taken.count !== undefined) {
+      fault = { ...taken, count: taken.count - 1 };
+      if (fault.count! <= 0) fault = { mode: 'none' };
+    }
+    return taken;
+  }
+
+  function hold(ms: number): Promise<void> {
+    if (closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        holds.delete(timer);
+        resolve();
+      }, ms);
+      holds.set(timer, resolve);
+    });
+  }
+
+  function setFault(next: TwilioFault) {
+    fault = next.mode === 'none' ? { mode: 'none' } : { ...next };
+  }
+
   const app = new Hono();
+
+  app.post('/sandbox/twilio/faults', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as TwilioFault | null;
+    if (!body || !TWILIO_FAULT_MODES.includes(body.mode))
+      return c.json({ error: `mode must be one of ${TWILIO_FAULT_MODES.join(', ')}` }, 400);
+    setFault({ mode: body.mode, count: body.count, hangMs: body.hangMs });
+    log('fault set', { fault });
+    return c.json({ fault, taken: faultsTaken });
+  });
+  app.get('/sandbox/twilio/faults', (c) => c.json({ fault, taken: faultsTaken }));
 
   app.post('/2010-04-01/Accounts/:accountSid/Calls.json', async (c) => {
     if (control.responseDelayMs > 0) await sleep(control.responseDelayMs);
     if (control.outage) return c.json(twilioError(503, 20503, 'Service Unavailable'), 503);
+    const met = c.req.header('authorization') === expectedAuth ? takeFault() : { mode: 'none' as const };
+    const hangMs = met.hangMs ?? options.hangMs ?? 15_000;
+    if (met.mode === 'server-error') return c.json(twilioError(500, 20500, 'Internal Server Error'), 500);
+    if (met.mode === 'unavailable') return c.json(twilioError(503, 20503, 'Service Unavailable'), 503);
+    if (met.mode === 'timeout') {
+      await hold(hangMs);
+      return c.json(twilioError(503, 20503, 'Service Unavailable'), 503);
+    }
     if (c.req.header('authorization') !== expectedAuth) {
       return c.json(twilioError(401, 20003, 'Authenticate'), 401, {
         'WWW-Authenticate': 'Basic realm="Twilio API"',
@@ -436,6 +512,8 @@ export function createTwilioSandbox(options: TwilioSandboxOptions = {}) {
     calls.set(call.sid, call);
     log('call created', { callSid: call.sid, to });
     start(call);
+    // The call is live; only its answer is late (the client may have given up on it by now).
+    if (met.mode === 'accept-late') await hold(hangMs);
     return c.json(callResource(call), 201);
   });
 
@@ -484,6 +562,11 @@ export function createTwilioSandbox(options: TwilioSandboxOptions = {}) {
     accountSid,
     authToken,
     control,
+    setFault,
+    /** The fault in force (`none` when cleared or spent). */
+    get fault(): TwilioFault {
+      return fault;
+    },
     calls: calls as ReadonlyMap<string, SandboxCall>,
     /** Resolves once the call has ended (or hit `maxCallMs`). */
     async waitForCall(sid: string): Promise<SandboxCall> {
@@ -493,6 +576,11 @@ export function createTwilioSandbox(options: TwilioSandboxOptions = {}) {
     },
     /** Waits for every call in flight, then refuses to start new stages. */
     async close(): Promise<void> {
+      for (const [timer, release] of holds) {
+        clearTimeout(timer);
+        release();
+      }
+      holds.clear();
       await Promise.all(finished.values());
       closed = true;
     },

@@ -63,10 +63,15 @@ export function sessionUpdate(agent: string | null | undefined, language?: strin
   };
 }
 
+/** The agent's first words on a new socket (OpenAI Realtime sends `session.created` at once). */
+const HANDSHAKE_EVENTS = new Set(['session.created', 'session.updated']);
+
 /**
- * Connects to the realtime voice agent and configures the session. Resolves once the socket is open;
- * rejects with a DependencyError when it cannot open within `connectTimeoutMs`, is refused, or is aborted,
- * and in every such case the socket is closed, so a failed attempt leaves nothing behind.
+ * Connects to the realtime voice agent and configures the session. Resolves once the agent has spoken on
+ * the open socket (`session.created` or `session.updated`): a socket that opens onto a hung backend is no
+ * session. Rejects with a DependencyError when that does not happen within `connectTimeoutMs`, when the
+ * socket is refused (an HTTP error instead of the upgrade) or closes first, or when aborted; in every such
+ * case the socket is closed, so a failed attempt leaves nothing behind.
  *
  * @example
  * const session = await openAgentSession({ url, connectTimeoutMs: 3000, createSocket: globalAgentSocketFactory });
@@ -117,30 +122,29 @@ export function openAgentSession(options: AgentSessionOptions): Promise<AgentSes
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
+    const session: AgentSession = {
+      appendAudio(audio) {
+        if (socket.readyState === OPEN)
+          socket.send(JSON.stringify({ type: 'input_audio_buffer.append', audio }));
+      },
+      send(event) {
+        if (socket.readyState === OPEN) socket.send(JSON.stringify(event));
+      },
+      onEvent(handler) {
+        handlers.push(handler);
+      },
+      close() {
+        if (socket.readyState <= OPEN) socket.close(1000, 'stream ended');
+      },
+      closed,
+    };
+
     socket.addEventListener('open', () => {
       if (settled) {
         socket.close();
         return;
       }
-      settled = true;
-      cleanup();
       socket.send(JSON.stringify(sessionUpdate(options.agent, options.language)));
-      resolve({
-        appendAudio(audio) {
-          if (socket.readyState === OPEN)
-            socket.send(JSON.stringify({ type: 'input_audio_buffer.append', audio }));
-        },
-        send(event) {
-          if (socket.readyState === OPEN) socket.send(JSON.stringify(event));
-        },
-        onEvent(handler) {
-          handlers.push(handler);
-        },
-        close() {
-          if (socket.readyState <= OPEN) socket.close(1000, 'stream ended');
-        },
-        closed,
-      });
     });
     socket.addEventListener('message', (event) => {
       const data = (event as MessageEvent).data;
@@ -149,6 +153,12 @@ export function openAgentSession(options: AgentSessionOptions): Promise<AgentSes
       try {
         json = JSON.parse(data);
       } catch {
+        return;
+      }
+      if (!settled && HANDSHAKE_EVENTS.has((json as { type?: unknown })?.type as string)) {
+        settled = true;
+        cleanup();
+        resolve(session);
         return;
       }
       const parsed = AgentServerEvent.safeParse(json);

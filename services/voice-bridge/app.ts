@@ -24,7 +24,7 @@ import { mountCallList } from './routes/call-list.ts';
 import { mountCallTranscript } from './routes/call-transcript.ts';
 import { mountMachineDetection } from './routes/machine-detection.ts';
 import { mountMediaStream } from './routes/media-stream.ts';
-import { mountOutboundCalls } from './routes/outbound-calls.ts';
+import { mountOutboundCalls, type PlacementAttempt } from './routes/outbound-calls.ts';
 import { mountProviderWebhooks } from './routes/provider-webhooks.ts';
 import type { VoiceEnv } from './routes/twilio-webhook-auth.ts';
 import { createStatusIntake } from './status-intake.ts';
@@ -42,7 +42,16 @@ export interface VoiceAppConfig {
   apiKey: string;
   /** The base URL Twilio reaches us at; webhook and stream URLs are built from it and verified against it. */
   publicUrl: string;
-  twilio: { apiUrl: string; accountSid: string; authToken: string; fromNumber: string };
+  twilio: {
+    apiUrl: string;
+    accountSid: string;
+    authToken: string;
+    fromNumber: string;
+    /** Longest one Twilio request may take, beyond the breaker's timeout (a late answer still counts). */
+    requestTimeoutMs?: number;
+  };
+  /** How long a call Twilio may or may not have created waits to be confirmed before it fails. */
+  placementConfirmSeconds?: number;
   agent: { url: string; apiKey?: string; connectTimeoutMs: number };
   fallbackMessage: string;
   /** Barge-in, backchannels, language, consent; defaults: interrupt on any speech, no consent question. */
@@ -76,6 +85,7 @@ export function voiceAppConfig(config: VoiceConfig): VoiceAppConfig {
       connectTimeoutMs: config.VOICE_AGENT_CONNECT_TIMEOUT_MS,
     },
     fallbackMessage: config.VOICE_FALLBACK_MESSAGE,
+    placementConfirmSeconds: config.VOICE_PLACEMENT_CONFIRM_S,
     conversation: {
       defaultLanguage: config.VOICE_DEFAULT_LANGUAGE,
       minInterruptionMs: config.VOICE_MIN_INTERRUPTION_MS,
@@ -147,9 +157,13 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
   registerOutcomeGauge(metrics.registry, () => store.countOutcomes());
 
   const twilio = createTwilioClient({ ...config.twilio, fetch: deps.fetch });
+  // The request is kept in `sent`: when the breaker's timeout fires first, Twilio's late answer still counts.
   const twilioBreaker = breakers.create(
     TWILIO_BREAKER,
-    (input: CreateCallInput) => twilio.createCall(input),
+    (input: CreateCallInput, sent: PlacementAttempt['sent']) => {
+      sent.request = twilio.createCall(input);
+      return sent.request;
+    },
     { timeout: 5000, ...config.breakers?.twilio },
   );
   const twilioUpdateBreaker = breakers.create(
@@ -198,7 +212,11 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
     apiKey: config.apiKey,
     publicUrl: config.publicUrl,
     fromNumber: config.twilio.fromNumber,
-    placeCall: (input) => twilioBreaker.fire(input),
+    placeCall: (input) => {
+      const sent: PlacementAttempt['sent'] = {};
+      return { answer: twilioBreaker.fire(input, sent), sent };
+    },
+    placementConfirmSeconds: config.placementConfirmSeconds,
     retryAfterSeconds: Math.max(1, Math.ceil(resetTimeoutMs / 1000)),
     endpointLimit: { policy: outboundPolicy, limiter: deps.limiterFor(outboundPolicy) },
     destinationLimit: { name: destinationPolicy.name, limiter: deps.limiterFor(destinationPolicy) },

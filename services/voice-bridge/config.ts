@@ -76,6 +76,11 @@ const voiceEnvShape = {
     'This call is answered by an AI assistant and recorded. Press 1 or say yes to continue, press 2 or say no to end the call.',
   ),
   VOICE_CONSENT_REFUSED_MESSAGE: envString('Understood. We will not continue with the assistant. Goodbye.'),
+  /**
+   * A call Twilio may or may not have created (our request timed out after it was sent) waits this long
+   * for its first status callback or Twilio's late answer; then it is failed.
+   */
+  VOICE_PLACEMENT_CONFIRM_S: envInt(60, { min: 1, max: 3600 }),
   VOICE_OUTBOUND_RATE_POINTS: envInt(10, { min: 1 }),
   VOICE_OUTBOUND_RATE_DURATION_S: envInt(60, { min: 1 }),
   VOICE_DESTINATION_RATE_POINTS: envInt(3, { min: 1 }),

@@ -109,7 +109,22 @@ export function voiceOpenApiDocument(options: VoiceOpenApiOptions = {}): OpenApi
               },
               content: jsonContent(schemaRef('Call')),
             },
-            ...problems(400, 401, 422, 429, 503),
+            202: {
+              description:
+                'Not yet decided: Twilio may or may not have created the call (its answer timed out), or a ' +
+                'concurrent request with the same Idempotency-Key is still placing it. The call stays queued ' +
+                'until its status callbacks or Twilio’s late answer confirm it, or fails after ' +
+                'VOICE_PLACEMENT_CONFIRM_S; follow Location. A retry with the key never places a second call.',
+              headers: { Location: location },
+              content: jsonContent(schemaRef('Call')),
+            },
+            ...problems(400, 401, 422, 429),
+            503: problemResponse(
+              'Twilio unavailable (breaker open, 5xx, throttled): nothing was placed, the call is failed and ' +
+                'its Idempotency-Key released (`idempotencyKeyReleased`), so a retry after Retry-After with it ' +
+                'places the call. Or: placed but not recorded (`providerCallSid` given): retry with the key to read it.',
+              { 'Retry-After': { $ref: '#/components/headers/Retry-After' } },
+            ),
             502: problemResponse('Twilio refused our credentials; the call is failed.'),
           },
         },

@@ -1,4 +1,4 @@
-import type { Sql } from '../../shared/db/index.ts';
+import type { Database, Sql } from '../../shared/db/index.ts';
 import { CALL_STATUSES, type CallStatus, callStatusMachine } from './call-status-machine.ts';
 import type { CallLanguage } from './conversation-language.ts';
 import type { AnsweredBy, CallOutcome, MachineAction } from './machine-detection.ts';
@@ -29,6 +29,8 @@ export interface CallRecord {
   machineAction: MachineAction | null;
   /** Settled once, when the call became terminal (by the database: see machine-detection.ts). */
   outcome: CallOutcome | null;
+  /** Since when Twilio may or may not have created this outbound call (our request's answer was lost). */
+  placementUnconfirmedAt: Date | null;
 }
 
 export type AiLegEnding = 'agent_unavailable' | 'consent_refused';
@@ -133,12 +135,13 @@ interface CallRow {
   answered_by: AnsweredBy | null;
   machine_action: MachineAction | null;
   outcome: CallOutcome | null;
+  placement_unconfirmed_at: Date | null;
   request_hash?: string | null;
 }
 
 const CALL_COLUMNS = `id, direction, to_number, from_number, agent, metadata, status, provider_call_sid,
   failure_reason, duration_seconds, answered_at, ended_at, created_at, updated_at, ai_leg_ended_by,
-  consent, consent_at, consent_via, answered_by, machine_action, outcome`;
+  consent, consent_at, consent_via, answered_by, machine_action, outcome, placement_unconfirmed_at`;
 
 const asJson = (value: unknown): Record<string, unknown> =>
   (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, unknown>;
@@ -166,6 +169,7 @@ function toCall(row: CallRow): CallRecord {
     answeredBy: row.answered_by ?? null,
     machineAction: row.machine_action ?? null,
     outcome: row.outcome ?? null,
+    placementUnconfirmedAt: row.placement_unconfirmed_at ?? null,
   };
 }
 
@@ -236,7 +240,7 @@ const STATUS_EVENTS_SQL = `
     left join upd u on u.id = r.target_id
    order by r.ord`;
 
-// An inbound call's creation is one statement, so one transaction: the call (race-free on the CallSid), the
+// An inbound call's creation is one statement (after the CallSid's lock): the call (race-free on the CallSid), the
 // callbacks that arrived before it linked to it and their status applied (highest rank wins; among equal
 // ranks the earliest, as the monotonic rule keeps it), and its `inbound_created` event. On a second answer
 // webhook for the CallSid the existing call is returned, moved forward by the same rule.
@@ -284,10 +288,37 @@ const RESOLVE_INBOUND_CALL = `
   select * from call`;
 
 /**
- * Stores a group of status callbacks (run it inside the writer's transaction) and answers for each, in
- * order, whether it was new, its call, and the call's status after the group.
+ * An inbound call's creation and a status callback for its CallSid may commit at the same moment, each
+ * unable to see the other's row: the callback would stay an orphan, its status never applied. Both take
+ * this transaction lock on the CallSid first (in one order), so the later one sees the earlier. Callbacks
+ * naming our call id (calls we placed) need none: their call exists before Twilio hears of it.
+ */
+async function lockCallSids(tx: Sql, callSids: string[]): Promise<void> {
+  await tx.query(
+    `select pg_advisory_xact_lock(hashtextextended('voice-call-sid:' || s, 0))
+       from (select distinct unnest($1::text[]) as s order by 1) sids`,
+    [callSids],
+  );
+}
+
+/** The callbacks of a group that must be serialised with inbound call creation (see {@link lockCallSids}). */
+const unboundCallSids = (inputs: StatusEventInput[]) =>
+  inputs.filter((input) => input.callId === undefined).map((input) => input.callSid);
+
+/**
+ * A group of callbacks is one statement on its own (no BEGIN/COMMIT) when each names our call id; any
+ * other group runs in a transaction, its CallSids locked first.
+ */
+export const statusEventsFitOneStatement = (inputs: StatusEventInput[]) =>
+  unboundCallSids(inputs).length === 0;
+
+/**
+ * Stores a group of status callbacks and answers for each, in order, whether it was new, its call, and the
+ * call's status after the group. Run it inside a transaction unless {@link statusEventsFitOneStatement}.
  */
 export async function insertStatusEvents(sql: Sql, inputs: StatusEventInput[]): Promise<StatusEventResult[]> {
+  const unbound = unboundCallSids(inputs);
+  if (unbound.length > 0) await lockCallSids(sql, unbound);
   const events = inputs.map((input, ord) => ({
     ord,
     call_id: input.callId ?? null,
@@ -308,13 +339,13 @@ export async function insertStatusEvents(sql: Sql, inputs: StatusEventInput[]): 
 }
 
 /**
- * Every statement the voice bridge runs. Takes the kit's `Sql`, so a transaction's `tx` works too.
+ * Every statement the voice bridge runs.
  *
  * @example
  * const store = createVoiceStore(db);
  * const call = await store.getCall(id);
  */
-export function createVoiceStore(db: Sql) {
+export function createVoiceStore(db: Database) {
   const serviceEvent = async (callId: string, type: string, detail: Record<string, unknown> = {}) => {
     await db.query(
       `insert into voice_call_events (call_id, provider_call_sid, source, type, detail)
@@ -411,35 +442,101 @@ export function createVoiceStore(db: Sql) {
       );
     },
 
-    /** Placing the call failed: it is `failed` for good, with the reason (no silent retry later). */
+    /**
+     * Placing the call failed: it is `failed` for good, with the reason (no silent retry later). With
+     * `releaseKey` (Twilio certainly created nothing) its Idempotency-Key is freed, so a retry with it is a
+     * fresh attempt. A call Twilio already reported on (a CallSid, a status) is left as it is.
+     */
     async markPlacementFailed(
       callId: string,
       reason: string,
       detail: Record<string, unknown>,
-    ): Promise<CallRecord> {
+      options: { releaseKey?: boolean } = {},
+    ): Promise<CallRecord | null> {
       const rows = await db.query<CallRow>(
         `with upd as (
            update voice_calls set
-             status = case when status_rank < ${TERMINAL_RANK} then 'failed' else status end,
+             status = 'failed',
              status_rank = ${TERMINAL_RANK},
              failure_reason = coalesce(failure_reason, $2),
              ended_at = coalesce(ended_at, now()),
+             idempotency_key = case when $4 then null else idempotency_key end,
              updated_at = now()
-           where id = $1 returning ${CALL_COLUMNS}
+           where id = $1 and provider_call_sid is null and status_rank = 0 returning ${CALL_COLUMNS}
          ),
          ev as (
            insert into voice_call_events (call_id, source, type, detail)
            select id, 'service', 'provider_failed', $3::jsonb from upd
          )
          select * from upd`,
-        [callId, reason, JSON.stringify({ reason, ...detail })],
+        [
+          callId,
+          reason,
+          JSON.stringify({ reason, keyReleased: Boolean(options.releaseKey), ...detail }),
+          Boolean(options.releaseKey),
+        ],
       );
+      return rows[0] ? toCall(rows[0]) : null;
+    },
+
+    /**
+     * Twilio may or may not have created the call (our request timed out, or its answer was lost): the call
+     * stays `queued`, marked unconfirmed since now, until its callbacks, Twilio's late answer or
+     * {@link failUnconfirmedPlacements} decide.
+     */
+    async markPlacementUnconfirmed(callId: string, reason: string): Promise<CallRecord> {
+      const rows = await db.query<CallRow>(
+        `with upd as (
+           update voice_calls set placement_unconfirmed_at = coalesce(placement_unconfirmed_at, now()),
+             updated_at = now()
+           where id = $1 and provider_call_sid is null and status_rank = 0 returning ${CALL_COLUMNS}
+         ),
+         ev as (
+           insert into voice_call_events (call_id, source, type, detail)
+           select id, 'service', 'provider_unconfirmed', $2::jsonb from upd
+         )
+         select * from upd
+         union all
+         select ${CALL_COLUMNS} from voice_calls where id = $1 and not exists (select 1 from upd)`,
+        [callId, JSON.stringify({ reason })],
+      );
+      if (!rows[0]) throw new Error(`call ${callId} is not stored`);
       return toCall(rows[0]);
+    },
+
+    /**
+     * Unconfirmed calls that heard nothing from Twilio for `windowSeconds` are failed (every instance's,
+     * so one lost with its process is settled too). Their Idempotency-Keys stay bound: Twilio might still
+     * have the call, and a retry must never place a second one. Returns the ids failed.
+     */
+    async failUnconfirmedPlacements(windowSeconds: number): Promise<string[]> {
+      const rows = await db.query<{ id: string }>(
+        `with upd as (
+           update voice_calls set status = 'failed', status_rank = ${TERMINAL_RANK},
+             failure_reason = coalesce(failure_reason, $2), ended_at = coalesce(ended_at, now()),
+             updated_at = now()
+           where placement_unconfirmed_at < now() - make_interval(secs => $1)
+             and provider_call_sid is null and status_rank = 0
+           returning id
+         ),
+         ev as (
+           insert into voice_call_events (call_id, source, type, detail)
+           select id, 'service', 'provider_failed', $3::jsonb from upd
+         )
+         select id from upd`,
+        [
+          windowSeconds,
+          `provider never confirmed the call within ${windowSeconds} s`,
+          JSON.stringify({ reason: 'unconfirmed', windowSeconds, keyReleased: false }),
+        ],
+      );
+      return rows.map((r) => r.id);
     },
 
     /** One status callback, stored once, moving the call forward only. See {@link insertStatusEvents}. */
     async recordStatusEvent(input: StatusEventInput): Promise<StatusEventResult> {
-      const [result] = await insertStatusEvents(db, [input]);
+      const write = (sql: Sql) => insertStatusEvents(sql, [input]);
+      const [result] = statusEventsFitOneStatement([input]) ? await write(db) : await db.transaction(write);
       return result;
     },
 
@@ -465,15 +562,19 @@ export function createVoiceStore(db: Sql) {
         return rows[0] ? { call: toCall(rows[0]), created: false } : null;
       }
       const status = input.status ?? 'ringing';
-      const rows = await db.query<CallRow & { inserted: boolean }>(RESOLVE_INBOUND_CALL, [
-        input.newId,
-        input.to,
-        input.from,
-        input.callSid,
-        status,
-        callStatusMachine.rank(status),
-      ]);
-      const row = rows[0];
+      // After the lock, so the statement's snapshot holds every callback committed for this CallSid.
+      const row = await db.transaction(async (tx) => {
+        await lockCallSids(tx, [input.callSid]);
+        const rows = await tx.query<CallRow & { inserted: boolean }>(RESOLVE_INBOUND_CALL, [
+          input.newId,
+          input.to,
+          input.from,
+          input.callSid,
+          status,
+          callStatusMachine.rank(status),
+        ]);
+        return rows[0];
+      });
       return { call: toCall(row), created: row.inserted };
     },
 

@@ -24,13 +24,28 @@ import type { VoiceEnv } from './twilio-webhook-auth.ts';
 /** Status callbacks we ask Twilio for; `answered` arrives as CallStatus `in-progress`. */
 export const STATUS_CALLBACK_EVENTS = ['initiated', 'ringing', 'answered', 'completed'] as const;
 
+/**
+ * One attempt to create a call at Twilio: `answer` is what the breaker says (it may give up first, on its
+ * timeout); `request` is the HTTP request itself, set once it was sent, which may still bring Twilio's
+ * late answer after that.
+ */
+export interface PlacementAttempt {
+  answer: Promise<TwilioCallResource>;
+  sent: { request?: Promise<TwilioCallResource> };
+}
+
 export interface OutboundCallsOptions {
   store: VoiceStore;
   apiKey: string;
   publicUrl: string;
   fromNumber: string;
   /** Creates the call at Twilio behind the `twilio-calls` breaker. */
-  placeCall: (input: CreateCallInput) => Promise<TwilioCallResource>;
+  placeCall: (input: CreateCallInput) => PlacementAttempt;
+  /**
+   * How long a call Twilio may or may not have created (a timeout, a lost answer) waits for its first
+   * status callback or Twilio's late answer before it is failed. Default 60 s.
+   */
+  placementConfirmSeconds?: number;
   /** Seconds a client should wait once the provider is unavailable (the breaker's reset timeout). */
   retryAfterSeconds: number;
   endpointLimit: { policy: RateLimitPolicy; limiter: RateLimiterAbstract };
@@ -79,41 +94,71 @@ interface PlacementFailure {
   title: string;
   reason: string;
   code?: string | number;
+  /**
+   * `no`: Twilio certainly created nothing (the request was never sent, or Twilio answered an error).
+   * `unknown`: it may have (the request was sent and its answer timed out or was lost).
+   */
+  placed: 'no' | 'unknown';
 }
 
-/** A call is time-critical: whatever went wrong, it is failed now and never retried behind the caller's back. */
+/** Network errors raised before a byte of the request reached Twilio: nothing can have been created. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+/** A gateway in front of Twilio timed out or failed: the request may have reached Twilio. */
+const GATEWAY_STATUSES = new Set([502, 504]);
+
+/**
+ * What a failed placement means. A call is time-critical: it is never retried behind the caller's back.
+ * When Twilio may have created it anyway, the call is not failed but left to be confirmed.
+ */
 function classifyPlacementError(error: unknown): PlacementFailure {
   const code = (error as { code?: string | number }).code;
-  if (code === 'EOPENBREAKER') {
-    return { status: 503, title: 'Service Unavailable', reason: 'provider unavailable: breaker open', code };
+  const unavailable = (reason: string, placed: 'no' | 'unknown'): PlacementFailure => ({
+    status: 503,
+    title: 'Service Unavailable',
+    reason: `provider unavailable: ${reason}`,
+    code: code ?? (error as { status?: number }).status,
+    placed,
+  });
+  if (code === 'EOPENBREAKER') return unavailable('breaker open', 'no');
+  // The breaker's own timeout: the request is out and may still be answered.
+  if (code === 'ETIMEDOUT' && !(error instanceof DependencyError)) return unavailable('timed out', 'unknown');
+  if (!(error instanceof DependencyError)) return unavailable((error as Error).message, 'unknown');
+  if (error.status === undefined) {
+    return unavailable(error.message, NOT_SENT_CODES.has(String(code)) ? 'no' : 'unknown');
   }
-  if (code === 'ETIMEDOUT' && !(error instanceof DependencyError)) {
-    return { status: 503, title: 'Service Unavailable', reason: 'provider unavailable: timed out', code };
-  }
-  if (error instanceof DependencyError && error.status !== undefined && !error.retryable) {
-    // 401/403/404: our account or configuration is wrong, not the caller's request.
-    if ([401, 403, 404].includes(error.status)) {
-      return {
-        status: 502,
-        title: 'Bad Gateway',
-        reason: `provider refused our credentials: ${error.message}`,
-        code,
-      };
-    }
+  if (GATEWAY_STATUSES.has(error.status)) return unavailable(error.message, 'unknown');
+  if (error.retryable) return unavailable(error.message, 'no'); // Twilio's 5xx, 408, 429
+  // 401/403/404: our account or configuration is wrong, not the caller's request.
+  if ([401, 403, 404].includes(error.status)) {
     return {
-      status: 422,
-      title: 'Unprocessable Content',
-      reason: `provider rejected the call: ${error.message}`,
+      status: 502,
+      title: 'Bad Gateway',
+      reason: `provider refused our credentials: ${error.message}`,
       code,
+      placed: 'no',
     };
   }
   return {
-    status: 503,
-    title: 'Service Unavailable',
-    reason: `provider unavailable: ${(error as Error).message}`,
-    code: code ?? (error as { status?: number }).status,
+    status: 422,
+    title: 'Unprocessable Content',
+    reason: `provider rejected the call: ${error.message}`,
+    code,
+    placed: 'no',
   };
 }
+
+/**
+ * Whether a failed attempt frees its Idempotency-Key: yes when nothing was placed and trying again may
+ * work (an outage, our credentials); no for a request Twilio rejected (422: the same request fails again).
+ */
+const releasesKey = (failure: PlacementFailure) => failure.placed === 'no' && failure.status !== 422;
 
 const requestHash = (input: unknown) => createHash('sha256').update(JSON.stringify(input)).digest('hex');
 
@@ -134,6 +179,7 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
 
   const placementWaitMs = options.placementWaitMs ?? 10_000;
   const recordRetryDelaysMs = options.recordRetryDelaysMs ?? [50, 200, 500];
+  const confirmSeconds = options.placementConfirmSeconds ?? 60;
 
   // Calls Twilio accepted whose CallSid we failed to store, by call id (bounded; status callbacks also link
   // the CallSid, as they carry our call id).
@@ -142,12 +188,24 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
   /** Placement is decided once the provider's CallSid is on record or the call left `queued` (failed). */
   const placementDecided = (call: CallRecord) => call.providerCallSid !== null || call.status !== 'queued';
 
+  /**
+   * An unconfirmed call past its window is failed here too (by whoever reads it first), so one whose
+   * timer died with its process does not stay `queued` for ever.
+   */
+  const settleIfOverdue = async (call: CallRecord): Promise<CallRecord> => {
+    const since = call.placementUnconfirmedAt;
+    if (!since || placementDecided(call) || Date.now() - since.getTime() < confirmSeconds * 1000) return call;
+    await store.failUnconfirmedPlacements(confirmSeconds);
+    return (await store.getCall(call.id)) ?? call;
+  };
+
   // Concurrent requests with one key: the one that stored the call places it; the others wait here for
   // its outcome (polling the row, so it works across instances) and answer with that same call.
   const awaitPlacement = async (key: string) => {
     const deadline = Date.now() + placementWaitMs;
     for (;;) {
       let found = await store.findByIdempotencyKey(key);
+      if (found) found = { ...found, call: await settleIfOverdue(found.call) };
       const unrecorded = found && !placementDecided(found.call) && acceptedNotRecorded.get(found.call.id);
       if (found && unrecorded) {
         // This process placed it and could not record it: the retry is the moment to write it again.
@@ -215,91 +273,164 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
     });
     const onMachine = input.onMachine ?? options.defaultOnMachine;
 
-    // The key first: a replay is answered with the first result and spends no rate-limit point.
-    if (idempotencyKey) {
-      const existing = await store.findByIdempotencyKey(idempotencyKey);
-      if (existing) {
-        if (existing.requestHash && existing.requestHash !== hash) {
-          return replay(c, existing.call, existing.requestHash, hash);
+    // The key first: a replay is answered with the first result and spends no rate-limit point. A key
+    // whose attempt was released (nothing placed) is free again, even while we wait on it: go round.
+    for (let round = 0; ; round++) {
+      if (idempotencyKey) {
+        const existing = await store.findByIdempotencyKey(idempotencyKey);
+        if (existing) {
+          if (existing.requestHash && existing.requestHash !== hash) {
+            return replay(c, existing.call, existing.requestHash, hash);
+          }
+          const settled = await awaitPlacement(idempotencyKey);
+          if (settled) return replay(c, settled.call, settled.requestHash, hash);
+          // The first attempt was released unplaced (rate limited, provider down): this one is fresh.
         }
-        const settled = await awaitPlacement(idempotencyKey);
-        if (settled) return replay(c, settled.call, settled.requestHash, hash);
-        // The first attempt was released unplaced (rate limited): this one is a fresh attempt.
       }
-    }
 
-    const id = options.newId();
-    const stored = await store.createOutboundCall({
-      id,
-      to: input.to,
-      from,
-      agent: input.agent,
-      metadata: input.metadata,
-      idempotencyKey,
-      requestHash: idempotencyKey ? hash : undefined,
-    });
-    // Lost a race with the same key: the winner places the call; answer with its outcome.
-    if (!stored.created) {
+      const id = options.newId();
+      const stored = await store.createOutboundCall({
+        id,
+        to: input.to,
+        from,
+        agent: input.agent,
+        metadata: input.metadata,
+        idempotencyKey,
+        requestHash: idempotencyKey ? hash : undefined,
+      });
+      if (stored.created)
+        return place(c, { id, to: input.to, from, onMachine, machineMessage: input.machineMessage });
+      // Lost a race with the same key: the winner places the call; answer with its outcome.
       if (stored.requestHash && stored.requestHash !== hash) {
         return replay(c, stored.call, stored.requestHash, hash);
       }
       const settled = idempotencyKey ? await awaitPlacement(idempotencyKey) : null;
-      return replay(c, settled?.call ?? stored.call, settled?.requestHash ?? stored.requestHash, hash);
+      if (settled || round >= 2) {
+        return replay(c, settled?.call ?? stored.call, settled?.requestHash ?? stored.requestHash, hash);
+      }
     }
+  });
 
+  /** Gives a placement attempt back: the call is forgotten or failed, its destination point refunded. */
+  const refundDestination = (to: string) =>
+    options.destinationLimit.limiter.reward(`to:${to}`, 1).catch(() => {});
+
+  /**
+   * Twilio may or may not have the call. Its late answer (the request outlives the breaker's timeout), or
+   * its status callbacks (they carry our call id), settle it; otherwise it is failed after the window.
+   */
+  const confirmLater = (
+    id: string,
+    to: string,
+    sent: PlacementAttempt['sent'],
+    logger: { warn: (o: object, m: string) => void },
+  ) => {
+    sent.request
+      ?.then(
+        (resource) => recordWithRetries(() => store.markProviderAccepted(id, resource.sid, resource.status)),
+        async (error: unknown) => {
+          const late = classifyPlacementError(error);
+          if (late.placed !== 'no') return; // still unknown: the callbacks or the window decide
+          const failed = await recordWithRetries(() =>
+            store.markPlacementFailed(
+              id,
+              late.reason,
+              { code: late.code ?? null, late: true },
+              {
+                releaseKey: releasesKey(late),
+              },
+            ),
+          );
+          if (failed) await refundDestination(to);
+        },
+      )
+      .catch((error: unknown) => logger.warn({ err: error, callId: id }, 'settling an unconfirmed call'));
+    const timer = setTimeout(
+      () => {
+        store
+          .failUnconfirmedPlacements(confirmSeconds)
+          .then((ids) => {
+            if (ids.length > 0)
+              logger.warn({ callIds: ids }, 'unconfirmed calls failed: Twilio never confirmed them');
+          })
+          .catch((error: unknown) => logger.warn({ err: error }, 'failing unconfirmed calls'));
+      },
+      confirmSeconds * 1000 + 250,
+    );
+    (timer as { unref?: () => void }).unref?.();
+  };
+
+  /** Places a stored call: the destination limit, then Twilio; answers with what became of it. */
+  async function place(
+    c: Context<VoiceEnv>,
+    call: { id: string; to: string; from: string; onMachine?: MachineChoice; machineMessage?: string },
+  ) {
+    const { id, to, from, onMachine } = call;
     // Toll-fraud guard: a few calls per destination per window, spent only by the request that places the
     // call (never by a replay). A refused call is forgotten, so its key may be retried later.
     try {
-      await consumeOrThrow(
-        options.destinationLimit.limiter,
-        `to:${input.to}`,
-        options.destinationLimit.name,
-        {
-          metrics: options.metrics,
-        },
-      );
+      await consumeOrThrow(options.destinationLimit.limiter, `to:${to}`, options.destinationLimit.name, {
+        metrics: options.metrics,
+      });
     } catch (error) {
       await store.releaseUnplacedCall(id);
       throw error;
     }
 
+    const attempt = options.placeCall({
+      to,
+      from,
+      url: `${base}/webhooks/voice/answer?callId=${id}`,
+      statusCallback: `${base}/webhooks/voice/status?callId=${id}`,
+      statusCallbackEvents: STATUS_CALLBACK_EVENTS,
+      machineDetection: onMachine && {
+        mode: detectionModeFor(onMachine),
+        callbackUrl: `${base}/webhooks/voice/amd?${new URLSearchParams({
+          callId: id,
+          onMachine,
+          ...(call.machineMessage ? { message: call.machineMessage } : {}),
+        })}`,
+      },
+    });
     let resource: TwilioCallResource;
     try {
-      resource = await options.placeCall({
-        to: input.to,
-        from,
-        url: `${base}/webhooks/voice/answer?callId=${id}`,
-        statusCallback: `${base}/webhooks/voice/status?callId=${id}`,
-        statusCallbackEvents: STATUS_CALLBACK_EVENTS,
-        machineDetection: onMachine && {
-          mode: detectionModeFor(onMachine),
-          callbackUrl: `${base}/webhooks/voice/amd?${new URLSearchParams({
-            callId: id,
-            onMachine,
-            ...(input.machineMessage ? { message: input.machineMessage } : {}),
-          })}`,
-        },
-      });
+      resource = await attempt.answer;
     } catch (error) {
       const failure = classifyPlacementError(error);
-      const call = await recordWithRetries(() =>
-        store.markPlacementFailed(id, failure.reason, { code: failure.code ?? null }),
+      const logger = c.get('logger');
+      if (failure.placed === 'unknown') {
+        // Not failed, not placed: 202, and the call says which once Twilio does (GET /calls/:id).
+        const unconfirmed = await recordWithRetries(() => store.markPlacementUnconfirmed(id, failure.reason));
+        confirmLater(id, to, attempt.sent, logger);
+        logger.warn({ callId: id, reason: failure.reason }, 'outbound call unconfirmed: Twilio may have it');
+        return c.json(callView(unconfirmed), 202, { Location: `/calls/${id}` });
+      }
+      const releaseKey = releasesKey(failure);
+      const failed = await recordWithRetries(() =>
+        store.markPlacementFailed(id, failure.reason, { code: failure.code ?? null }, { releaseKey }),
       );
-      c.get('logger').warn({ callId: id, reason: failure.reason }, 'outbound call not placed');
+      if (releaseKey) await refundDestination(to);
+      logger.warn({ callId: id, reason: failure.reason }, 'outbound call not placed');
       return problem(c, {
         status: failure.status,
         title: failure.title,
         detail: failure.reason,
         headers: failure.status === 503 ? { 'Retry-After': String(options.retryAfterSeconds) } : undefined,
-        extensions: { callId: call.id, callStatus: call.status, providerCode: failure.code ?? null },
+        extensions: {
+          callId: id,
+          callStatus: failed?.status ?? 'failed',
+          providerCode: failure.code ?? null,
+          // The same Idempotency-Key may be retried: nothing was placed.
+          idempotencyKeyReleased: releaseKey,
+        },
       });
     }
 
     try {
-      const call = await recordWithRetries(() =>
+      const placed = await recordWithRetries(() =>
         store.markProviderAccepted(id, resource.sid, resource.status),
       );
-      return c.json(callView(call), 201, { Location: `/calls/${id}` });
+      return c.json(callView(placed), 201, { Location: `/calls/${id}` });
     } catch (error) {
       // The call is live at Twilio; only our record of its CallSid is missing. Say so: a retry with the same
       // Idempotency-Key (or GET /calls/:id) reads it once stored, and never places a second call.
@@ -316,12 +447,13 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
         extensions: { callId: id, providerCallSid: resource.sid, callStatus: 'placed' },
       });
     }
-  });
+  }
 
   app.get('/calls/:id', auth, async (c) => {
     const { id } = parseInput(CallIdParams, c.req.param(), 'params');
-    const call = await store.getCall(id);
-    if (!call) return problem(c, { status: 404, title: 'Not Found', detail: `no call ${id}` });
+    const stored = await store.getCall(id);
+    if (!stored) return problem(c, { status: 404, title: 'Not Found', detail: `no call ${id}` });
+    const call = await settleIfOverdue(stored);
     const [events, transcript, turnLatency] = await Promise.all([
       store.listEvents(id),
       store.listTranscript(id),

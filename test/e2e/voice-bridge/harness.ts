@@ -19,6 +19,10 @@ export interface VoiceHarnessOptions {
   echo?: Omit<EchoAgentOptions, 'upgradeWebSocket'>;
   sandbox?: TwilioSandboxOptions;
   config?: Partial<VoiceAppConfig>;
+  /** How long the bridge waits for the agent's socket and first event (default 1000 ms). */
+  agentConnectTimeoutMs?: number;
+  /** Longest one Twilio REST request may take (the client's own cap beyond the breaker). */
+  twilioRequestTimeoutMs?: number;
   /** Replace the Twilio REST transport (e.g. a stub) instead of the sandbox. */
   fetch?: typeof fetch;
   db?: Database;
@@ -65,13 +69,14 @@ export async function startVoiceHarness(options: VoiceHarnessOptions = {}) {
       accountSid: twilio.accountSid,
       authToken: twilio.authToken,
       fromNumber: '+15005550006',
+      requestTimeoutMs: options.twilioRequestTimeoutMs,
     },
     agent: {
       url:
         options.agent === 'down'
           ? 'ws://127.0.0.1:9/agent/realtime'
           : `${provider.url.replace('http', 'ws')}/agent/realtime`,
-      connectTimeoutMs: 1000,
+      connectTimeoutMs: options.agentConnectTimeoutMs ?? 1000,
     },
     fallbackMessage: 'Sorry, the assistant is unavailable.',
     rateLimits: {
@@ -126,6 +131,7 @@ export async function startVoiceHarness(options: VoiceHarnessOptions = {}) {
     async close() {
       await streams.closeAll();
       await twilio.close();
+      echo.releaseHolds();
       echo.closeAll();
       await server.close();
       await provider.close();

@@ -56,6 +56,14 @@ describe('openAgentSession', () => {
       },
     });
     fake.open();
+    // Open is not enough: the session is ready once the agent speaks.
+    let ready = false;
+    pending.then(() => {
+      ready = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ready).toBe(false);
+    fake.message({ type: 'session.created' });
     const session = await pending;
     expect(headers).toEqual({ authorization: 'Bearer k' });
     const update = JSON.parse(fake.sent[0]);
@@ -86,6 +94,30 @@ describe('openAgentSession', () => {
     });
     await expect(pending).rejects.toMatchObject({ name: 'DependencyError', code: 'ETIMEDOUT' });
     expect(fake.closes).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives up on a socket that opens onto a silent agent (no session.created), and closes it', async () => {
+    const fake = fakeSocket();
+    const pending = openAgentSession({
+      url: 'ws://agent',
+      connectTimeoutMs: 30,
+      createSocket: () => fake.socket,
+    });
+    fake.open();
+    await expect(pending).rejects.toMatchObject({ name: 'DependencyError', code: 'ETIMEDOUT' });
+    expect(fake.closes).toBeGreaterThanOrEqual(1);
+  });
+
+  it('rejects when the agent closes the socket before its first event', async () => {
+    const fake = fakeSocket();
+    const pending = openAgentSession({
+      url: 'ws://agent',
+      connectTimeoutMs: 1000,
+      createSocket: () => fake.socket,
+    });
+    fake.open();
+    fake.socket.close();
+    await expect(pending).rejects.toMatchObject({ code: 'ECONNCLOSED' });
   });
 
   it('rejects when refused, and when aborted, closing the socket either way', async () => {
