@@ -11,6 +11,7 @@ import type {
   RateLimitPolicy,
 } from '../../shared/resilience/index.ts';
 import { type AgentSocketFactory, globalAgentSocketFactory, openAgentSession } from './agent-session.ts';
+import { createAnswerIntake } from './answer-intake.ts';
 import type { VoiceConfig } from './config.ts';
 import type { MachineChoice } from './machine-detection.ts';
 import {
@@ -244,6 +245,7 @@ export function createApp(deps: VoiceAppDeps): Hono<VoiceEnv> {
   mountProviderWebhooks(app, {
     store,
     statusIntake: createStatusIntake({ db: deps.db, metrics, groupCommit: config.groupCommit }),
+    answerIntake: createAnswerIntake({ db: deps.db, metrics, groupCommit: config.groupCommit }),
     authToken: config.twilio.authToken,
     publicUrl: config.publicUrl,
     metrics,

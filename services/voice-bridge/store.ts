@@ -338,6 +338,95 @@ export async function insertStatusEvents(sql: Sql, inputs: StatusEventInput[]): 
   return rows.map((r) => ({ stored: r.stored, callId: r.callId, callStatus: r.callStatus }));
 }
 
+/** Twilio's answer webhook: our call id for a call we placed, none for an inbound call. */
+export interface AnswerInput {
+  callId?: string;
+  callSid: string;
+  to: string;
+  from: string;
+  status?: CallStatus;
+  /** The id an inbound call gets if this answer creates it. */
+  newId: string;
+}
+
+export interface ResolvedAnswer {
+  call: CallRecord;
+  created: boolean;
+}
+
+/**
+ * A group of answers is one statement (no BEGIN/COMMIT) when every one is for a call we placed; an inbound
+ * answer creates its call under its CallSid's lock, in a transaction.
+ */
+export const answersFitOneStatement = (inputs: AnswerInput[]) => inputs.every((input) => input.callId);
+
+/**
+ * Resolves a group of answer webhooks, in order: calls we placed learn their CallSid, all in one
+ * statement; inbound calls are created (or found again) one statement each, pipelined on the group's
+ * connection after their CallSids' locks, so callbacks committed before them are linked and applied.
+ * Unknown call ids resolve to null. Run it in a transaction unless {@link answersFitOneStatement}.
+ */
+export async function resolveAnsweredCalls(
+  sql: Sql,
+  inputs: AnswerInput[],
+): Promise<(ResolvedAnswer | null)[]> {
+  const results: (ResolvedAnswer | null)[] = inputs.map(() => null);
+  const placed = inputs.flatMap((input, ord) =>
+    input.callId ? [{ ord, id: input.callId, sid: input.callSid }] : [],
+  );
+  const inbound = inputs.flatMap((input, ord) => (input.callId ? [] : [{ ord, input }]));
+  const work: Promise<void>[] = [];
+  if (placed.length > 0) {
+    work.push(
+      sql
+        .query<CallRow & { ord: number }>(
+          `with a as (select * from jsonb_to_recordset($1::jsonb) as a(ord int, id uuid, sid text)),
+           -- The first answer per call sets its CallSid (Twilio sends one; a retry carries the same).
+           one as (select distinct on (id) id, sid from a order by id, ord),
+           upd as (
+             update voice_calls v set provider_call_sid = coalesce(v.provider_call_sid, one.sid), updated_at = now()
+               from one where v.id = one.id
+             returning v.*
+           )
+           select a.ord, ${CALL_COLUMNS.split(',')
+             .map((column) => `upd.${column.trim()}`)
+             .join(', ')}
+             from a join upd on upd.id = a.id`,
+          [JSON.stringify(placed)],
+        )
+        .then((rows) => {
+          for (const row of rows) results[row.ord] = { call: toCall(row), created: false };
+        }),
+    );
+  }
+  if (inbound.length > 0) {
+    // After the locks, so each statement's snapshot holds every callback committed for its CallSid.
+    await lockCallSids(
+      sql,
+      inbound.map(({ input }) => input.callSid),
+    );
+    for (const { ord, input } of inbound) {
+      const status = input.status ?? 'ringing';
+      work.push(
+        sql
+          .query<CallRow & { inserted: boolean }>(RESOLVE_INBOUND_CALL, [
+            input.newId,
+            input.to,
+            input.from,
+            input.callSid,
+            status,
+            callStatusMachine.rank(status),
+          ])
+          .then(([row]) => {
+            results[ord] = { call: toCall(row), created: row.inserted };
+          }),
+      );
+    }
+  }
+  await Promise.all(work);
+  return results;
+}
+
 /**
  * Every statement the voice bridge runs.
  *
@@ -545,37 +634,12 @@ export function createVoiceStore(db: Database) {
      * else by CallSid; an unknown CallSid is an inbound call, created here (race-free on the CallSid)
      * and given the callbacks that arrived before it.
      */
-    async resolveAnsweredCall(input: {
-      callId?: string;
-      callSid: string;
-      to: string;
-      from: string;
-      status?: CallStatus;
-      newId: string;
-    }): Promise<{ call: CallRecord; created: boolean } | null> {
-      if (input.callId) {
-        const rows = await db.query<CallRow>(
-          `update voice_calls set provider_call_sid = coalesce(provider_call_sid, $2), updated_at = now()
-           where id = $1 returning ${CALL_COLUMNS}`,
-          [input.callId, input.callSid],
-        );
-        return rows[0] ? { call: toCall(rows[0]), created: false } : null;
-      }
-      const status = input.status ?? 'ringing';
-      // After the lock, so the statement's snapshot holds every callback committed for this CallSid.
-      const row = await db.transaction(async (tx) => {
-        await lockCallSids(tx, [input.callSid]);
-        const rows = await tx.query<CallRow & { inserted: boolean }>(RESOLVE_INBOUND_CALL, [
-          input.newId,
-          input.to,
-          input.from,
-          input.callSid,
-          status,
-          callStatusMachine.rank(status),
-        ]);
-        return rows[0];
-      });
-      return { call: toCall(row), created: row.inserted };
+    /** One answer webhook on its own (tests, tools); the service sends them through its answer intake. */
+    async resolveAnsweredCall(input: AnswerInput): Promise<ResolvedAnswer | null> {
+      const [resolved] = answersFitOneStatement([input])
+        ? await resolveAnsweredCalls(db, [input])
+        : await db.transaction((tx) => resolveAnsweredCalls(tx, [input]));
+      return resolved;
     },
 
     async getCall(id: string): Promise<CallRecord | null> {

@@ -1,9 +1,10 @@
 import type { Context, Hono } from 'hono';
 import { parseInput, storeUnavailable, webhookDeliveryMetrics } from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
+import type { AnswerIntake } from '../answer-intake.ts';
 import { TwilioStatusCallback, TwilioVoiceWebhook, WebhookQuery } from '../schemas.ts';
 import type { StatusIntake } from '../status-intake.ts';
-import type { StatusEventResult, VoiceStore } from '../store.ts';
+import type { ResolvedAnswer, StatusEventResult, VoiceStore } from '../store.ts';
 import { signStreamToken } from '../stream-token.ts';
 import { connectStreamTwiml, emptyTwiml, hangupTwiml, sayAndHangupTwiml } from '../twiml.ts';
 import { type TwilioForm, twilioWebhookAuth, type VoiceEnv } from './twilio-webhook-auth.ts';
@@ -12,6 +13,8 @@ export interface ProviderWebhooksOptions {
   store: VoiceStore;
   /** Group commit for status callbacks (the hot path). */
   statusIntake: StatusIntake;
+  /** Group commit for answer webhooks (one per call). */
+  answerIntake: AnswerIntake;
   authToken: string;
   publicUrl: string;
   metrics: ServiceMetrics;
@@ -93,14 +96,20 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
   app.post('/webhooks/voice/answer', verified, async (c) => {
     const query = parseInput(WebhookQuery, c.req.query(), 'query');
     const hook = parseInput(TwilioVoiceWebhook, flatten(c.get('twilioForm')), 'body');
-    const resolved = await store.resolveAnsweredCall({
-      callId: query.callId,
-      callSid: hook.CallSid,
-      to: hook.To,
-      from: hook.From,
-      status: hook.CallStatus,
-      newId: options.newId(),
-    });
+    let resolved: ResolvedAnswer | null;
+    try {
+      resolved = await options.answerIntake.submit({
+        callId: query.callId,
+        callSid: hook.CallSid,
+        to: hook.To,
+        from: hook.From,
+        status: hook.CallStatus,
+        newId: options.newId(),
+      });
+    } catch (error) {
+      // Twilio then tries the number's fallback URL, if one is set.
+      return storeUnavailable(c, error, 'answer webhook');
+    }
     if (!resolved) {
       c.get('logger').warn({ callId: query.callId }, 'answer webhook for a call we do not have');
       return twiml(c, hangupTwiml());

@@ -242,6 +242,62 @@ describe('POST /webhooks/voice/answer', () => {
   });
 });
 
+describe('answer webhooks in a burst (group commit)', () => {
+  it('answers each with its own call: ours learn their CallSid, inbound ones are created once, unknown ids hang up', async () => {
+    harness = await startVoiceHarness({ db, fetch: quietTwilio });
+    const h = harness;
+    const placed = await Promise.all(Array.from({ length: 8 }, () => placedCall(h)));
+    const inboundSids = Array.from({ length: 6 }, callSid);
+    const answer = (params: Record<string, string>, callId?: string) =>
+      twilioPost(h, `/webhooks/voice/answer${callId ? `?callId=${callId}` : ''}`, {
+        AccountSid: 'AC00000000000000000000000000000000',
+        CallStatus: 'in-progress',
+        From: '+250788000002',
+        To: '+15005550006',
+        ...params,
+      });
+    // All at once: ours, inbound ones (each twice, as a Twilio retry would), and one for a call we never had.
+    const unknownId = randomUUID();
+    const responses = await Promise.all([
+      ...placed.map(({ id, sid }) => answer({ CallSid: sid, Direction: 'outbound-api' }, id)),
+      ...inboundSids.flatMap((sid) => [
+        answer({ CallSid: sid, Direction: 'inbound' }),
+        answer({ CallSid: sid, Direction: 'inbound' }),
+      ]),
+      answer({ CallSid: callSid(), Direction: 'outbound-api' }, unknownId),
+    ]);
+    const bodies = await Promise.all(responses.map((r) => r.text()));
+    expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
+    const streamedCall = (xml: string) =>
+      /<Parameter name="callId" value="([0-9a-f-]{36})"\/>/.exec(xml)?.[1];
+    placed.forEach(({ id }, i) => {
+      expect(streamedCall(bodies[i])).toBe(id);
+    });
+    for (const [n, sid] of inboundSids.entries()) {
+      const first = streamedCall(bodies[placed.length + 2 * n]);
+      const retry = streamedCall(bodies[placed.length + 2 * n + 1]);
+      expect(first).toBeDefined();
+      expect(retry).toBe(first);
+      const [row] = await db.query<{ n: number }>(
+        'select count(*)::int as n from voice_calls where provider_call_sid = $1',
+        [sid],
+      );
+      expect(row.n).toBe(1);
+    }
+    expect(bodies.at(-1)).toContain('<Hangup/>');
+    expect(streamedCall(bodies.at(-1)!)).toBeUndefined();
+    for (const { id, sid } of placed) {
+      const detail = (await (await h.request(`/calls/${id}`)).json()) as { providerCallSid: string };
+      expect(detail.providerCallSid).toBe(sid);
+    }
+    // Every answer went through the writer (one commit per group).
+    const metrics = await scrapeMetrics(h.url);
+    expect(sampleValue(metrics, 'group_commit_batch_size_sum', { writer: 'voice-answers' })).toBe(
+      responses.length,
+    );
+  });
+});
+
 const streamPath = (h: VoiceHarness, id: string) =>
   `/media/${id}/${signStreamToken(h.config.twilio.authToken, id, new Date(Date.now() + 60_000))}`;
 
