@@ -97,7 +97,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const metrics = createMetrics({ service: 'whatsapp-webhook-test' });
   const queue = await startQueue(db, { logger, metrics });
   const settings = testSettings(options.env);
-  await createWhatsAppQueues(queue, settings.sendRetry);
+  await createWhatsAppQueues(queue, settings.sendRetry, settings.routing.retry);
   const breakers = createBreakerRegistry({ logger, metrics, env: options.breakerEnv ?? {} });
   const limiterFor = createRateLimiterFactory({ store: 'memory' });
   const appDb = options.appDb ? options.appDb(db) : db;
