@@ -639,18 +639,22 @@ export interface NewOutbound {
 
 /**
  * Stores a message to send, once per Idempotency-Key (and once per inbound message for agent
- * replies). `created: false` hands back the row the first request stored.
+ * replies). `created: false` hands back the row the first request stored. Run it in the transaction that
+ * enqueues its job: the recipient's transaction lock, taken before the row is numbered, holds other sends
+ * to the same number until this one commits, so `seq` order is commit (acceptance) order, and a send that
+ * commits first is never numbered behind one still open on another connection.
  */
 export async function insertOutbound(
   tx: Sql,
   input: NewOutbound,
 ): Promise<{ row: OutboundRow; created: boolean }> {
   const rows = await tx.query<OutboundRow>(
-    `with inserted as (
+    `with recipient as (select pg_advisory_xact_lock(hashtextextended('whatsapp-to:' || $4::text, 0))),
+     inserted as (
        insert into whatsapp_outbound_messages (
          idempotency_key, request_hash, phone_number_id, to_number, type, request, graph_payload, reply_to_inbound_id,
          window_fallback)
-       values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9)
+       select $1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9 from recipient
        on conflict do nothing
        returning *
      ),
