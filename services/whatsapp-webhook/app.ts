@@ -22,8 +22,9 @@ export type WhatsAppAppDeps = WhatsAppDeps & {
 };
 
 /**
- * The WhatsApp service: Meta's webhook (`GET`/`POST /webhook`) and our outbound API
- * (`POST /messages`, `GET /messages/:id`), on the shared service kit. No I/O happens here.
+ * The WhatsApp service: Meta's webhook (`GET`/`POST /webhook`), our outbound API (`POST /messages`,
+ * `GET /messages/:id`, lists, conversations), and routing and replay (`/routes`, `/handler-deliveries`,
+ * `/dead-letters`, `/deliveries`), on the shared service kit. No I/O happens here.
  *
  * @example
  * const components = createComponents(deps);

@@ -104,18 +104,16 @@ export function createHandlerDeliverer(deps: HandlerDelivererDeps) {
       throw error;
     }
 
-    const stickiness = HandlerAnswerBody.safeParse(answer.body ?? {});
-    if (!stickiness.success) log.warn('handler answer ignored: sticky/ttlSeconds malformed');
-    const sticky = stickiness.success ? stickiness.data.sticky : undefined;
+    const parsed = HandlerAnswerBody.safeParse(answer.body ?? {});
+    if (!parsed.success) log.warn('handler answer ignored: sticky/ttlSeconds malformed');
+    const { sticky, ttlSeconds } = parsed.success ? parsed.data : {};
     await deps.db.transaction(async (tx) => {
       const delivered = await markHandlerDelivered(tx, deliveryId, answer.status);
       if (!delivered || sticky === undefined) return;
       await applyHandlerStickiness(tx, {
         inboundId: message.id,
         route: route.name,
-        claim: sticky
-          ? { ttlSeconds: (stickiness.success && stickiness.data.ttlSeconds) || route.stickyTtlSeconds }
-          : null,
+        claim: sticky ? { ttlSeconds: ttlSeconds ?? route.stickyTtlSeconds } : null,
       });
     });
   };

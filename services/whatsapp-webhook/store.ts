@@ -944,7 +944,10 @@ export interface ListedMessage {
   cursorAt: string;
 }
 
-const CURSOR_AT = `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"`;
+/** A row's created_at to the microsecond, as the keyset cursor carries it. */
+const cursorAtSql = (column = 'created_at') =>
+  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"`;
+const CURSOR_AT = cursorAtSql();
 
 /**
  * Inbound and outbound messages, newest first, keyset-paginated on (created_at, id). Each table is
@@ -1114,7 +1117,7 @@ export interface HandlerDeliveryRow {
 const HANDLER_DELIVERY_COLUMNS = `d.id, d.inbound_id as "inboundId", d.route, d.match_kind as "matchKind",
   d.match_value as "matchValue", d.status, d.attempts, d.last_status as "lastStatus", d.last_error as "lastError",
   d.delivered_at as "deliveredAt", d.created_at as "createdAt", d.updated_at as "updatedAt", m.wamid,
-  m.from_wa_id as "waId", to_char(d.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"`;
+  m.from_wa_id as "waId", ${cursorAtSql('d.created_at')}`;
 
 export async function getHandlerDelivery(sql: Sql, id: string): Promise<HandlerDeliveryRow | null> {
   const rows = await sql.query<HandlerDeliveryRow>(
@@ -1256,7 +1259,7 @@ export interface DeadLetterRow {
 
 const DEAD_LETTER_COLUMNS = `id, delivery_id as "deliveryId", route, attempts, last_status as "lastStatus",
   last_error as "lastError", replayed_at as "replayedAt", created_at as "createdAt",
-  to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"`;
+  ${CURSOR_AT}`;
 
 export async function getDeadLetter(sql: Sql, id: string): Promise<DeadLetterRow | null> {
   const rows = await sql.query<DeadLetterRow>(
@@ -1319,7 +1322,7 @@ export async function deadHandlerDeliveries(
     );
   }
   return sql.query(
-    `select id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"
+    `select id, ${CURSOR_AT}
        from whatsapp_handler_deliveries where ${conditions.join(' and ')}
       order by created_at, id limit ${param(limit)}`,
     params,
@@ -1335,7 +1338,7 @@ export interface WebhookDeliveryRow {
 }
 
 const WEBHOOK_DELIVERY_COLUMNS = `id, body_sha256 as sha256, octet_length(body) as bytes, created_at as "createdAt",
-  to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"`;
+  ${CURSOR_AT}`;
 
 export async function getWebhookDeliveryBody(sql: Sql, id: string): Promise<string | null> {
   const rows = await sql.query<{ body: string }>(
@@ -1389,7 +1392,7 @@ export async function webhookDeliveriesToReplay(
     );
   }
   return sql.query(
-    `select id, body, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"
+    `select id, body, ${CURSOR_AT}
        from whatsapp_webhook_deliveries where ${conditions.join(' and ')}
       order by created_at, id limit ${param(limit)}`,
     params,

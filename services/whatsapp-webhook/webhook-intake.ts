@@ -73,9 +73,11 @@ async function routeGroup(
 
 /**
  * Where verified deliveries become rows: concurrent deliveries share one transaction (group commit), and
- * the agent and media jobs of the messages it inserted commit in it too, with the contacts' window and
- * opt-out state and the messages those answer with (opt-out confirmations, 131047 template fallbacks). Each delivery's promise settles
- * after that commit with its own counts, so the webhook's 200 still means "all of it is durable".
+ * the raw deliveries, the agent, media and handler jobs of the messages it inserted (with their handler
+ * deliveries and sticky claims) commit in it too, with the contacts' window and opt-out state and the
+ * messages those answer with (opt-out confirmations, 131047 template fallbacks). Each delivery's promise
+ * settles after that commit with its own counts, so the webhook's 200 still means "all of it is durable".
+ * Replays (delivery-replay.ts) come through here as well.
  *
  * @example
  * const intake = createWebhookIntake({ db, queue, metrics, agent: false, media: true, keywords, optOutConfirmation, windowTemplate: null });

@@ -1,6 +1,5 @@
 import type { Hono } from 'hono';
-import type { Database } from '../../../shared/db/index.ts';
-import { WriterOverloadedError } from '../../../shared/db/index.ts';
+import { type Database, WriterOverloadedError } from '../../../shared/db/index.ts';
 import {
   type AppEnv,
   encodeCursor,
