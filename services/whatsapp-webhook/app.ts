@@ -2,9 +2,12 @@ import type { Hono } from 'hono';
 import { type AppEnv, createService } from '../../shared/http/index.ts';
 import type { RateLimitPolicy } from '../../shared/resilience/index.ts';
 import { createComponents, type WhatsAppComponents, type WhatsAppDeps } from './components.ts';
+import { createDeliveryReplayer } from './delivery-replay.ts';
 import { whatsappOpenApiDocument } from './openapi.ts';
 import { optKeywords } from './opt-out-keywords.ts';
 import { registerConversationRoutes } from './routes/conversations.ts';
+import { registerDeliveryRoutes } from './routes/deliveries.ts';
+import { registerHandlerDeliveryRoutes } from './routes/handler-deliveries.ts';
 import { registerMessageListRoutes } from './routes/message-list.ts';
 import { registerMessageRoutes } from './routes/messages.ts';
 import { registerWebhookRoutes } from './routes/webhook.ts';
@@ -19,8 +22,9 @@ export type WhatsAppAppDeps = WhatsAppDeps & {
 };
 
 /**
- * The WhatsApp service: Meta's webhook (`GET`/`POST /webhook`) and our outbound API
- * (`POST /messages`, `GET /messages/:id`), on the shared service kit. No I/O happens here.
+ * The WhatsApp service: Meta's webhook (`GET`/`POST /webhook`), our outbound API (`POST /messages`,
+ * `GET /messages/:id`, lists, conversations), and routing and replay (`/routes`, `/handler-deliveries`,
+ * `/dead-letters`, `/deliveries`), on the shared service kit. No I/O happens here.
  *
  * @example
  * const components = createComponents(deps);
@@ -43,19 +47,21 @@ export function createApp(deps: WhatsAppAppDeps): Hono<AppEnv> {
   });
 
   const signaturePolicy = { name: 'whatsapp-webhook-signature', ...settings.signatureGuard };
+  const intake = createWebhookIntake({
+    db: deps.db,
+    queue: deps.queue,
+    metrics: deps.metrics,
+    agent: components.replyToInbound !== null,
+    media: components.downloadInboundMedia !== null,
+    agentDebounceMs: settings.conversations.agentDebounceMs,
+    keywords: optKeywords(settings.conversations.optOutKeywords, settings.conversations.optInKeywords),
+    optOutConfirmation: settings.conversations.optOutConfirmation,
+    windowTemplate: settings.conversations.windowTemplate,
+    router: components.router,
+    groupCommit: settings.groupCommit,
+  });
   registerWebhookRoutes(app, {
-    intake: createWebhookIntake({
-      db: deps.db,
-      queue: deps.queue,
-      metrics: deps.metrics,
-      agent: components.replyToInbound !== null,
-      media: components.downloadInboundMedia !== null,
-      agentDebounceMs: settings.conversations.agentDebounceMs,
-      keywords: optKeywords(settings.conversations.optOutKeywords, settings.conversations.optInKeywords),
-      optOutConfirmation: settings.conversations.optOutConfirmation,
-      windowTemplate: settings.conversations.windowTemplate,
-      groupCommit: settings.groupCommit,
-    }),
+    intake,
     metrics: deps.metrics,
     guard: createSignatureGuard({
       limiter: deps.limiterFor(signaturePolicy),
@@ -96,5 +102,14 @@ export function createApp(deps: WhatsAppAppDeps): Hono<AppEnv> {
     trustProxy: settings.trustProxy,
   });
   registerMessageListRoutes(app, { db: deps.db, apiKey: settings.apiKey });
+
+  const replay = createDeliveryReplayer({ db: deps.db, queue: deps.queue, intake });
+  registerDeliveryRoutes(app, { db: deps.db, replay, apiKey: settings.apiKey });
+  registerHandlerDeliveryRoutes(app, {
+    db: deps.db,
+    replay,
+    router: components.router,
+    apiKey: settings.apiKey,
+  });
   return app;
 }

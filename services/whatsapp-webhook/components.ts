@@ -7,7 +7,11 @@ import { type AgentClient, createAgentClient } from './agent-client.ts';
 import { createAgentReplier } from './agent-reply.ts';
 import type { WhatsAppSettings } from './config.ts';
 import { createGraphApiClient, type GraphApiClient } from './graph-api-client.ts';
+import { createHandlerClient, type HandlerEvent } from './handler-client.ts';
+import { createHandlerDeliverer, type HandlerDeliverer } from './handler-delivery.ts';
 import { createMediaDownloader } from './media-download.ts';
+import { createMessageRouter, type MessageRouter } from './message-router.ts';
+import { optKeywords } from './opt-out-keywords.ts';
 import { createOutboxSender, type OutboxSender } from './outbox-sender.ts';
 
 /** Everything the app and the workers are built from; tests pass their own db, fetch and settings. */
@@ -29,6 +33,10 @@ export interface WhatsAppComponents {
   sender: OutboxSender;
   replyToInbound: ReturnType<typeof createAgentReplier> | null;
   downloadInboundMedia: ReturnType<typeof createMediaDownloader> | null;
+  /** Which handler takes an inbound message (inactive without WHATSAPP_ROUTES). */
+  router: MessageRouter;
+  /** Delivers routed messages to their handlers; null without routes. */
+  deliverToHandler: HandlerDeliverer | null;
 }
 
 export const BREAKERS = {
@@ -37,6 +45,8 @@ export const BREAKERS = {
   graphReceipts: 'whatsapp-graph-receipts',
   graphMedia: 'whatsapp-graph-media',
   agent: 'whatsapp-agent',
+  /** One per route, so one failing handler never holds the others back. */
+  handler: (route: string) => `whatsapp-handler-${route}`,
 } as const;
 
 /**
@@ -110,5 +120,33 @@ export function createComponents(deps: WhatsAppDeps): WhatsAppComponents {
     });
   }
 
-  return { graph, sender, replyToInbound, downloadInboundMedia };
+  const { conversations, routing } = settings;
+  const router = createMessageRouter(
+    routing.routes,
+    optKeywords(conversations.optOutKeywords, conversations.optInKeywords),
+  );
+  let deliverToHandler: HandlerDeliverer | null = null;
+  if (router.active) {
+    const posts = new Map(
+      routing.routes.map((route) => {
+        const post = createHandlerClient({ ...route, fetch: deps.fetch });
+        const breaker = deps.breakers.create(
+          BREAKERS.handler(route.name),
+          (event: HandlerEvent) => post(event),
+          {
+            timeout: route.timeoutMs + 1000,
+          },
+        );
+        return [route.name, (event: HandlerEvent) => breaker.fire(event)];
+      }),
+    );
+    deliverToHandler = createHandlerDeliverer({
+      db: deps.db,
+      logger: deps.logger.child({ component: 'handlers' }),
+      router,
+      post: (route, event) => posts.get(route)!(event),
+    });
+  }
+
+  return { graph, sender, replyToInbound, downloadInboundMedia, router, deliverToHandler };
 }

@@ -15,6 +15,8 @@ import {
   runtimeEnv,
 } from '../../shared/config/index.ts';
 import { type GroupCommitSettings, groupCommitSettings } from '../../shared/db/index.ts';
+import type { QueueRetrySettings } from './jobs.ts';
+import { type RouteConfig, RoutesJson, resolveRoutes } from './route-config.ts';
 
 /**
  * Development defaults so `npm start` runs with no variables and no Meta account. They are public
@@ -85,6 +87,15 @@ const whatsAppEnvShape = {
   WHATSAPP_AGENT_MAX_WAIT_MS: envInt(6000, { min: 0, max: 300_000 }),
   /** Templates that may still go to opted-out contacts (e.g. a payment receipt). */
   WHATSAPP_OPT_OUT_ALLOWED_TEMPLATES: envList([]),
+  /** Downstream handlers by reply id, keyword or sticky conversation: a JSON array (see route-config.ts). */
+  WHATSAPP_ROUTES: z.preprocess((v) => (v === '' ? undefined : v), RoutesJson.optional()),
+  WHATSAPP_ROUTE_TIMEOUT_MS: envInt(10_000, { min: 100, max: 60_000 }),
+  /** Attempts after the first before a handler delivery becomes a dead letter. */
+  WHATSAPP_ROUTE_RETRY_LIMIT: envInt(8, { min: 0, max: 50 }),
+  WHATSAPP_ROUTE_RETRY_DELAY_SECONDS: envInt(10, { min: 1 }),
+  WHATSAPP_ROUTE_RETRY_DELAY_MAX_SECONDS: envInt(3600, { min: 1 }),
+  /** How long a claimed conversation stays with its route after the latest message (unless a route or answer says). */
+  WHATSAPP_ROUTE_STICKY_TTL_SECONDS: envInt(1800, { min: 1, max: 7 * 86_400 }),
 };
 
 export const WhatsAppEnvSchema = z
@@ -109,6 +120,12 @@ export interface ConversationSettings {
   agentMaxWaitMs: number;
 }
 
+export interface RoutingSettings {
+  routes: RouteConfig[];
+  /** Handler deliveries: pg-boss retries with exponential backoff, then a dead letter. */
+  retry: QueueRetrySettings;
+}
+
 /** What the app and workers need, in plain terms (tests build it directly). */
 export interface WhatsAppSettings {
   verifyToken: string;
@@ -127,6 +144,7 @@ export interface WhatsAppSettings {
   media: { enabled: boolean; dir: string; maxBytes: number };
   workerConcurrency: number;
   conversations: ConversationSettings;
+  routing: RoutingSettings;
   /** Webhook intake batching; defaults when omitted (tests). */
   groupCommit?: GroupCommitSettings;
 }
@@ -182,6 +200,17 @@ export function settingsFromEnv(env: WhatsAppEnv): WhatsAppSettings {
       optOutAllowedTemplates: env.WHATSAPP_OPT_OUT_ALLOWED_TEMPLATES,
       agentDebounceMs: env.WHATSAPP_AGENT_DEBOUNCE_MS,
       agentMaxWaitMs: Math.max(env.WHATSAPP_AGENT_MAX_WAIT_MS, env.WHATSAPP_AGENT_DEBOUNCE_MS),
+    },
+    routing: {
+      routes: resolveRoutes(env.WHATSAPP_ROUTES ?? [], {
+        stickyTtlSeconds: env.WHATSAPP_ROUTE_STICKY_TTL_SECONDS,
+        timeoutMs: env.WHATSAPP_ROUTE_TIMEOUT_MS,
+      }),
+      retry: {
+        retryLimit: env.WHATSAPP_ROUTE_RETRY_LIMIT,
+        retryDelaySeconds: env.WHATSAPP_ROUTE_RETRY_DELAY_SECONDS,
+        retryDelayMaxSeconds: env.WHATSAPP_ROUTE_RETRY_DELAY_MAX_SECONDS,
+      },
     },
     groupCommit: groupCommitSettings(env),
   };

@@ -8,6 +8,13 @@ export const QUEUES = {
   agent: 'whatsapp-agent',
   /** Inbound media to download from Meta. */
   media: 'whatsapp-media',
+  /** Routed inbound messages to POST to their handler (Standard Webhooks). */
+  handler: 'whatsapp-handler',
+  /**
+   * Handler jobs pg-boss gave up on without the worker recording it (a process died in the last
+   * attempt): their deliveries become dead letters from here.
+   */
+  handlerGaveUp: 'whatsapp-handler-gave-up',
 } as const;
 
 export interface QueueRetrySettings {
@@ -18,7 +25,11 @@ export interface QueueRetrySettings {
 }
 
 /** Creates (or updates) the queues; every process that sends or works must run it once. */
-export async function createWhatsAppQueues(queue: Queue, send: QueueRetrySettings): Promise<void> {
+export async function createWhatsAppQueues(
+  queue: Queue,
+  send: QueueRetrySettings,
+  handler: QueueRetrySettings,
+): Promise<void> {
   await queue.createQueue(QUEUES.send, {
     retryLimit: send.retryLimit,
     retryDelay: send.retryDelaySeconds,
@@ -29,4 +40,13 @@ export async function createWhatsAppQueues(queue: Queue, send: QueueRetrySetting
   const hook = { retryLimit: 5, retryDelay: 5, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 300 };
   await queue.createQueue(QUEUES.agent, hook);
   await queue.createQueue(QUEUES.media, hook);
+  await queue.createQueue(QUEUES.handler, {
+    retryLimit: handler.retryLimit,
+    retryDelay: handler.retryDelaySeconds,
+    retryBackoff: true,
+    retryDelayMax: handler.retryDelayMaxSeconds,
+    expireInSeconds: 120,
+    notify: true,
+    deadLetter: QUEUES.handlerGaveUp,
+  });
 }

@@ -28,7 +28,7 @@ if (settings.graph.sandbox)
 
 const db = await openDatabase(serviceDatabaseOptions(env, SERVICE_NAME));
 const queue = await startQueue(db, { logger, metrics });
-await createWhatsAppQueues(queue, settings.sendRetry);
+await createWhatsAppQueues(queue, settings.sendRetry, settings.routing.retry);
 const breakers = createBreakerRegistry({ logger, metrics });
 const limiters = createLimitersFromConfig(env, logger);
 

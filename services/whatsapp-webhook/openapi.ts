@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   createOpenApiDocument,
+  type JsonObject,
   jsonContent,
   jsonSchema,
   type OpenApiDocument,
@@ -15,18 +16,34 @@ import {
   ContactParams,
   ContactTimelineQuery,
   ConversationView,
+  DeadLetterView,
+  HandlerAnswerBody,
+  HandlerDeliveryView,
+  HandlerEventData,
+  HandlerReplayPageView,
   HandoffRequest,
   IdempotencyKey,
+  IdParams,
+  ListDeadLettersQuery,
   ListedMessageView,
+  ListHandlerDeliveriesQuery,
   ListMessagesQuery,
+  ListWebhookDeliveriesQuery,
+  MESSAGE_RECEIVED,
   MessageDetailView,
   MessageIdParams,
   MessageRejectedView,
   MessageView,
+  ReplayHandlerDeliveriesRequest,
+  ReplayWebhookDeliveriesRequest,
+  RouteListView,
   SendMessageRequest,
   VerifyQuery,
   WebhookAck,
+  WebhookDeliveryReplayView,
+  WebhookDeliveryView,
   WebhookEnvelope,
+  WebhookReplayPageView,
 } from './schemas.ts';
 
 /*
@@ -49,6 +66,69 @@ const listResponses = {
   ...problems(400, 401),
 };
 
+const idParam = parametersOf(IdParams, 'path');
+const ok = (description: string, schema: string) => ({
+  description,
+  content: jsonContent(schemaRef(schema)),
+});
+const page = (description: string, item: string) => ({
+  description,
+  content: jsonContent(pageSchema(schemaRef(item))),
+});
+const replayAnswers = (schema: string, what: string) => ({
+  200: ok(`Nothing to do: the ${what} is delivered, already on its way, or was replayed before.`, schema),
+  202: ok(`Put back in the queue by this call (once: a repeat answers 200).`, schema),
+  ...problems(400, 401, 404),
+});
+
+/** The signed POST each route's handler receives (Standard Webhooks). */
+function handlerWebhook(): JsonObject {
+  const header = (name: string, description: string) => ({
+    name,
+    in: 'header',
+    required: true,
+    description,
+    schema: { type: 'string' },
+  });
+  return {
+    post: {
+      operationId: 'messageRoutedToHandler',
+      summary: 'An inbound message a route chose (reply id, keyword or sticky conversation)',
+      description:
+        'POSTed to the route’s `url` (WHATSAPP_ROUTES), signed per Standard Webhooks with the route’s `secret`; redirects are not followed. Retried with exponential backoff until a 2xx, then a dead letter; a 410 gives up at once. A 2xx may answer `{"sticky": true, "ttlSeconds"?: n}` to keep the contact’s next messages, or `{"sticky": false}` to let them go.',
+      parameters: [
+        header(
+          'webhook-id',
+          'The handler delivery’s id: the same on every attempt and replay, so drop duplicates by it.',
+        ),
+        header('webhook-timestamp', 'Unix seconds when this attempt was signed.'),
+        header('webhook-signature', '`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`.'),
+      ],
+      requestBody: {
+        required: true,
+        content: jsonContent({
+          type: 'object',
+          properties: {
+            type: { type: 'string', const: MESSAGE_RECEIVED },
+            timestamp: { type: 'string', format: 'date-time', description: 'When the message arrived.' },
+            data: schemaRef('HandlerEventData'),
+          },
+          required: ['type', 'timestamp', 'data'],
+          additionalProperties: false,
+        }),
+      },
+      responses: {
+        '2XX': {
+          description: 'Delivered; the JSON body may claim or release the conversation.',
+          content: jsonContent(schemaRef('HandlerAnswer')),
+        },
+        410: { description: 'Gone: the delivery becomes a dead letter at once.' },
+        default: { description: 'Anything else is retried with backoff.' },
+      },
+    },
+  };
+}
+
 export function whatsappOpenApiDocument(): OpenApiDocument {
   return createOpenApiDocument({
     title: 'whatsapp-webhook',
@@ -61,6 +141,11 @@ export function whatsappOpenApiDocument(): OpenApiDocument {
         name: 'Meta webhook',
         description: 'What Meta calls: the verification handshake and signed deliveries.',
       },
+      {
+        name: 'routing and replay',
+        description:
+          'Routes to downstream handlers, their deliveries and dead letters, and replay of any stored delivery (bearer API key).',
+      },
     ],
     schemas: {
       Message: MessageView,
@@ -69,7 +154,17 @@ export function whatsappOpenApiDocument(): OpenApiDocument {
       WebhookAck,
       MessageRejected: MessageRejectedView,
       Conversation: ConversationView,
+      WebhookDelivery: WebhookDeliveryView,
+      WebhookDeliveryReplay: WebhookDeliveryReplayView,
+      WebhookReplayPage: WebhookReplayPageView,
+      HandlerDelivery: HandlerDeliveryView,
+      HandlerReplayPage: HandlerReplayPageView,
+      DeadLetter: DeadLetterView,
+      RouteList: RouteListView,
+      HandlerEventData,
+      HandlerAnswer: jsonSchema(HandlerAnswerBody),
     },
+    webhooks: { [MESSAGE_RECEIVED]: handlerWebhook() },
     paths: {
       '/webhook': {
         get: {
@@ -196,6 +291,105 @@ export function whatsappOpenApiDocument(): OpenApiDocument {
             ...parametersOf(ContactTimelineQuery, 'query'),
           ],
           responses: listResponses,
+        },
+      },
+      '/deliveries': {
+        get: {
+          tags: ['routing and replay'],
+          operationId: 'listWebhookDeliveries',
+          summary: 'Verified webhook deliveries kept raw (one per distinct body), newest first',
+          security: bearer,
+          parameters: parametersOf(ListWebhookDeliveriesQuery, 'query'),
+          responses: { 200: page('A page of deliveries.', 'WebhookDelivery'), ...problems(400, 401) },
+        },
+      },
+      '/deliveries/{id}/replay': {
+        post: {
+          tags: ['routing and replay'],
+          operationId: 'replayWebhookDelivery',
+          summary: 'Run a stored delivery through the ingest again: stores what is missing, nothing twice',
+          security: bearer,
+          parameters: idParam,
+          responses: {
+            200: ok('Replayed; the counts say what was missing.', 'WebhookDeliveryReplay'),
+            ...problems(400, 401, 404, 422, 503),
+          },
+        },
+      },
+      '/deliveries/replay': {
+        post: {
+          tags: ['routing and replay'],
+          operationId: 'replayWebhookDeliveries',
+          summary: 'Replay the stored deliveries of a window, oldest first, a bounded page per call',
+          security: bearer,
+          requestBody: {
+            required: true,
+            content: jsonContent(jsonSchema(ReplayWebhookDeliveriesRequest, 'input')),
+          },
+          responses: { 200: ok('This page replayed.', 'WebhookReplayPage'), ...problems(400, 401, 503) },
+        },
+      },
+      '/routes': {
+        get: {
+          tags: ['routing and replay'],
+          operationId: 'listRoutes',
+          summary: 'The configured routes (WHATSAPP_ROUTES), without their secrets',
+          security: bearer,
+          responses: { 200: ok('Every route, in precedence order.', 'RouteList'), ...problems(401) },
+        },
+      },
+      '/handler-deliveries': {
+        get: {
+          tags: ['routing and replay'],
+          operationId: 'listHandlerDeliveries',
+          summary: 'Routed messages and their delivery to the handler, newest first',
+          security: bearer,
+          parameters: parametersOf(ListHandlerDeliveriesQuery, 'query'),
+          responses: { 200: page('A page of handler deliveries.', 'HandlerDelivery'), ...problems(400, 401) },
+        },
+      },
+      '/handler-deliveries/{id}/replay': {
+        post: {
+          tags: ['routing and replay'],
+          operationId: 'replayHandlerDelivery',
+          summary: 'Send a dead handler delivery again (with the same webhook-id)',
+          security: bearer,
+          parameters: idParam,
+          responses: replayAnswers('HandlerDelivery', 'delivery'),
+        },
+      },
+      '/handler-deliveries/replay': {
+        post: {
+          tags: ['routing and replay'],
+          operationId: 'replayHandlerDeliveries',
+          summary:
+            'Send the dead handler deliveries of a window again, oldest first, a bounded page per call',
+          security: bearer,
+          requestBody: {
+            required: true,
+            content: jsonContent(jsonSchema(ReplayHandlerDeliveriesRequest, 'input')),
+          },
+          responses: { 200: ok('This page replayed.', 'HandlerReplayPage'), ...problems(400, 401) },
+        },
+      },
+      '/dead-letters': {
+        get: {
+          tags: ['routing and replay'],
+          operationId: 'listDeadLetters',
+          summary: 'Handler deliveries that ran out of attempts, newest first',
+          security: bearer,
+          parameters: parametersOf(ListDeadLettersQuery, 'query'),
+          responses: { 200: page('A page of dead letters.', 'DeadLetter'), ...problems(400, 401) },
+        },
+      },
+      '/dead-letters/{id}/replay': {
+        post: {
+          tags: ['routing and replay'],
+          operationId: 'replayDeadLetter',
+          summary: 'Put the letter’s delivery back in the queue, once',
+          security: bearer,
+          parameters: idParam,
+          responses: replayAnswers('DeadLetter', 'letter'),
         },
       },
     },

@@ -436,3 +436,194 @@ export const AgentJob = z.object({ inboundId: z.uuid() });
 export type AgentJob = z.infer<typeof AgentJob>;
 export const MediaJob = z.object({ inboundId: z.uuid() });
 export type MediaJob = z.infer<typeof MediaJob>;
+
+// ---------------------------------------------------------------------------------------------
+// Downstream handlers (routing)
+
+/**
+ * What a handler may answer (2xx, JSON): `sticky: true` claims the contact's conversation (for
+ * `ttlSeconds`, default the route's), `sticky: false` lets it go; absent leaves it as it is.
+ */
+export const HandlerAnswerBody = z.looseObject({
+  sticky: z.boolean().optional(),
+  ttlSeconds: z
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .optional(),
+});
+
+const HandlerMatch = z.object({
+  kind: z.enum(['reply_id', 'keyword', 'sticky']),
+  value: z.string().nullable().meta({ description: 'The reply id or keyword that matched.' }),
+});
+
+/** The event type handlers receive. */
+export const MESSAGE_RECEIVED = 'whatsapp.message.received';
+
+/** `data` of the `whatsapp.message.received` event a handler receives. */
+export const HandlerEventData = z.object({
+  deliveryId: z
+    .uuid()
+    .meta({ description: 'Also the `webhook-id` header: the same on every attempt and replay.' }),
+  route: z.string(),
+  match: HandlerMatch,
+  message: z.object({
+    id: z.uuid(),
+    wamid: z.string(),
+    from: z.string().nullable().meta({ description: 'The contact, E.164.' }),
+    waId: z.string().nullable(),
+    contactName: z.string().nullable(),
+    phoneNumberId: z.string(),
+    type: z.string(),
+    text: z
+      .string()
+      .nullable()
+      .meta({ description: 'Text body, or the title of the chosen button or list row.' }),
+    replyId: z.string().nullable(),
+    mediaId: z.string().nullable(),
+    mediaMimeType: z.string().nullable(),
+    caption: z.string().nullable(),
+    contextWamid: z.string().nullable(),
+    sentAt: z.iso.datetime().nullable(),
+    receivedAt: z.iso.datetime(),
+    payload: z.unknown().meta({ description: 'Meta’s message object exactly as delivered.' }),
+  }),
+});
+export type HandlerEventData = z.infer<typeof HandlerEventData>;
+
+export const HandlerJob = z.object({ deliveryId: z.uuid() });
+export type HandlerJob = z.infer<typeof HandlerJob>;
+
+/** Path id of a stored delivery, handler delivery or dead letter. */
+export const IdParams = z.object({ id: z.uuid() });
+
+const RouteName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a route name: lower-case letters, digits and dashes');
+
+export const ListWebhookDeliveriesQuery = z.strictObject({ since: SinceParam.optional(), ...pageQueryShape });
+
+export const HANDLER_DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
+
+export const ListHandlerDeliveriesQuery = z.strictObject({
+  status: z.enum(HANDLER_DELIVERY_STATUSES).optional(),
+  route: RouteName.optional(),
+  since: SinceParam.optional(),
+  ...pageQueryShape,
+});
+
+export const ListDeadLettersQuery = z.strictObject({
+  state: z
+    .enum(['open', 'replayed'])
+    .optional()
+    .meta({ description: '`open`: not replayed yet; `replayed`: put back in the queue once already.' }),
+  route: RouteName.optional(),
+  since: SinceParam.optional(),
+  ...pageQueryShape,
+});
+
+const replayWindowShape = {
+  since: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z' })
+    .meta({ description: 'Replay what was stored at or after this instant (ISO 8601).' }),
+  until: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z' })
+    .optional()
+    .meta({ description: 'And before this instant (default: no end).' }),
+  limit: z
+    .int({ error: 'must be an integer from 1 to 100' })
+    .min(1, { error: 'must be an integer from 1 to 100' })
+    .max(100, { error: 'must be an integer from 1 to 100' })
+    .default(100)
+    .meta({ description: 'Deliveries replayed by this call (default and at most 100).' }),
+  cursor: pageQueryShape.cursor.meta({
+    description: 'The `nextCursor` of the previous call: continue after it.',
+  }),
+};
+const untilAfterSince = {
+  check: (w: { since: string; until?: string }) =>
+    w.until === undefined || Date.parse(w.until) > Date.parse(w.since),
+  params: { message: 'must be after since', path: ['until'] },
+};
+
+/** POST /deliveries/replay: a bounded page of the stored webhook deliveries in a window, oldest first. */
+export const ReplayWebhookDeliveriesRequest = z
+  .strictObject(replayWindowShape)
+  .refine(untilAfterSince.check, untilAfterSince.params);
+
+/** POST /handler-deliveries/replay: the dead handler deliveries in a window, oldest first. */
+export const ReplayHandlerDeliveriesRequest = z
+  .strictObject({ ...replayWindowShape, route: RouteName.optional() })
+  .refine(untilAfterSince.check, untilAfterSince.params);
+
+export const WebhookDeliveryView = z.object({
+  id: z.uuid(),
+  sha256: z
+    .string()
+    .meta({ description: 'SHA-256 of the body as received (hex): one row per distinct body.' }),
+  bytes: z.int(),
+  createdAt: isoTime,
+});
+
+const replayCounts = {
+  messages: z.int().meta({ description: 'Inbound messages stored by the replay (missing before it).' }),
+  duplicates: z.int().meta({ description: 'Inbound messages already stored: unchanged.' }),
+  statuses: z.int().meta({ description: 'Status events stored by the replay.' }),
+  events: z.int().meta({ description: 'Other raw events stored by the replay.' }),
+};
+
+export const WebhookDeliveryReplayView = z.object({ id: z.uuid(), ...replayCounts });
+
+export const WebhookReplayPageView = z.object({
+  replayed: z.int().meta({ description: 'Deliveries run through the ingest again by this call.' }),
+  skipped: z.int().meta({ description: 'Stored deliveries this version can no longer read as an envelope.' }),
+  ...replayCounts,
+  nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` to continue; null when done.' }),
+});
+
+export const HandlerDeliveryView = z.object({
+  id: z.uuid().meta({ description: 'Also the `webhook-id` the handler receives on every attempt.' }),
+  inboundId: z.uuid(),
+  wamid: z.string(),
+  waId: z.string().nullable(),
+  route: z.string(),
+  match: HandlerMatch,
+  status: z.enum(HANDLER_DELIVERY_STATUSES),
+  attempts: z.int(),
+  lastStatus: z.int().nullable().meta({ description: 'The handler’s HTTP status at the latest attempt.' }),
+  lastError: z.string().nullable(),
+  deliveredAt: isoTime.nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+
+export const HandlerReplayPageView = z.object({
+  replayed: z.int().meta({ description: 'Dead deliveries put back in the queue by this call.' }),
+  nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` to continue; null when done.' }),
+});
+
+export const DeadLetterView = z.object({
+  id: z.uuid(),
+  deliveryId: z.uuid(),
+  route: z.string(),
+  attempts: z.int(),
+  lastStatus: z.int().nullable(),
+  lastError: z.string().nullable(),
+  replayedAt: isoTime.nullable(),
+  createdAt: isoTime,
+});
+
+export const RouteView = z.object({
+  name: z.string(),
+  url: z
+    .string()
+    .meta({ description: 'The handler’s origin and path (query left out: it may hold a token).' }),
+  replyIds: z.array(z.string()),
+  replyIdPrefixes: z.array(z.string()),
+  keywords: z.array(z.string()),
+  sticky: z.boolean(),
+  stickyTtlSeconds: z.int(),
+  timeoutMs: z.int(),
+});
+export const RouteListView = z.object({ items: z.array(RouteView) });

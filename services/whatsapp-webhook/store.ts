@@ -69,6 +69,8 @@ export interface BatchOptions {
   optOutConfirmation: string;
   /** Sent once in place of a message Meta failed with 131047 (outside the window), when it allowed that. */
   windowTemplate: { name: string; language: string } | null;
+  /** Routes are configured: a message from a contact may go to a handler (whose job commits with it). */
+  routing?: boolean;
 }
 
 /** What a group's flush stored, per delivery, and the outbound messages it created (their send jobs go in the same commit). */
@@ -225,14 +227,33 @@ async function insertOptOutConfirmations(
   return rows.map((r) => r.id);
 }
 
+/**
+ * The group's raw deliveries as a CTE over `$n` (hashes) and `$n+1` (bodies): each body once, a retried
+ * one (same bytes) stores nothing. It rides on the messages statement, so keeping them costs no round trip.
+ */
+const deliveryInsertCte = (hashes: string, bodies: string) => `
+  inserted_deliveries as (
+    insert into whatsapp_webhook_deliveries (body_sha256, body)
+    select * from unnest(${hashes}::text[], ${bodies}::text[])
+    on conflict (body_sha256) do nothing
+  )`;
+
+function deliveryColumns(batches: WebhookBatch[]): [string[], string[]] {
+  const unique = new Map<string, string>();
+  for (const b of batches) if (b.delivery) unique.set(b.delivery.sha256, b.delivery.body);
+  return [[...unique.keys()], [...unique.values()]];
+}
+
 async function insertMessages(
   tx: Sql,
   batches: WebhookBatch[],
   options: BatchOptions,
   now: Date,
+  routed: ReadonlySet<string>,
 ): Promise<{ id: string; wamid: string; agent: boolean; media: boolean }[]> {
-  // STOP and START are answered by this service, not by the agent.
-  const forAgent = (m: InboundRecord) => m.forAgent && optIntent(m.text, options.keywords) === null;
+  // STOP and START are answered by this service, and routed messages by their handler, not by the agent.
+  const forAgent = (m: InboundRecord) =>
+    m.forAgent && optIntent(m.text, options.keywords) === null && !routed.has(m.wamid);
   const messages = batches.flatMap((batch) =>
     batch.messages.map((m) => ({
       wamid: m.wamid,
@@ -255,12 +276,19 @@ async function insertMessages(
     })),
   );
   const contacts = contactRows(batches, now);
+  const [hashes, bodies] = deliveryColumns(batches);
   if (messages.length === 0) {
-    if (contacts) await tx.query(`with ${contactUpsertCtes('$1')} select 1`, [contacts]);
+    if (contacts || hashes.length > 0) {
+      await tx.query(`with ${contactUpsertCtes('$1')}, ${deliveryInsertCte('$2', '$3')} select 1`, [
+        contacts ?? '[]',
+        hashes,
+        bodies,
+      ]);
+    }
     return [];
   }
   return tx.query(
-    `with ${contactUpsertCtes('$2')}
+    `with ${contactUpsertCtes('$2')}, ${deliveryInsertCte('$3', '$4')}
      insert into whatsapp_inbound_messages (
        wamid, phone_number_id, display_phone_number, from_wa_id, contact_name, type, text_body, reply_id,
        media_id, media_mime_type, media_sha256, caption, context_wamid, sent_at, payload, agent_state, media_state)
@@ -272,7 +300,7 @@ async function insertMessages(
          context_wamid text, sent_at timestamptz, payload jsonb, agent_state text, media_state text)
      on conflict (wamid) do nothing
      returning id, wamid, agent_state = 'pending' as agent, media_state = 'pending' as media`,
-    [JSON.stringify(messages), contacts ?? '[]'],
+    [JSON.stringify(messages), contacts ?? '[]', hashes, bodies],
   );
 }
 
@@ -287,6 +315,7 @@ export function groupNeedsTransaction(batches: WebhookBatch[], options: BatchOpt
       b.others.length > 0 ||
       b.messages.some(
         (m) =>
+          (options.routing && m.fromWaId !== null) ||
           (options.agent && m.forAgent) ||
           (options.media && m.mediaId !== null) ||
           optIntent(m.text, options.keywords) !== null,
@@ -385,8 +414,10 @@ export async function insertWebhookBatches(
   tx: Sql,
   batches: WebhookBatch[],
   options: BatchOptions,
+  /** Wamids a route takes (their handler answers, not the agent). */
+  routed: ReadonlySet<string> = new Set(),
 ): Promise<GroupResult> {
-  const messages = await insertMessages(tx, batches, options, new Date());
+  const messages = await insertMessages(tx, batches, options, new Date(), routed);
   const insertedWamids = new Set(messages.map((m) => m.wamid));
   const fresh = [
     ...new Map(
@@ -461,6 +492,18 @@ const INBOUND_COLUMNS = `id, wamid, phone_number_id as "phoneNumberId", from_wa_
 export async function getInbound(sql: Sql, id: string): Promise<InboundRow | null> {
   const rows = await sql.query<InboundRow>(
     `select ${INBOUND_COLUMNS} from whatsapp_inbound_messages where id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+/** The inbound message with Meta's raw object, for a handler's payload. */
+export async function getInboundWithPayload(
+  sql: Sql,
+  id: string,
+): Promise<(InboundRow & { payload: unknown; sentAt: Date | null }) | null> {
+  const rows = await sql.query<InboundRow & { payload: unknown; sentAt: Date | null }>(
+    `select ${INBOUND_COLUMNS}, payload, sent_at as "sentAt" from whatsapp_inbound_messages where id = $1`,
     [id],
   );
   return rows[0] ?? null;
@@ -596,18 +639,22 @@ export interface NewOutbound {
 
 /**
  * Stores a message to send, once per Idempotency-Key (and once per inbound message for agent
- * replies). `created: false` hands back the row the first request stored.
+ * replies). `created: false` hands back the row the first request stored. Run it in the transaction that
+ * enqueues its job: the recipient's transaction lock, taken before the row is numbered, holds other sends
+ * to the same number until this one commits, so `seq` order is commit (acceptance) order, and a send that
+ * commits first is never numbered behind one still open on another connection.
  */
 export async function insertOutbound(
   tx: Sql,
   input: NewOutbound,
 ): Promise<{ row: OutboundRow; created: boolean }> {
   const rows = await tx.query<OutboundRow>(
-    `with inserted as (
+    `with recipient as (select pg_advisory_xact_lock(hashtextextended('whatsapp-to:' || $4::text, 0))),
+     inserted as (
        insert into whatsapp_outbound_messages (
          idempotency_key, request_hash, phone_number_id, to_number, type, request, graph_payload, reply_to_inbound_id,
          window_fallback)
-       values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9)
+       select $1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9 from recipient
        on conflict do nothing
        returning *
      ),
@@ -897,7 +944,10 @@ export interface ListedMessage {
   cursorAt: string;
 }
 
-const CURSOR_AT = `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"`;
+/** A row's created_at to the microsecond, as the keyset cursor carries it. */
+const cursorAtSql = (column = 'created_at') =>
+  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "cursorAt"`;
+const CURSOR_AT = cursorAtSql();
 
 /**
  * Inbound and outbound messages, newest first, keyset-paginated on (created_at, id). Each table is
@@ -947,6 +997,404 @@ export async function listMessages(sql: Sql, filter: MessageListFilter): Promise
   if (branches.length === 0) return [];
   return sql.query<ListedMessage>(
     `select * from (${branches.join(' union all ')}) m order by "createdAt" desc, id desc limit ${limit}`,
+    params,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing: handler deliveries, dead letters, sticky conversations, raw webhook deliveries
+
+/** Routes currently holding these contacts' conversations (expired claims are ignored). */
+export async function activeRouteSessions(sql: Sql, waIds: string[]): Promise<Map<string, string>> {
+  if (waIds.length === 0) return new Map();
+  const rows = await sql.query<{ waId: string; route: string }>(
+    `select wa_id as "waId", route from whatsapp_route_sessions
+      where wa_id = any($1::text[]) and expires_at > now()`,
+    [waIds],
+  );
+  return new Map(rows.map((r) => [r.waId, r.route]));
+}
+
+export interface NewHandlerDelivery {
+  inboundId: string;
+  route: string;
+  kind: 'reply_id' | 'keyword' | 'sticky';
+  value: string | null;
+}
+
+/** One delivery per routed inbound message (a replayed message already has its own). */
+export async function insertHandlerDeliveries(sql: Sql, deliveries: NewHandlerDelivery[]): Promise<string[]> {
+  if (deliveries.length === 0) return [];
+  const rows = await sql.query<{ id: string }>(
+    `insert into whatsapp_handler_deliveries (inbound_id, route, match_kind, match_value)
+     select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+     on conflict (inbound_id) do nothing
+     returning id`,
+    [
+      deliveries.map((d) => d.inboundId),
+      deliveries.map((d) => d.route),
+      deliveries.map((d) => d.kind),
+      deliveries.map((d) => d.value),
+    ],
+  );
+  return rows.map((r) => r.id);
+}
+
+export interface ConversationClaim {
+  waId: string;
+  route: string;
+  ttlSeconds: number;
+}
+
+/**
+ * Gives each contact's conversation to a route for `ttlSeconds` from now, decided by a message stored
+ * now (a later decision than any handler answer to an earlier message).
+ */
+export async function claimConversations(sql: Sql, claims: ConversationClaim[]): Promise<void> {
+  if (claims.length === 0) return;
+  const sorted = [...claims].sort((a, b) => (a.waId < b.waId ? -1 : 1));
+  await sql.query(
+    `insert into whatsapp_route_sessions (wa_id, route, expires_at, decided_at)
+     select wa_id, route, now() + make_interval(secs => ttl), now()
+       from unnest($1::text[], $2::text[], $3::int[]) as c(wa_id, route, ttl)
+     on conflict (wa_id) do update
+       set route = excluded.route, expires_at = excluded.expires_at, decided_at = excluded.decided_at,
+           updated_at = now()
+     where whatsapp_route_sessions.decided_at <= excluded.decided_at`,
+    [sorted.map((c) => c.waId), sorted.map((c) => c.route), sorted.map((c) => c.ttlSeconds)],
+  );
+}
+
+/**
+ * A handler's answer about the conversation: claim it for `ttlSeconds`, or let it go (only its own
+ * claim). The decision is dated by the answered message's arrival, so an answer to an older message
+ * that comes late never overrides a newer decision.
+ */
+export async function applyHandlerStickiness(
+  sql: Sql,
+  input: { inboundId: string; route: string; claim: { ttlSeconds: number } | null },
+): Promise<void> {
+  if (input.claim) {
+    await sql.query(
+      `insert into whatsapp_route_sessions (wa_id, route, expires_at, decided_at)
+       select from_wa_id, $2, now() + make_interval(secs => $3::int), created_at
+         from whatsapp_inbound_messages where id = $1 and from_wa_id is not null
+       on conflict (wa_id) do update
+         set route = excluded.route, expires_at = excluded.expires_at, decided_at = excluded.decided_at,
+             updated_at = now()
+       where whatsapp_route_sessions.decided_at <= excluded.decided_at`,
+      [input.inboundId, input.route, input.claim.ttlSeconds],
+    );
+    return;
+  }
+  await sql.query(
+    `delete from whatsapp_route_sessions s using whatsapp_inbound_messages m
+      where m.id = $1 and s.wa_id = m.from_wa_id and s.route = $2 and s.decided_at <= m.created_at`,
+    [input.inboundId, input.route],
+  );
+}
+
+export type HandlerDeliveryStatus = 'pending' | 'delivered' | 'dead';
+
+export interface HandlerDeliveryRow {
+  id: string;
+  inboundId: string;
+  route: string;
+  matchKind: 'reply_id' | 'keyword' | 'sticky';
+  matchValue: string | null;
+  status: HandlerDeliveryStatus;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  deliveredAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  wamid: string;
+  waId: string | null;
+  cursorAt: string;
+}
+
+const HANDLER_DELIVERY_COLUMNS = `d.id, d.inbound_id as "inboundId", d.route, d.match_kind as "matchKind",
+  d.match_value as "matchValue", d.status, d.attempts, d.last_status as "lastStatus", d.last_error as "lastError",
+  d.delivered_at as "deliveredAt", d.created_at as "createdAt", d.updated_at as "updatedAt", m.wamid,
+  m.from_wa_id as "waId", ${cursorAtSql('d.created_at')}`;
+
+export async function getHandlerDelivery(sql: Sql, id: string): Promise<HandlerDeliveryRow | null> {
+  const rows = await sql.query<HandlerDeliveryRow>(
+    `select ${HANDLER_DELIVERY_COLUMNS}
+       from whatsapp_handler_deliveries d join whatsapp_inbound_messages m on m.id = d.inbound_id
+      where d.id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export interface HandlerDeliveryFilter {
+  status?: HandlerDeliveryStatus;
+  route?: string;
+  since?: string;
+  before?: { createdAt: string; id: string };
+  limit: number;
+}
+
+/** Newest first, keyset-paginated on (created_at, id). */
+export async function listHandlerDeliveries(
+  sql: Sql,
+  filter: HandlerDeliveryFilter,
+): Promise<HandlerDeliveryRow[]> {
+  const params: unknown[] = [];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const conditions: string[] = [];
+  if (filter.status) conditions.push(`d.status = ${param(filter.status)}`);
+  if (filter.route) conditions.push(`d.route = ${param(filter.route)}`);
+  if (filter.since) conditions.push(`d.created_at >= ${param(filter.since)}::timestamptz`);
+  if (filter.before) {
+    conditions.push(
+      `(d.created_at, d.id) < (${param(filter.before.createdAt)}::timestamptz, ${param(filter.before.id)}::uuid)`,
+    );
+  }
+  return sql.query<HandlerDeliveryRow>(
+    `select ${HANDLER_DELIVERY_COLUMNS}
+       from whatsapp_handler_deliveries d join whatsapp_inbound_messages m on m.id = d.inbound_id
+      ${conditions.length > 0 ? `where ${conditions.join(' and ')}` : ''}
+      order by d.created_at desc, d.id desc limit ${param(filter.limit)}`,
+    params,
+  );
+}
+
+/** One HTTP attempt's outcome, kept on the delivery as its latest. */
+export interface AttemptOutcome {
+  status: number | null;
+  error: string | null;
+}
+
+export async function recordHandlerAttempt(sql: Sql, id: string, outcome: AttemptOutcome): Promise<void> {
+  await sql.query(
+    `update whatsapp_handler_deliveries
+        set attempts = attempts + 1, last_status = $2, last_error = $3, updated_at = now()
+      where id = $1 and status = 'pending'`,
+    [id, outcome.status, outcome.error],
+  );
+}
+
+/** True when this call delivered it (a pending delivery); false when it was already settled. */
+export async function markHandlerDelivered(sql: Sql, id: string, status: number): Promise<boolean> {
+  const rows = await sql.query(
+    `update whatsapp_handler_deliveries
+        set status = 'delivered', attempts = attempts + 1, last_status = $2, last_error = null,
+            delivered_at = now(), updated_at = now()
+      where id = $1 and status = 'pending'
+      returning id`,
+    [id, status],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Out of attempts: the delivery is dead and one dead letter records why, in one statement (only a
+ * pending delivery dies, so a repeated call writes nothing). Returns the letter's id.
+ */
+export async function markHandlerDead(
+  sql: Sql,
+  id: string,
+  outcome: AttemptOutcome & { attempted: boolean },
+): Promise<string | null> {
+  const rows = await sql.query<{ id: string }>(
+    `with dead as (
+       update whatsapp_handler_deliveries
+          set status = 'dead', attempts = attempts + $4::int, last_status = coalesce($2, last_status),
+              last_error = $3, updated_at = now()
+        where id = $1 and status = 'pending'
+        returning id, route, attempts, last_status, last_error
+     )
+     insert into whatsapp_dead_letters (delivery_id, route, attempts, last_status, last_error)
+     select id, route, attempts, last_status, last_error from dead
+     returning id`,
+    [id, outcome.status, outcome.error, outcome.attempted ? 1 : 0],
+  );
+  return rows[0]?.id ?? null;
+}
+
+/**
+ * Puts a dead delivery back to pending and closes its open letter, in one statement: of two replays at
+ * once only one finds the letter open. Returns the closed letter's id (the replay job's key), or null
+ * when there was nothing to replay (delivered, pending, or replayed already).
+ */
+export async function reviveHandlerDelivery(
+  sql: Sql,
+  by: { deliveryId: string } | { letterId: string },
+): Promise<{ letterId: string; deliveryId: string } | null> {
+  const where = 'deliveryId' in by ? 'delivery_id = $1' : 'id = $1';
+  const rows = await sql.query<{ letterId: string; deliveryId: string }>(
+    `with letter as (
+       update whatsapp_dead_letters set replayed_at = now()
+        where ${where} and replayed_at is null
+        returning id, delivery_id
+     ),
+     revived as (
+       update whatsapp_handler_deliveries d set status = 'pending', updated_at = now()
+         from letter where d.id = letter.delivery_id and d.status = 'dead'
+        returning d.id
+     )
+     select letter.id as "letterId", letter.delivery_id as "deliveryId" from letter`,
+    ['deliveryId' in by ? by.deliveryId : by.letterId],
+  );
+  return rows[0] ?? null;
+}
+
+export interface DeadLetterRow {
+  id: string;
+  deliveryId: string;
+  route: string;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  replayedAt: Date | null;
+  createdAt: Date;
+  cursorAt: string;
+}
+
+const DEAD_LETTER_COLUMNS = `id, delivery_id as "deliveryId", route, attempts, last_status as "lastStatus",
+  last_error as "lastError", replayed_at as "replayedAt", created_at as "createdAt",
+  ${CURSOR_AT}`;
+
+export async function getDeadLetter(sql: Sql, id: string): Promise<DeadLetterRow | null> {
+  const rows = await sql.query<DeadLetterRow>(
+    `select ${DEAD_LETTER_COLUMNS} from whatsapp_dead_letters where id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export interface DeadLetterFilter {
+  state?: 'open' | 'replayed';
+  route?: string;
+  since?: string;
+  before?: { createdAt: string; id: string };
+  limit: number;
+}
+
+/** Newest first, keyset-paginated on (created_at, id). */
+export async function listDeadLetters(sql: Sql, filter: DeadLetterFilter): Promise<DeadLetterRow[]> {
+  const params: unknown[] = [];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const conditions: string[] = [];
+  if (filter.state === 'open') conditions.push('replayed_at is null');
+  if (filter.state === 'replayed') conditions.push('replayed_at is not null');
+  if (filter.route) conditions.push(`route = ${param(filter.route)}`);
+  if (filter.since) conditions.push(`created_at >= ${param(filter.since)}::timestamptz`);
+  if (filter.before) {
+    conditions.push(
+      `(created_at, id) < (${param(filter.before.createdAt)}::timestamptz, ${param(filter.before.id)}::uuid)`,
+    );
+  }
+  return sql.query<DeadLetterRow>(
+    `select ${DEAD_LETTER_COLUMNS} from whatsapp_dead_letters
+      ${conditions.length > 0 ? `where ${conditions.join(' and ')}` : ''}
+      order by created_at desc, id desc limit ${param(filter.limit)}`,
+    params,
+  );
+}
+
+/** Dead deliveries created in a window, oldest first after `after` (a replay's page). */
+export async function deadHandlerDeliveries(
+  sql: Sql,
+  window: { since: string; until?: string; route?: string; after?: { createdAt: string; id: string } },
+  limit: number,
+): Promise<{ id: string; cursorAt: string }[]> {
+  const params: unknown[] = [window.since];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const conditions = [`status = 'dead'`, 'created_at >= $1::timestamptz'];
+  if (window.until) conditions.push(`created_at < ${param(window.until)}::timestamptz`);
+  if (window.route) conditions.push(`route = ${param(window.route)}`);
+  if (window.after) {
+    conditions.push(
+      `(created_at, id) > (${param(window.after.createdAt)}::timestamptz, ${param(window.after.id)}::uuid)`,
+    );
+  }
+  return sql.query(
+    `select id, ${CURSOR_AT}
+       from whatsapp_handler_deliveries where ${conditions.join(' and ')}
+      order by created_at, id limit ${param(limit)}`,
+    params,
+  );
+}
+
+export interface WebhookDeliveryRow {
+  id: string;
+  sha256: string;
+  bytes: number;
+  createdAt: Date;
+  cursorAt: string;
+}
+
+const WEBHOOK_DELIVERY_COLUMNS = `id, body_sha256 as sha256, octet_length(body) as bytes, created_at as "createdAt",
+  ${CURSOR_AT}`;
+
+export async function getWebhookDeliveryBody(sql: Sql, id: string): Promise<string | null> {
+  const rows = await sql.query<{ body: string }>(
+    'select body from whatsapp_webhook_deliveries where id = $1',
+    [id],
+  );
+  return rows[0]?.body ?? null;
+}
+
+/** Newest first, keyset-paginated on (created_at, id). */
+export async function listWebhookDeliveries(
+  sql: Sql,
+  filter: { since?: string; before?: { createdAt: string; id: string }; limit: number },
+): Promise<WebhookDeliveryRow[]> {
+  const params: unknown[] = [];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const conditions: string[] = [];
+  if (filter.since) conditions.push(`created_at >= ${param(filter.since)}::timestamptz`);
+  if (filter.before) {
+    conditions.push(
+      `(created_at, id) < (${param(filter.before.createdAt)}::timestamptz, ${param(filter.before.id)}::uuid)`,
+    );
+  }
+  return sql.query<WebhookDeliveryRow>(
+    `select ${WEBHOOK_DELIVERY_COLUMNS} from whatsapp_webhook_deliveries
+      ${conditions.length > 0 ? `where ${conditions.join(' and ')}` : ''}
+      order by created_at desc, id desc limit ${param(filter.limit)}`,
+    params,
+  );
+}
+
+/** Deliveries received in a window, oldest first after `after`, with their bodies (a replay's page). */
+export async function webhookDeliveriesToReplay(
+  sql: Sql,
+  window: { since: string; until?: string; after?: { createdAt: string; id: string } },
+  limit: number,
+): Promise<{ id: string; body: string; cursorAt: string }[]> {
+  const params: unknown[] = [window.since];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const conditions = ['created_at >= $1::timestamptz'];
+  if (window.until) conditions.push(`created_at < ${param(window.until)}::timestamptz`);
+  if (window.after) {
+    conditions.push(
+      `(created_at, id) > (${param(window.after.createdAt)}::timestamptz, ${param(window.after.id)}::uuid)`,
+    );
+  }
+  return sql.query(
+    `select id, body, ${CURSOR_AT}
+       from whatsapp_webhook_deliveries where ${conditions.join(' and ')}
+      order by created_at, id limit ${param(limit)}`,
     params,
   );
 }

@@ -63,11 +63,23 @@ export interface OtherEventRecord {
   raw: unknown;
 }
 
+/** A verified delivery's body exactly as it arrived, kept once (by its hash) for replay. */
+export interface RawDelivery {
+  sha256: string;
+  body: string;
+}
+
 export interface WebhookBatch {
   contacts: ContactRecord[];
   messages: InboundRecord[];
   statuses: StatusRecord[];
   others: OtherEventRecord[];
+  /** Stored with the rows read from it (absent in tests that build batches by hand). */
+  delivery?: RawDelivery;
+}
+
+export function rawDelivery(body: string): RawDelivery {
+  return { sha256: createHash('sha256').update(body).digest('hex'), body };
 }
 
 const MEDIA = new Set<string>(MEDIA_TYPES);

@@ -2,7 +2,8 @@ import { PermanentJobError } from '../../shared/queue/index.ts';
 import type { WhatsAppComponents, WhatsAppDeps } from './components.ts';
 import { QUEUES } from './jobs.ts';
 import { RetryLaterError } from './outbox-sender.ts';
-import { AgentJob, MediaJob, SendJob } from './schemas.ts';
+import { AgentJob, HandlerJob, MediaJob, SendJob } from './schemas.ts';
+import { markHandlerDead } from './store.ts';
 
 function parseJob<T>(
   schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
@@ -14,7 +15,7 @@ function parseJob<T>(
 }
 
 /**
- * Registers the queue handlers: outbound retries, agent replies, media downloads. The queues must
+ * Registers the queue handlers: outbound retries, agent replies, handler deliveries, media downloads. The queues must
  * exist (createWhatsAppQueues) first. Stopping is the queue's `stop()`.
  */
 export async function startWorkers(deps: WhatsAppDeps & { components: WhatsAppComponents }): Promise<void> {
@@ -41,6 +42,22 @@ export async function startWorkers(deps: WhatsAppDeps & { components: WhatsAppCo
     await queue.work(QUEUES.agent, { concurrency }, async (job) => {
       const { inboundId } = parseJob(AgentJob, job.data);
       await replyToInbound(inboundId, { lastAttempt: job.isLastAttempt });
+    });
+  }
+  const { deliverToHandler } = components;
+  if (deliverToHandler) {
+    await queue.work(QUEUES.handler, { concurrency }, async (job) => {
+      const { deliveryId } = parseJob(HandlerJob, job.data);
+      await deliverToHandler(deliveryId, { lastAttempt: job.isLastAttempt });
+    });
+    // pg-boss gave up on a job the worker never settled (its process died in the last attempt).
+    await queue.work(QUEUES.handlerGaveUp, { concurrency: 1 }, async (job) => {
+      const { deliveryId } = parseJob(HandlerJob, job.data);
+      await markHandlerDead(deps.db, deliveryId, {
+        status: null,
+        error: 'the delivery job failed for good before its outcome was recorded',
+        attempted: false,
+      });
     });
   }
   if (downloadInboundMedia) {

@@ -16,7 +16,7 @@ import { META_SIGNATURE_HEADER, verifyMetaSignature } from '../../../shared/webh
 import { VerifyQuery } from '../schemas.ts';
 import type { createSignatureGuard } from '../signature-guard.ts';
 import type { BatchResult } from '../store.ts';
-import { readWebhookBatch } from '../webhook-batch.ts';
+import { rawDelivery, readWebhookBatch } from '../webhook-batch.ts';
 import type { WebhookIntake } from '../webhook-intake.ts';
 import { createWebhookMetrics } from '../webhook-metrics.ts';
 
@@ -72,7 +72,9 @@ export function registerWebhookRoutes(app: Hono<AppEnv>, deps: WebhookRouteDeps)
       });
     }
 
-    const batch = readWebhookBatch(parseJsonText(utf8.decode(raw)));
+    const text = utf8.decode(raw);
+    // Kept raw with its rows, so it can be replayed through this same ingest (POST /deliveries/:id/replay).
+    const batch = { ...readWebhookBatch(parseJsonText(text)), delivery: rawDelivery(text) };
     let result: BatchResult;
     try {
       result = await deps.intake.submit(batch);

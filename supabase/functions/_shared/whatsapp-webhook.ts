@@ -29,7 +29,7 @@ export async function serveWhatsAppWebhook(env = edgeEnv()): Promise<RunningEdge
   }
 
   const queue = await startQueue(db, { logger, metrics, supervise: false });
-  await createWhatsAppQueues(queue, settings.sendRetry);
+  await createWhatsAppQueues(queue, settings.sendRetry, settings.routing.retry);
   const app = createApp({ settings, db, queue, logger, metrics, breakers, limiterFor });
 
   return serveEdge({

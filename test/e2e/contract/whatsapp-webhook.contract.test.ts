@@ -2,6 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpenApiDocument } from '../../../shared/http/index.ts';
 import {
+  type HandlerStandIn,
+  newSigningSecret,
+  startHandlerStandIn,
+} from '../../integration/services/whatsapp-webhook/handler-stand-in.ts';
+import {
   API_KEY,
   graphError,
   type Harness,
@@ -22,7 +27,9 @@ import { checkKitRoutes } from './kit-routes.ts';
 
 describe('whatsapp-webhook contract: every documented operation, answered as documented', () => {
   let graph: Awaited<ReturnType<typeof startFakeGraph>>;
+  let handlers: HandlerStandIn;
   let h: Harness;
+  const secret = newSigningSecret();
   let document: OpenApiDocument;
   let contract: Contract;
   const auth = { authorization: `Bearer ${API_KEY}` };
@@ -35,13 +42,22 @@ describe('whatsapp-webhook contract: every documented operation, answered as doc
 
   beforeAll(async () => {
     graph = await startFakeGraph();
-    h = await startHarness({ env: { GRAPH_API_URL: graph.url } });
+    handlers = await startHandlerStandIn({ pay: secret });
+    h = await startHarness({
+      env: {
+        GRAPH_API_URL: graph.url,
+        WHATSAPP_ROUTES: JSON.stringify([
+          { name: 'pay', url: handlers.routeUrl('pay'), secret, keywords: ['pay'] },
+        ]),
+      },
+    });
     document = (await (await fetch(`${h.url}/openapi.json`)).json()) as OpenApiDocument;
     contract = createContract(document);
   });
   afterAll(async () => {
     await h?.close();
     await graph?.close();
+    await handlers?.close();
   });
 
   it('is a valid OpenAPI 3.1 document that lists exactly the app’s routes', async () => {
@@ -144,6 +160,103 @@ describe('whatsapp-webhook contract: every documented operation, answered as doc
         headers: { ...auth, 'content-type': 'application/json' },
         body: JSON.stringify({ handoff: 'yes' }),
       }),
+    );
+  });
+
+  it('answers the routing and replay API as documented', async () => {
+    const api = (path: string, body?: unknown) =>
+      fetch(`${h.url}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const since = new Date(Date.now() - 60_000).toISOString();
+
+    const routes = await api('/routes');
+    expect(routes.status).toBe(200);
+    await contract.check('GET', '/routes', routes);
+    await contract.check('GET', '/routes', await fetch(`${h.url}/routes`));
+
+    // Two messages for the `pay` route, whose handler is down: each attempt's outcome is a dead letter.
+    handlers.setFallback('pay', { status: 503 });
+    const dead: string[] = [];
+    for (const n of [1, 2]) {
+      const wamid = `wamid.${randomUUID()}`;
+      const routed = await postWebhook(
+        h.url,
+        inboundEnvelope({ id: wamid, type: 'text', text: { body: `pay ${n}` } }),
+      );
+      expect(routed.status).toBe(200);
+      const list = await api('/handler-deliveries?route=pay');
+      expect(list.status).toBe(200);
+      const { items } = (await contract.check('GET', '/handler-deliveries', list)).body as {
+        items: { id: string; wamid: string }[];
+      };
+      const delivery = items.find((d) => d.wamid === wamid)!;
+      await h.components.deliverToHandler!(delivery.id, { lastAttempt: true });
+      dead.push(delivery.id);
+    }
+    await contract.check('GET', '/handler-deliveries', await api('/handler-deliveries?status=lost'));
+    handlers.setFallback('pay', null);
+    // What the handler received (signed: it verified) is the documented webhook.
+    expect(handlers.calls.map((c) => c.verified)).toEqual([true, true]);
+    for (const call of handlers.calls) contract.checkWebhookRequest('whatsapp.message.received', call.event);
+
+    const letters = await api('/dead-letters?state=open');
+    expect(letters.status).toBe(200);
+    const { items } = (await contract.check('GET', '/dead-letters', letters)).body as {
+      items: { id: string; deliveryId: string }[];
+    };
+    await contract.check('GET', '/dead-letters', await api('/dead-letters?limit=0'));
+    const letter = items.find((l) => l.deliveryId === dead[0])!;
+    const replayed = await api(`/dead-letters/${letter.id}/replay`, {});
+    expect(replayed.status).toBe(202);
+    await contract.check('POST', '/dead-letters/{id}/replay', replayed);
+    const again = await api(`/dead-letters/${letter.id}/replay`, {});
+    expect(again.status).toBe(200);
+    await contract.check('POST', '/dead-letters/{id}/replay', again);
+    await contract.check(
+      'POST',
+      '/dead-letters/{id}/replay',
+      await api(`/dead-letters/${randomUUID()}/replay`, {}),
+    );
+    await contract.check('POST', '/dead-letters/{id}/replay', await api('/dead-letters/x/replay', {}));
+
+    const revived = await api(`/handler-deliveries/${dead[1]}/replay`, {});
+    expect(revived.status).toBe(202);
+    await contract.check('POST', '/handler-deliveries/{id}/replay', revived);
+    const pending = await api(`/handler-deliveries/${dead[1]}/replay`, {});
+    expect(pending.status).toBe(200);
+    await contract.check('POST', '/handler-deliveries/{id}/replay', pending);
+    await contract.check(
+      'POST',
+      '/handler-deliveries/{id}/replay',
+      await api(`/handler-deliveries/${randomUUID()}/replay`, {}),
+    );
+    const window = await api('/handler-deliveries/replay', { since, route: 'pay' });
+    expect(window.status).toBe(200);
+    await contract.check('POST', '/handler-deliveries/replay', window);
+    await contract.check('POST', '/handler-deliveries/replay', await api('/handler-deliveries/replay', {}));
+
+    const deliveries = await api(`/deliveries?since=${since}&limit=1`);
+    expect(deliveries.status).toBe(200);
+    const page = (await contract.check('GET', '/deliveries', deliveries)).body as { items: { id: string }[] };
+    await contract.check('GET', '/deliveries', await api('/deliveries?since=yesterday'));
+    const one = await api(`/deliveries/${page.items[0].id}/replay`, {});
+    expect(one.status).toBe(200);
+    await contract.check('POST', '/deliveries/{id}/replay', one);
+    await contract.check(
+      'POST',
+      '/deliveries/{id}/replay',
+      await api(`/deliveries/${randomUUID()}/replay`, {}),
+    );
+    const all = await api('/deliveries/replay', { since, limit: 5 });
+    expect(all.status).toBe(200);
+    await contract.check('POST', '/deliveries/replay', all);
+    await contract.check(
+      'POST',
+      '/deliveries/replay',
+      await api('/deliveries/replay', { since, until: since }),
     );
   });
 

@@ -7,7 +7,7 @@ import {
 import { loadWhatsAppConfig, type WhatsAppSettings } from '../../../../services/whatsapp-webhook/config.ts';
 import { createWhatsAppQueues } from '../../../../services/whatsapp-webhook/jobs.ts';
 import { startWorkers } from '../../../../services/whatsapp-webhook/workers.ts';
-import type { Database } from '../../../../shared/db/index.ts';
+import { type Database, fromPostgresJs } from '../../../../shared/db/index.ts';
 import { createLogger, createMetrics, type ServiceMetrics } from '../../../../shared/observability/index.ts';
 import { type Queue, startQueue } from '../../../../shared/queue/index.ts';
 import {
@@ -89,6 +89,35 @@ export interface HarnessOptions {
 /** The real service over real HTTP, on a database of its own. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
+  const instance = await startInstance(db, options);
+  return {
+    ...instance,
+    async close() {
+      await instance.close();
+      await db.close();
+    },
+  };
+}
+
+/**
+ * Another instance of the service (its own app, HTTP server, queue, workers, breakers and limiters) on
+ * the harness's database: a second connection pool to the same schema on PostgreSQL, the same embedded
+ * database on PGlite. Closing it leaves the database to the harness.
+ */
+export async function startSecondInstance(h: Harness, options: HarnessOptions = {}): Promise<Harness> {
+  if (h.db.kind === 'pglite') return startInstance(h.db, options);
+  const db = fromPostgresJs({ url: h.db.url!, schema: h.db.schema, max: 5 });
+  const instance = await startInstance(db, options);
+  return {
+    ...instance,
+    async close() {
+      await instance.close();
+      await db.close();
+    },
+  };
+}
+
+async function startInstance(db: Database, options: HarnessOptions): Promise<Harness> {
   const logger = createLogger({
     service: 'whatsapp-webhook-test',
     level: options.logDestination ? 'info' : 'silent',
@@ -97,7 +126,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const metrics = createMetrics({ service: 'whatsapp-webhook-test' });
   const queue = await startQueue(db, { logger, metrics });
   const settings = testSettings(options.env);
-  await createWhatsAppQueues(queue, settings.sendRetry);
+  await createWhatsAppQueues(queue, settings.sendRetry, settings.routing.retry);
   const breakers = createBreakerRegistry({ logger, metrics, env: options.breakerEnv ?? {} });
   const limiterFor = createRateLimiterFactory({ store: 'memory' });
   const appDb = options.appDb ? options.appDb(db) : db;
@@ -120,7 +149,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await server.close();
       await queue.stop({ graceful: false, timeoutMs: 1000 });
       breakers.shutdown();
-      await db.close();
     },
   };
 }

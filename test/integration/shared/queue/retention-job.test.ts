@@ -23,7 +23,7 @@ async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean, ms = 
   }
 }
 
-describe('retention: a scheduled pg-boss job prunes webhook, status and call events', () => {
+describe('retention: a scheduled pg-boss job prunes webhook deliveries, webhook, status and call events', () => {
   let db: Database;
   let queue: Queue;
   let job: RetentionJob;
@@ -37,6 +37,10 @@ describe('retention: a scheduled pg-boss job prunes webhook, status and call eve
       await db.query(
         `insert into whatsapp_webhook_events (field, dedupe_key, payload, created_at) values ('x', $1, '{}', $2)`,
         [`k${n}`, at],
+      );
+      await db.query(
+        `insert into whatsapp_webhook_deliveries (body_sha256, body, created_at) values ($1, '{}', $2)`,
+        [`sha${n}`, at],
       );
       await db.query(
         `insert into whatsapp_status_events (wamid, status, payload, created_at) values ($1, 'sent', '{}', $2)`,
@@ -95,6 +99,7 @@ describe('retention: a scheduled pg-boss job prunes webhook, status and call eve
 
     // The next run takes the rest; recent rows stay.
     expect(await job.runOnce()).toEqual({
+      whatsapp_webhook_deliveries: 1,
       whatsapp_webhook_events: 1,
       whatsapp_status_events: 1,
       voice_call_events: 1,
