@@ -148,22 +148,21 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
     };
   }
 
-  async function service(h: VideoHarness) {
+  async function service(h: VideoHarness, concurrency: number) {
     const image = await h.upload(media.jpg);
     const clip = await h.upload(media.mp4);
     const music = await h.upload(media.mp3);
     const started = performance.now();
-    const ids = await Promise.all(
+    // As a client would: submit, then follow the render's event stream to its final event (pushed by
+    // the service when the row changes; no status polling on the machine that renders).
+    const views: RenderView[] = await Promise.all(
       Array.from({ length: renders }, async (_, i) => {
         const response = await h.createRender(
           specFor({ image: image.src, clip: clip.src, music: music.src }, i),
         );
         if (response.status !== 202) throw new Error(`POST /renders answered ${response.status}`);
-        return ((await response.json()) as { id: string }).id;
+        return h.waitForEnd(((await response.json()) as { id: string }).id, 120_000);
       }),
-    );
-    const views: RenderView[] = await Promise.all(
-      ids.map((id) => h.waitForStatus(id, ['completed', 'failed'], 120_000)),
     );
     const wallMs = performance.now() - started;
     const failed = views.filter((v) => v.status !== 'completed');
@@ -177,6 +176,10 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
       latencyMs: stats(views.map((v) => Date.parse(v.timings.finishedAt!) - Date.parse(v.timings.createdAt))),
       // The worker's own time for one render, download to upload.
       processingMs: stats(views.map((v) => v.timings.processingMs ?? 0)),
+      // Worker slots without a render in hand (pickup, first submission, the last event), per render.
+      idleSlotMsPerRender: Math.round(
+        (concurrency * wallMs - views.reduce((sum, v) => sum + (v.timings.processingMs ?? 0), 0)) / renders,
+      ),
       stagesMs: {
         download: stage('download'),
         probe: stage('probe'),
@@ -193,13 +196,15 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
     for (const concurrency of concurrencies) {
       const threads = Math.max(1, Math.floor(cores / concurrency));
       const env = {
+        // One event stream per render in flight.
+        VIDEO_MAX_SSE_STREAMS_PER_KEY: String(Math.max(20, renders)),
         RENDER_CONCURRENCY: String(concurrency),
         RENDER_FFMPEG_THREADS: String(threads),
         RENDER_X264_PRESET: preset,
       };
       if (!h) h = await startVideoHarness({ env });
       else await h.restart({ env });
-      const viaService = await service(h);
+      const viaService = await service(h, concurrency);
       const viaDirect = await direct(concurrency, threads);
       figures[`concurrency${concurrency}`] = {
         concurrency,

@@ -4,6 +4,7 @@ import { type AppEnv, ProblemError, parseInput } from '../../../shared/http/inde
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import { type ConcurrencySlots, rateLimitKey } from '../../../shared/resilience/index.ts';
 import type { OutputUrlSigner } from '../output-url-signer.ts';
+import type { RenderChanges } from '../render-changes.ts';
 import { toRenderView } from '../render-view.ts';
 import { IdParams } from '../schemas.ts';
 import { type RenderRow, TERMINAL_STATUSES, type VideoStore } from '../store.ts';
@@ -13,7 +14,9 @@ export interface RenderEventDeps {
   signer: OutputUrlSigner;
   publicUrl: string;
   guard: MiddlewareHandler<AppEnv>;
-  /** How often the row is read; workers write progress at most about this often. */
+  /** Change notices from the database: the row is read when it changed (without them, every `pollMs`). */
+  changes?: RenderChanges;
+  /** How often the row is read when no notice came (with notices a fallback, without them the poll). */
   pollMs: number;
   /** A comment line this often keeps proxies from closing a quiet stream. */
   keepAliveMs?: number;
@@ -54,8 +57,9 @@ function isAfter(a: number[], b: number[]): boolean {
  * only the percentage moves, each carrying the whole render view and an `id:` (renderEventId); the
  * stream ends after the terminal status, which is sent exactly once: a client resuming with
  * `Last-Event-ID` gets only later states, one that already has the terminal event gets 204
- * (EventSource stops reconnecting). The row is polled rather than LISTENed to: API and worker may be separate
- * processes, and PGlite has no cross-process notifications.
+ * (EventSource stops reconnecting). The row is read again when the database says it changed (a trigger
+ * NOTIFYs every status, progress and attempt change, whichever process wrote it), or after `pollMs` without
+ * a notice; where the database cannot LISTEN, every `pollMs`.
  */
 export function registerRenderEvents(app: Hono<AppEnv>, deps: RenderEventDeps): void {
   const keepAliveMs = deps.keepAliveMs ?? 15_000;
@@ -107,30 +111,45 @@ export function registerRenderEvents(app: Hono<AppEnv>, deps: RenderEventDeps): 
     const id = first.id;
     let sent = resumeAfter;
     let lastSent = Date.now();
+    let lastRead = Date.now();
     const opened = Date.now();
     let row = first;
-    while (!stream.aborted) {
-      const eventId = renderEventId(row);
-      const position = parseEventId(eventId)!;
-      if (sent === null || isAfter(position, sent)) {
-        // Same attempt and phase as the last event sent (or resumed from): only progress moved.
-        const event = sent && sent[0] === position[0] && sent[1] === position[1] ? 'progress' : 'status';
-        sent = position;
-        await stream.writeSSE({
-          id: eventId,
-          event,
-          data: JSON.stringify(toRenderView(row, deps.signer, deps.publicUrl)),
-        });
-        lastSent = Date.now();
-      } else if (Date.now() - lastSent >= keepAliveMs) {
-        await stream.write(': keep-alive\n\n');
-        lastSent = Date.now();
+    const watch = deps.changes?.watch(id);
+    stream.onAbort(() => watch?.close());
+    try {
+      while (!stream.aborted) {
+        const eventId = renderEventId(row);
+        const position = parseEventId(eventId)!;
+        if (sent === null || isAfter(position, sent)) {
+          // Same attempt and phase as the last event sent (or resumed from): only progress moved.
+          const event = sent && sent[0] === position[0] && sent[1] === position[1] ? 'progress' : 'status';
+          sent = position;
+          await stream.writeSSE({
+            id: eventId,
+            event,
+            data: JSON.stringify(toRenderView(row, deps.signer, deps.publicUrl)),
+          });
+          lastSent = Date.now();
+        } else if (Date.now() - lastSent >= keepAliveMs) {
+          await stream.write(': keep-alive\n\n');
+          lastSent = Date.now();
+        }
+        if (TERMINAL_STATUSES.includes(row.status) || Date.now() - opened > maxStreamMs) break;
+        // Until a notice, the fallback read or the keep-alive, whichever is first.
+        const readDue = lastRead + deps.pollMs;
+        const waitMs = Math.max(0, Math.min(readDue, lastSent + keepAliveMs) - Date.now());
+        let changed = false;
+        if (watch) changed = await watch.changed(waitMs);
+        else await stream.sleep(waitMs);
+        if (stream.aborted) break;
+        if (!changed && Date.now() < readDue) continue;
+        lastRead = Date.now();
+        const next = await deps.store.getRender(id);
+        if (!next) break;
+        row = next;
       }
-      if (TERMINAL_STATUSES.includes(row.status) || Date.now() - opened > maxStreamMs) break;
-      await stream.sleep(deps.pollMs);
-      const next = await deps.store.getRender(id);
-      if (!next) break;
-      row = next;
+    } finally {
+      watch?.close();
     }
   }
 }

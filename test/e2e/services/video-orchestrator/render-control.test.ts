@@ -37,6 +37,27 @@ async function readEvents(response: Response): Promise<{ event: string; data: Re
     });
 }
 
+/** Reads a render's event stream until an event shows `status`, then closes it. */
+async function eventWithStatus(h: VideoHarness, id: string, status: string): Promise<RenderView> {
+  const controller = new AbortController();
+  const response = await h.api(`/renders/${id}/events`, { signal: controller.signal });
+  let buffer = '';
+  try {
+    for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) {
+      const blocks = (buffer + chunk).split('\n\n');
+      buffer = blocks.pop()!;
+      for (const block of blocks) {
+        const data = /^data: (.+)$/m.exec(block);
+        const view = data ? (JSON.parse(data[1]) as RenderView) : null;
+        if (view?.status === status) return view;
+      }
+    }
+  } finally {
+    controller.abort();
+  }
+  throw new Error(`the event stream of ${id} ended without ${status}`);
+}
+
 // Renders here run through the real ffmpeg made to read its inputs in real time (`-re`): a 20 s
 // clip is reliably still running when the test cancels, times out, shuts down or kills it.
 describe('video orchestrator: cancel, progress, timeout, shutdown, crash recovery', () => {
@@ -70,7 +91,8 @@ describe('video orchestrator: cancel, progress, timeout, shutdown, crash recover
     scratch = await mkdtemp(join(tmpdir(), 'video-control-'));
     slowFfmpeg = await writeSlowFfmpeg(scratch);
     media = await createMediaFixtures(join(scratch, 'media'));
-    h = await startVideoHarness({ env: slowEnv() });
+    // Event streams here move only on the database's change notices: their fallback read never comes.
+    h = await startVideoHarness({ env: slowEnv(), ssePollMs: 600_000 });
     image = await h.upload(media.jpg);
   });
   afterAll(async () => {
@@ -127,6 +149,17 @@ describe('video orchestrator: cancel, progress, timeout, shutdown, crash recover
       const canceled = (text: string) => sampleValue(text, name, { status: 'canceled' });
       expect(canceled(metricsAfter) - canceled(metricsBefore), name).toBe(2);
     }
+  });
+
+  it('an open event stream gets the cancel the API wrote, as it happens', async () => {
+    const id = await create(20);
+    const stream = h.api(`/renders/${id}/events`).then(readEvents);
+    await waitProcessing(id);
+    expect((await h.api(`/renders/${id}`, { method: 'DELETE' })).status).toBe(200);
+    const events = await stream;
+    expect(events.map((e) => e.data.status)).toContain('processing');
+    expect(events.at(-1)!.data).toMatchObject({ status: 'canceled', error: { code: 'canceled' } });
+    expect(events.filter((e) => e.data.status === 'canceled')).toHaveLength(1);
   });
 
   it('cancel of a finished render is a 409', async () => {
@@ -209,8 +242,10 @@ describe('video orchestrator: cancel, progress, timeout, shutdown, crash recover
           stdio: ['ignore', 'ignore', 'inherit'],
         });
         const id = await create(20);
-        const running = await waitProcessing(id);
-        expect(running.attempts).toBe(1);
+        // The worker process's claim reaches this process's event stream through the database's notice.
+        const claimed = await eventWithStatus(h, id, 'processing');
+        expect(claimed.attempts).toBe(1);
+        await waitProcessing(id);
         const childExit = new Promise((resolve) => child!.once('exit', resolve));
         child.kill('SIGKILL');
         await childExit;
