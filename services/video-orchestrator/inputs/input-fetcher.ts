@@ -3,7 +3,7 @@ import type { ProbeResult } from '../render/ffmpeg.ts';
 import { RenderFailure } from '../render-failure.ts';
 import { parseMediaSource } from '../schemas.ts';
 import { ObjectNotFoundError, type ObjectStorage, StorageError } from '../storage/object-storage.ts';
-import type { VideoStore } from '../store.ts';
+import type { AssetRow, VideoStore } from '../store.ts';
 import type { Workspace } from '../temp-workspace.ts';
 import { type AssetKind, type SniffedType, sniffFile } from './asset-sniff.ts';
 import { DownloadError, type SafeDownloader } from './safe-download.ts';
@@ -48,12 +48,14 @@ export function createInputFetcher(deps: InputFetcherDeps) {
     workspace: Workspace,
     label: string,
     signal: AbortSignal,
+    /** The asset's row when the caller looked every asset of the render up at once (null: none). */
+    knownAsset?: AssetRow | null,
   ): Promise<FetchedInput> {
     const source = parseMediaSource(src);
     const staging = workspace.path(`input-${index}.download`);
     let probe: ProbeResult | undefined;
     if (source.kind === 'asset') {
-      const asset = await deps.store.getAsset(source.assetId);
+      const asset = knownAsset === undefined ? await deps.store.getAsset(source.assetId) : knownAsset;
       if (!asset)
         throw new RenderFailure('invalid_input', `${label}: asset ${source.assetId} does not exist`, {
           retryable: false,

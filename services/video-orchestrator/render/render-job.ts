@@ -3,7 +3,7 @@ import type { Logger } from '../../../shared/observability/index.ts';
 import type { AssetKind } from '../inputs/asset-sniff.ts';
 import { type FetchInput, kindFits } from '../inputs/input-fetcher.ts';
 import { asRenderFailure, RenderFailure } from '../render-failure.ts';
-import { LUT_SRC_PREFIX, type RenderSpec } from '../schemas.ts';
+import { LUT_SRC_PREFIX, parseMediaSource, type RenderSpec } from '../schemas.ts';
 import {
   ObjectNotFoundError,
   type ObjectStorage,
@@ -190,17 +190,26 @@ export async function runRenderAttempt(
     const sources = [
       ...new Set([
         ...spec.clips.map((c) => c.src),
+        ...(spec.tracks ?? []).flatMap((track) => track.clips.map((c) => c.src)),
         ...(spec.audio ? [spec.audio.src] : []),
         ...(spec.voiceOver ? [spec.voiceOver.src] : []),
         ...overlayImages,
       ]),
     ];
     const fetched = new Map<string, Awaited<ReturnType<FetchInput>>>();
-    await timed('download', () =>
-      settleAll(sources, INPUT_PARALLELISM, signal, async (src, i, taskSignal) => {
-        fetched.set(src, await deps.fetchInput(src, i, workspace, `source ${i}`, taskSignal));
-      }),
-    );
+    await timed('download', async () => {
+      // Every uploaded asset's row in one round trip.
+      const assetIds = sources.flatMap((src) => {
+        const source = parseMediaSource(src);
+        return source.kind === 'asset' ? [source.assetId] : [];
+      });
+      const assets = new Map((await store.getAssets(assetIds)).map((asset) => [asset.id, asset]));
+      await settleAll(sources, INPUT_PARALLELISM, signal, async (src, i, taskSignal) => {
+        const source = parseMediaSource(src);
+        const asset = source.kind === 'asset' ? (assets.get(source.assetId) ?? null) : undefined;
+        fetched.set(src, await deps.fetchInput(src, i, workspace, `source ${i}`, taskSignal, asset));
+      });
+    });
 
     // Every input is probed before ffmpeg sees it: downloads here, uploaded assets at upload time
     // (their bytes are immutable, so that reading is reused). Then each use is checked for its role.
@@ -233,6 +242,9 @@ export async function runRenderAttempt(
       overlays: (spec.overlays ?? []).map((o, i) =>
         o.type === 'image' ? plannedInput(o.src, 'image', `overlays.${i}`) : null,
       ),
+      tracks: (spec.tracks ?? []).map((track, t) =>
+        track.clips.map((clip, k) => plannedInput(clip.src, clip.type, `tracks.${t}.clips.${k}`)),
+      ),
     };
 
     // The LUT is our own rewrite of an uploaded .cube (POST /luts), fetched under our name.
@@ -260,6 +272,7 @@ export async function runRenderAttempt(
       audio: planned.audio,
       voiceOver: planned.voiceOver,
       overlays: planned.overlays,
+      tracks: planned.tracks,
       maxDurationS: settings.maxDurationS,
       encoder: settings.encoder,
       fontFile: settings.fontFile,
