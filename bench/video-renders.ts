@@ -1,8 +1,9 @@
 /**
  * Video renders: N renders through the whole service (HTTP API → pg-boss → worker: download from
- * storage, probe, ffmpeg (video, poster), output check from ffmpeg's report, upload) against the same ffmpeg commands run
- * directly, in the same run, at worker concurrency 1 and 2 (ffmpeg threads = cores / concurrency,
- * as the service defaults). PostgreSQL when DATABASE_URL is set (a throwaway schema), else PGlite.
+ * storage, probe, ffmpeg (video, poster), output check from ffmpeg's report, upload; the client follows
+ * each render's event stream) against the same ffmpeg commands run directly, in the same run, at worker
+ * concurrency 1 and 2 (ffmpeg threads = cores / concurrency, prefetch 1, as the service defaults).
+ * PostgreSQL when DATABASE_URL is set (a throwaway schema), else PGlite.
  */
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -176,13 +177,17 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
       latencyMs: stats(views.map((v) => Date.parse(v.timings.finishedAt!) - Date.parse(v.timings.createdAt))),
       // The worker's own time for one render, download to upload.
       processingMs: stats(views.map((v) => v.timings.processingMs ?? 0)),
-      // Worker slots without a render in hand (pickup, first submission, the last event), per render.
-      idleSlotMsPerRender: Math.round(
-        (concurrency * wallMs - views.reduce((sum, v) => sum + (v.timings.processingMs ?? 0), 0)) / renders,
+      // Encoder time without an ffmpeg running (first submission and pickup, each render's preparation
+      // unless prefetched, storing, the last event), per render: what the service adds to plain ffmpeg.
+      encoderIdleMsPerRender: Math.round(
+        (concurrency * wallMs - views.reduce((sum, v) => sum + (v.timings.lastAttempt.renderMs ?? 0), 0)) /
+          renders,
       ),
       stagesMs: {
         download: stage('download'),
         probe: stage('probe'),
+        // A prefetched render, prepared, waiting for the encoder.
+        wait: stage('wait'),
         render: stage('render'),
         upload: stage('upload'),
       },

@@ -98,7 +98,12 @@ export async function startVideoRuntime(
       logger,
       metrics: renderMetrics,
       identity: components.identity,
-      settings: { ...renderAttemptSettings(config), ...queueSettings, concurrency: config.concurrency },
+      settings: {
+        ...renderAttemptSettings(config),
+        ...queueSettings,
+        concurrency: config.concurrency,
+        prefetch: config.RENDER_PREFETCH,
+      },
     });
     await worker.start();
   }

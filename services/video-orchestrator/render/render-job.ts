@@ -12,6 +12,7 @@ import {
 } from '../storage/object-storage.ts';
 import type { RenderRow, VideoStore } from '../store.ts';
 import type { TempWorkspaces, Workspace } from '../temp-workspace.ts';
+import type { EncodeSlots, ReleaseSlot } from './encode-slots.ts';
 import { FfmpegError, type MediaTools, type ProbeResult } from './ffmpeg.ts';
 import { checkEncodedOutput, mediaInfoFor, readMedia } from './probe.ts';
 import { buildRenderPlan, type EncoderSettings, type PlannedInput } from './render-plan.ts';
@@ -38,6 +39,8 @@ export interface RenderAttemptDeps {
   logger: Logger;
   workerId: string;
   settings: RenderAttemptSettings;
+  /** The worker's ffmpeg slots; without them the attempt encodes at once. */
+  encodeSlots?: EncodeSlots;
 }
 
 export type AttemptOutcome =
@@ -149,7 +152,8 @@ export async function runRenderAttempt(
     reason = why;
     stop.abort(new Error(why));
   };
-  const timeout = setTimeout(() => halt('timeout'), settings.jobTimeoutMs);
+  let timeout = setTimeout(() => halt('timeout'), settings.jobTimeoutMs);
+  const timerStarted = Date.now();
   const onShutdown = () => halt('shutdown');
   if (shutdownSignal.aborted) onShutdown();
   shutdownSignal.addEventListener('abort', onShutdown, { once: true });
@@ -280,6 +284,27 @@ export async function runRenderAttempt(
     for (const text of plan.textFiles)
       await writeFile(workspace.path(text.name), text.content, { mode: 0o600 });
 
+    // A prefetched render is ready before an encoder is free: it waits here, its job timer paused (the
+    // wait is the other render's time), and starts the moment one frees up, unless it was canceled
+    // meanwhile (the cancel poll may not have seen that yet).
+    let releaseSlot: ReleaseSlot = () => {};
+    const slots = deps.encodeSlots;
+    if (slots) {
+      const free = slots.tryAcquire();
+      if (free) releaseSlot = free;
+      else {
+        const spentMs = Date.now() - timerStarted;
+        clearTimeout(timeout);
+        releaseSlot = await timed('wait', () => slots.acquire(signal));
+        timeout = setTimeout(() => halt('timeout'), Math.max(0, settings.jobTimeoutMs - spentMs));
+        const current = await store.getStatus(job.renderId).catch(() => null);
+        if (current && (current.status !== 'processing' || current.worker_id !== workerId)) halt('canceled');
+        if (signal.aborted) {
+          releaseSlot();
+          throw signal.reason;
+        }
+      }
+    }
     let lastPercent = 0;
     const run = await timed('render', () =>
       tools.run(plan.command, {
@@ -299,7 +324,7 @@ export async function runRenderAttempt(
             .catch((error) => log.warn({ err: error }, 'progress write failed'));
         },
       }),
-    );
+    ).finally(releaseSlot); // the next render encodes while this one is checked and stored
     if (signal.aborted) throw signal.reason;
     // ffmpeg's exit and its final stats prove the output; a second ffprobe pass cost as much as a
     // third of a short render (see the bench), so only the file sizes are read here.
