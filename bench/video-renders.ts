@@ -71,6 +71,11 @@ function specFor(src: { image: string; clip: string; music: string }, n: number)
   };
 }
 
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
 async function inLanes<T>(count: number, lanes: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = new Array(count);
   let next = 0;
@@ -135,16 +140,20 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
       plans.push(plan);
     }
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const durations = await inLanes(renders, concurrency, async (i) => {
       const t0 = performance.now();
       await tools.run(plans[i].command, { cwd: dirs[i] });
       return performance.now() - t0;
     });
     const wallMs = performance.now() - started;
+    const cpuMs = cpuMsSince(cpu);
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
     return {
       wallMs: Math.round(wallMs),
       rendersPerSecond: Number((renders / (wallMs / 1000)).toFixed(3)),
+      // This process's CPU (spawning ffmpeg, reading its progress), per render.
+      processCpuMsPerRender: Math.round(cpuMs / renders),
       perRenderMs: stats(durations),
     };
   }
@@ -154,6 +163,7 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
     const clip = await h.upload(media.mp4);
     const music = await h.upload(media.mp3);
     const started = performance.now();
+    const cpu = process.cpuUsage();
     // As a client would: submit, then follow the render's event stream to its final event (pushed by
     // the service when the row changes; no status polling on the machine that renders).
     const views: RenderView[] = await Promise.all(
@@ -166,6 +176,7 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
       }),
     );
     const wallMs = performance.now() - started;
+    const cpuMs = cpuMsSince(cpu);
     const failed = views.filter((v) => v.status !== 'completed');
     if (failed.length > 0)
       throw new Error(`renders failed: ${failed.map((v) => v.error?.message).join('; ')}`);
@@ -173,6 +184,8 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
     return {
       wallMs: Math.round(wallMs),
       rendersPerSecond: Number((renders / (wallMs / 1000)).toFixed(3)),
+      // This process's CPU per render: API, worker and the bench's own HTTP client (PostgreSQL's not counted).
+      processCpuMsPerRender: Math.round(cpuMs / renders),
       // Request accepted → render completed (queue wait included), as a client sees it.
       latencyMs: stats(views.map((v) => Date.parse(v.timings.finishedAt!) - Date.parse(v.timings.createdAt))),
       // The worker's own time for one render, download to upload.
