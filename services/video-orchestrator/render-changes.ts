@@ -39,7 +39,7 @@ interface Watcher {
  *
  * @example
  * const changes = await startRenderChanges(queue.boss.getDb().listen, logger);
- * const watch = changes.watch(id);
+ * const watch = changes.watch(id); // before the first read of the row
  * await watch.changed(5000); // true: a notice came; read the row either way
  */
 export async function startRenderChanges(listen: Listen | undefined, logger: Logger): Promise<RenderChanges> {
@@ -69,8 +69,8 @@ export async function startRenderChanges(listen: Listen | undefined, logger: Log
     live: handle !== undefined,
     watch(renderId) {
       const id = renderId.toLowerCase();
-      // Dirty from the start: the caller's last read may predate the subscription.
-      const watcher: Watcher = { dirty: true };
+      // Watch before reading the row: a change after the watch begins is never missed.
+      const watcher: Watcher = { dirty: false };
       const set = watchers.get(id) ?? new Set<Watcher>();
       watchers.set(id, set);
       set.add(watcher);

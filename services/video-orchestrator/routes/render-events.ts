@@ -4,7 +4,7 @@ import { type AppEnv, ProblemError, parseInput } from '../../../shared/http/inde
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import { type ConcurrencySlots, rateLimitKey } from '../../../shared/resilience/index.ts';
 import type { OutputUrlSigner } from '../output-url-signer.ts';
-import type { RenderChanges } from '../render-changes.ts';
+import type { RenderChanges, RenderWatch } from '../render-changes.ts';
 import { toRenderView } from '../render-view.ts';
 import { IdParams } from '../schemas.ts';
 import { type RenderRow, TERMINAL_STATUSES, type VideoStore } from '../store.ts';
@@ -68,45 +68,58 @@ export function registerRenderEvents(app: Hono<AppEnv>, deps: RenderEventDeps): 
   const policy = 'video-sse-streams';
   app.get('/renders/:id/events', deps.guard, async (c) => {
     const { id } = parseInput(IdParams, c.req.param(), 'params');
-    const first = await deps.store.getRender(id);
-    if (!first) throw new ProblemError({ status: 404, title: 'Not Found', detail: `no render ${id}` });
-    const resumeAfter = parseEventId(c.req.header('last-event-id'));
-    if (
-      TERMINAL_STATUSES.includes(first.status) &&
-      resumeAfter !== null &&
-      !isAfter(parseEventId(renderEventId(first))!, resumeAfter)
-    ) {
-      return c.body(null, 204);
-    }
-    const release = deps.streamSlots.tryAcquire(await rateLimitKey(c, 'apiKey'));
-    if (!release) {
-      deps.metrics.rateLimitRejections.inc({ policy });
-      throw new ProblemError({
-        status: 429,
-        title: 'Too Many Requests',
-        detail: `${deps.streamSlots.max} event streams are already open for this API key; close one first`,
-        headers: { 'Retry-After': '5' },
-        extensions: { retryAfter: 5, policy, limit: deps.streamSlots.max },
-      });
-    }
-    c.header('Cache-Control', 'no-cache');
-    c.header('X-Accel-Buffering', 'no');
-    // The slot is held for the stream's life, not the handler's: released when the loop ends or the
-    // client goes away.
-    return streamSSE(c, async (stream) => {
-      stream.onAbort(release);
-      try {
-        await followRender(stream, first, resumeAfter);
-      } finally {
-        release();
+    // Watched before the first read, so no change between the two goes unseen.
+    const watch = deps.changes?.watch(id);
+    let streaming = false;
+    try {
+      const first = await deps.store.getRender(id);
+      if (!first) throw new ProblemError({ status: 404, title: 'Not Found', detail: `no render ${id}` });
+      const resumeAfter = parseEventId(c.req.header('last-event-id'));
+      if (
+        TERMINAL_STATUSES.includes(first.status) &&
+        resumeAfter !== null &&
+        !isAfter(parseEventId(renderEventId(first))!, resumeAfter)
+      ) {
+        return c.body(null, 204);
       }
-    });
+      const release = deps.streamSlots.tryAcquire(await rateLimitKey(c, 'apiKey'));
+      if (!release) {
+        deps.metrics.rateLimitRejections.inc({ policy });
+        throw new ProblemError({
+          status: 429,
+          title: 'Too Many Requests',
+          detail: `${deps.streamSlots.max} event streams are already open for this API key; close one first`,
+          headers: { 'Retry-After': '5' },
+          extensions: { retryAfter: 5, policy, limit: deps.streamSlots.max },
+        });
+      }
+      c.header('Cache-Control', 'no-cache');
+      c.header('X-Accel-Buffering', 'no');
+      // The slot (and the watch) are held for the stream's life, not the handler's: released when the
+      // loop ends or the client goes away.
+      streaming = true;
+      return streamSSE(c, async (stream) => {
+        stream.onAbort(() => {
+          release();
+          watch?.close();
+        });
+        try {
+          await followRender(stream, first, resumeAfter, watch);
+        } finally {
+          release();
+          watch?.close();
+        }
+      });
+    } finally {
+      if (!streaming) watch?.close();
+    }
   });
 
   async function followRender(
     stream: SSEStreamingApi,
     first: RenderRow,
     resumeAfter: number[] | null,
+    watch: RenderWatch | undefined,
   ): Promise<void> {
     const id = first.id;
     let sent = resumeAfter;
@@ -114,42 +127,36 @@ export function registerRenderEvents(app: Hono<AppEnv>, deps: RenderEventDeps): 
     let lastRead = Date.now();
     const opened = Date.now();
     let row = first;
-    const watch = deps.changes?.watch(id);
-    stream.onAbort(() => watch?.close());
-    try {
-      while (!stream.aborted) {
-        const eventId = renderEventId(row);
-        const position = parseEventId(eventId)!;
-        if (sent === null || isAfter(position, sent)) {
-          // Same attempt and phase as the last event sent (or resumed from): only progress moved.
-          const event = sent && sent[0] === position[0] && sent[1] === position[1] ? 'progress' : 'status';
-          sent = position;
-          await stream.writeSSE({
-            id: eventId,
-            event,
-            data: JSON.stringify(toRenderView(row, deps.signer, deps.publicUrl)),
-          });
-          lastSent = Date.now();
-        } else if (Date.now() - lastSent >= keepAliveMs) {
-          await stream.write(': keep-alive\n\n');
-          lastSent = Date.now();
-        }
-        if (TERMINAL_STATUSES.includes(row.status) || Date.now() - opened > maxStreamMs) break;
-        // Until a notice, the fallback read or the keep-alive, whichever is first.
-        const readDue = lastRead + deps.pollMs;
-        const waitMs = Math.max(0, Math.min(readDue, lastSent + keepAliveMs) - Date.now());
-        let changed = false;
-        if (watch) changed = await watch.changed(waitMs);
-        else await stream.sleep(waitMs);
-        if (stream.aborted) break;
-        if (!changed && Date.now() < readDue) continue;
-        lastRead = Date.now();
-        const next = await deps.store.getRender(id);
-        if (!next) break;
-        row = next;
+    while (!stream.aborted) {
+      const eventId = renderEventId(row);
+      const position = parseEventId(eventId)!;
+      if (sent === null || isAfter(position, sent)) {
+        // Same attempt and phase as the last event sent (or resumed from): only progress moved.
+        const event = sent && sent[0] === position[0] && sent[1] === position[1] ? 'progress' : 'status';
+        sent = position;
+        await stream.writeSSE({
+          id: eventId,
+          event,
+          data: JSON.stringify(toRenderView(row, deps.signer, deps.publicUrl)),
+        });
+        lastSent = Date.now();
+      } else if (Date.now() - lastSent >= keepAliveMs) {
+        await stream.write(': keep-alive\n\n');
+        lastSent = Date.now();
       }
-    } finally {
-      watch?.close();
+      if (TERMINAL_STATUSES.includes(row.status) || Date.now() - opened > maxStreamMs) break;
+      // Until a notice, the fallback read or the keep-alive, whichever is first.
+      const readDue = lastRead + deps.pollMs;
+      const waitMs = Math.max(0, Math.min(readDue, lastSent + keepAliveMs) - Date.now());
+      let changed = false;
+      if (watch) changed = await watch.changed(waitMs);
+      else await stream.sleep(waitMs);
+      if (stream.aborted) break;
+      if (!changed && Date.now() < readDue) continue;
+      lastRead = Date.now();
+      const next = await deps.store.getRender(id);
+      if (!next) break;
+      row = next;
     }
   }
 }
