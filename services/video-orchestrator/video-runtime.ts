@@ -39,6 +39,8 @@ export interface VideoRuntimeOptions {
   overrides?: VideoComponentOverrides;
   /** An already open database (tests); otherwise opened from config and closed with the runtime. */
   db?: Database;
+  /** LISTEN for render changes, for the API's event streams (default true; a worker-only process has none). */
+  followRenderChanges?: boolean;
 }
 
 /**
@@ -76,7 +78,10 @@ export async function startVideoRuntime(
   const renderMetrics = createRenderMetrics(options.metrics);
   // pg-boss's database adapter LISTENs on a connection of its own (reconnecting, heartbeat), on PGlite too.
   const bossDb = queue.boss.getDb();
-  const renderChanges = await startRenderChanges(bossDb.listen?.bind(bossDb), logger);
+  const renderChanges = await startRenderChanges(
+    (options.followRenderChanges ?? true) ? bossDb.listen?.bind(bossDb) : undefined,
+    logger,
+  );
   let worker: RenderWorker | null = null;
   // Uploads stage in temp directories too: an API process that died mid-upload leaves one behind, and
   // an API-only deployment has no worker to sweep it.
