@@ -1,8 +1,9 @@
 /**
  * Video renders: N renders through the whole service (HTTP API → pg-boss → worker: download from
  * storage, probe, ffmpeg (video, poster), output check from ffmpeg's report, upload; the client follows
- * each render's event stream) against the same ffmpeg commands run directly, in the same run, at worker
- * concurrency 1 and 2 (ffmpeg threads = cores / concurrency, prefetch 1, as the service defaults).
+ * each render's event stream) against the same ffmpeg commands run directly just before and just after
+ * (averaged), in the same run, at worker concurrency 1 and 2 (ffmpeg threads = cores / concurrency,
+ * prefetch 1, as the service defaults).
  * PostgreSQL when DATABASE_URL is set (a throwaway schema), else PGlite.
  */
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -149,12 +150,19 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
     const wallMs = performance.now() - started;
     const cpuMs = cpuMsSince(cpu);
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    return { wallMs, cpuMs, durations };
+  }
+
+  /** Plain ffmpeg before and after the service, averaged: a machine whose load drifts favours neither. */
+  function directFigures(runs: Awaited<ReturnType<typeof direct>>[]) {
+    const wallMs = runs.reduce((sum, r) => sum + r.wallMs, 0) / runs.length;
     return {
       wallMs: Math.round(wallMs),
+      wallMsBeforeAndAfter: runs.map((r) => Math.round(r.wallMs)),
       rendersPerSecond: Number((renders / (wallMs / 1000)).toFixed(3)),
       // This process's CPU (spawning ffmpeg, reading its progress), per render.
-      processCpuMsPerRender: Math.round(cpuMs / renders),
-      perRenderMs: stats(durations),
+      processCpuMsPerRender: Math.round(runs.reduce((sum, r) => sum + r.cpuMs, 0) / (renders * runs.length)),
+      perRenderMs: stats(runs.flatMap((r) => r.durations)),
     };
   }
 
@@ -222,8 +230,9 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
       };
       if (!h) h = await startVideoHarness({ env });
       else await h.restart({ env });
+      const before = await direct(concurrency, threads);
       const viaService = await service(h, concurrency);
-      const viaDirect = await direct(concurrency, threads);
+      const viaDirect = directFigures([before, await direct(concurrency, threads)]);
       figures[`concurrency${concurrency}`] = {
         concurrency,
         ffmpegThreads: threads,
