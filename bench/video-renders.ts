@@ -1,8 +1,10 @@
 /**
  * Video renders: N renders through the whole service (HTTP API → pg-boss → worker: download from
- * storage, probe, ffmpeg (video, poster), output check from ffmpeg's report, upload) against the same ffmpeg commands run
- * directly, in the same run, at worker concurrency 1 and 2 (ffmpeg threads = cores / concurrency,
- * as the service defaults). PostgreSQL when DATABASE_URL is set (a throwaway schema), else PGlite.
+ * storage, probe, ffmpeg (video, poster), output check from ffmpeg's report, upload; the client follows
+ * each render's event stream) against the same ffmpeg commands run directly just before and just after
+ * (averaged), in the same run, at worker concurrency 1 and 2 (ffmpeg threads = cores / concurrency,
+ * prefetch 1, as the service defaults).
+ * PostgreSQL when DATABASE_URL is set (a throwaway schema), else PGlite.
  */
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -70,6 +72,11 @@ function specFor(src: { image: string; clip: string; music: string }, n: number)
   };
 }
 
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
 async function inLanes<T>(count: number, lanes: number, task: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = new Array(count);
   let next = 0;
@@ -134,38 +141,50 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
       plans.push(plan);
     }
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const durations = await inLanes(renders, concurrency, async (i) => {
       const t0 = performance.now();
       await tools.run(plans[i].command, { cwd: dirs[i] });
       return performance.now() - t0;
     });
     const wallMs = performance.now() - started;
+    const cpuMs = cpuMsSince(cpu);
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    return { wallMs, cpuMs, durations };
+  }
+
+  /** Plain ffmpeg before and after the service, averaged: a machine whose load drifts favours neither. */
+  function directFigures(runs: Awaited<ReturnType<typeof direct>>[]) {
+    const wallMs = runs.reduce((sum, r) => sum + r.wallMs, 0) / runs.length;
     return {
       wallMs: Math.round(wallMs),
+      wallMsBeforeAndAfter: runs.map((r) => Math.round(r.wallMs)),
       rendersPerSecond: Number((renders / (wallMs / 1000)).toFixed(3)),
-      perRenderMs: stats(durations),
+      // This process's CPU (spawning ffmpeg, reading its progress), per render.
+      processCpuMsPerRender: Math.round(runs.reduce((sum, r) => sum + r.cpuMs, 0) / (renders * runs.length)),
+      perRenderMs: stats(runs.flatMap((r) => r.durations)),
     };
   }
 
-  async function service(h: VideoHarness) {
+  async function service(h: VideoHarness, concurrency: number) {
     const image = await h.upload(media.jpg);
     const clip = await h.upload(media.mp4);
     const music = await h.upload(media.mp3);
     const started = performance.now();
-    const ids = await Promise.all(
+    const cpu = process.cpuUsage();
+    // As a client would: submit, then follow the render's event stream to its final event (pushed by
+    // the service when the row changes; no status polling on the machine that renders).
+    const views: RenderView[] = await Promise.all(
       Array.from({ length: renders }, async (_, i) => {
         const response = await h.createRender(
           specFor({ image: image.src, clip: clip.src, music: music.src }, i),
         );
         if (response.status !== 202) throw new Error(`POST /renders answered ${response.status}`);
-        return ((await response.json()) as { id: string }).id;
+        return h.waitForEnd(((await response.json()) as { id: string }).id, 120_000);
       }),
     );
-    const views: RenderView[] = await Promise.all(
-      ids.map((id) => h.waitForStatus(id, ['completed', 'failed'], 120_000)),
-    );
     const wallMs = performance.now() - started;
+    const cpuMs = cpuMsSince(cpu);
     const failed = views.filter((v) => v.status !== 'completed');
     if (failed.length > 0)
       throw new Error(`renders failed: ${failed.map((v) => v.error?.message).join('; ')}`);
@@ -173,13 +192,23 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
     return {
       wallMs: Math.round(wallMs),
       rendersPerSecond: Number((renders / (wallMs / 1000)).toFixed(3)),
+      // This process's CPU per render: API, worker and the bench's own HTTP client (PostgreSQL's not counted).
+      processCpuMsPerRender: Math.round(cpuMs / renders),
       // Request accepted → render completed (queue wait included), as a client sees it.
       latencyMs: stats(views.map((v) => Date.parse(v.timings.finishedAt!) - Date.parse(v.timings.createdAt))),
       // The worker's own time for one render, download to upload.
       processingMs: stats(views.map((v) => v.timings.processingMs ?? 0)),
+      // Encoder time without an ffmpeg running (first submission and pickup, each render's preparation
+      // unless prefetched, storing, the last event), per render: what the service adds to plain ffmpeg.
+      encoderIdleMsPerRender: Math.round(
+        (concurrency * wallMs - views.reduce((sum, v) => sum + (v.timings.lastAttempt.renderMs ?? 0), 0)) /
+          renders,
+      ),
       stagesMs: {
         download: stage('download'),
         probe: stage('probe'),
+        // A prefetched render, prepared, waiting for the encoder.
+        wait: stage('wait'),
         render: stage('render'),
         upload: stage('upload'),
       },
@@ -193,14 +222,17 @@ export async function benchVideoRenders(options: VideoRendersBenchOptions = {}) 
     for (const concurrency of concurrencies) {
       const threads = Math.max(1, Math.floor(cores / concurrency));
       const env = {
+        // One event stream per render in flight.
+        VIDEO_MAX_SSE_STREAMS_PER_KEY: String(Math.max(20, renders)),
         RENDER_CONCURRENCY: String(concurrency),
         RENDER_FFMPEG_THREADS: String(threads),
         RENDER_X264_PRESET: preset,
       };
       if (!h) h = await startVideoHarness({ env });
       else await h.restart({ env });
-      const viaService = await service(h);
-      const viaDirect = await direct(concurrency, threads);
+      const before = await direct(concurrency, threads);
+      const viaService = await service(h, concurrency);
+      const viaDirect = directFigures([before, await direct(concurrency, threads)]);
       figures[`concurrency${concurrency}`] = {
         concurrency,
         ffmpegThreads: threads,

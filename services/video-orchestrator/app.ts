@@ -13,6 +13,7 @@ import {
 import type { VideoComponents } from './components.ts';
 import type { VideoConfig } from './config.ts';
 import { videoOpenApiDocument } from './openapi.ts';
+import type { RenderChanges } from './render-changes.ts';
 import { registerAssetRoutes } from './routes/asset-routes.ts';
 import { registerLutRoutes } from './routes/lut-routes.ts';
 import { registerOutputRoutes } from './routes/output-routes.ts';
@@ -32,7 +33,9 @@ export interface VideoAppDeps {
   logger: Logger;
   metrics: ServiceMetrics;
   limiterFor: RateLimiterFactory;
-  /** SSE poll interval (tests shorten it). */
+  /** Render change notices (the runtime's): event streams read a render when it changed. */
+  renderChanges?: RenderChanges;
+  /** How often an event stream reads its render without a notice: 5 s with live notices, else 500 ms. */
   ssePollMs?: number;
 }
 
@@ -41,7 +44,7 @@ export interface VideoAppDeps {
  * and their outputs. No I/O happens here; main.ts wires the database, queue and worker.
  *
  * @example
- * const app = createApp({ config, db, queue, store, components, logger, metrics, limiterFor });
+ * const app = createApp({ config, db, queue, store, components, logger, metrics, limiterFor, renderChanges });
  */
 export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
   const { config, components } = deps;
@@ -120,7 +123,8 @@ export function createApp(deps: VideoAppDeps): Hono<AppEnv> {
   registerRenderEvents(app, {
     ...shared,
     guard: readGuard,
-    pollMs: deps.ssePollMs ?? 500,
+    changes: deps.renderChanges,
+    pollMs: deps.ssePollMs ?? (deps.renderChanges?.live ? 5000 : 500),
     streamSlots: createConcurrencySlots({ max: config.VIDEO_MAX_SSE_STREAMS_PER_KEY }),
     metrics: deps.metrics,
   });

@@ -117,6 +117,8 @@ export function createRenderQueueSettings(config: VideoConfig): RenderQueueSetti
     retryLimit: config.RENDER_RETRY_LIMIT,
     retryDelayS: config.RENDER_RETRY_DELAY_S,
     jobTimeoutMs: config.RENDER_JOB_TIMEOUT_S * 1000,
+    // A prefetched render waits for the renders ahead of it (each within its own timeout) first.
+    rendersAheadOfPrefetched: Math.ceil(config.RENDER_PREFETCH / config.concurrency),
     callbackRetryLimit: config.CALLBACK_RETRY_LIMIT,
     callbackRetryDelayS: config.CALLBACK_RETRY_DELAY_S,
   };

@@ -69,11 +69,20 @@ const videoEnvShape = {
   RENDER_MAX_REDIRECTS: envInt(3, { min: 0, max: 10 }),
   /** Renders one worker process runs at once; default: half the cores (at least 1). */
   RENDER_CONCURRENCY: optionalPositiveInt,
+  /**
+   * Renders a worker takes beyond RENDER_CONCURRENCY: fetched and prepared (inputs downloaded and probed)
+   * while its ffmpeg runs, started the moment one finishes. 0 where renders are long and several
+   * workers share the queue: a prepared render waits here for one to end while another worker may idle.
+   */
+  RENDER_PREFETCH: envInt(1, { min: 0, max: 8 }),
   /** ffmpeg threads per render; default: cores / concurrency, so concurrency × threads ≈ cores. */
   RENDER_FFMPEG_THREADS: optionalPositiveInt,
   RENDER_X264_PRESET: envEnum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'], 'veryfast'),
   RENDER_X264_CRF: envInt(23, { min: 0, max: 51 }),
-  /** Whole attempt: downloads, ffmpeg, checks and upload. ffmpeg is killed when it runs out. */
+  /**
+   * Whole attempt: downloads, ffmpeg, checks and upload (not the wait of a prefetched render for an
+   * encoder). ffmpeg is killed when it runs out.
+   */
   RENDER_JOB_TIMEOUT_S: envInt(300, { min: 1, max: 6 * 3600 }),
   /** Retries after the first attempt, for transient failures only. */
   RENDER_RETRY_LIMIT: envInt(3, { min: 0, max: 20 }),

@@ -31,6 +31,7 @@ const app = createApp({
   logger,
   metrics,
   limiterFor: limiters.limiterFor,
+  renderChanges: runtime.renderChanges,
 });
 
 await serveNode(app, {

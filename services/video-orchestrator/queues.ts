@@ -9,14 +9,16 @@ export interface RenderQueueSettings {
   retryLimit: number;
   retryDelayS: number;
   jobTimeoutMs: number;
+  /** How many renders' time a prefetched job may wait for an encoder (0 without prefetch). */
+  rendersAheadOfPrefetched: number;
   callbackRetryLimit: number;
   callbackRetryDelayS: number;
 }
 
 /**
  * Creates (or updates) the queues; the API process calls it too, since it sends. pg-boss's own
- * expiry is set past our job timeout: we stop ffmpeg first, pg-boss only takes over when the
- * worker is gone.
+ * expiry is set past our job timeout (and a prefetched job's wait for the renders ahead of it): we
+ * stop ffmpeg first, pg-boss only takes over when the worker is gone.
  */
 export async function setupRenderQueues(queue: Queue, settings: RenderQueueSettings): Promise<void> {
   await queue.createQueue(RENDER_QUEUE, {
@@ -24,7 +26,7 @@ export async function setupRenderQueues(queue: Queue, settings: RenderQueueSetti
     retryDelay: settings.retryDelayS,
     retryBackoff: true,
     retryDelayMax: 300,
-    expireInSeconds: Math.ceil(settings.jobTimeoutMs / 1000) + 60,
+    expireInSeconds: Math.ceil(settings.jobTimeoutMs / 1000) * (1 + settings.rendersAheadOfPrefetched) + 60,
     deadLetter: RENDER_DEAD_LETTER_QUEUE,
     // A submitted render starts now, not at the worker's next poll.
     notify: true,

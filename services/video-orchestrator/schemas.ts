@@ -89,6 +89,7 @@ export const TRANSITION_TYPES = [
 ] as const;
 
 export const MAX_OVERLAYS = 20;
+export const MAX_TRACKS = 4;
 export const MAX_SUBTITLE_TRACKS = 10;
 export const MAX_RENDITIONS = 3;
 const MAX_SUBTITLE_CUES = 500;
@@ -145,13 +146,20 @@ export function createRenderSpecSchema(limits: RenderLimits) {
     start: seconds(limits.maxDurationS).default(0),
     end: seconds(limits.maxDurationS).optional(),
   };
+  const boxSide = z.number().finite().min(0.01).max(1);
   const ImageOverlay = z.strictObject({
     type: z.literal('image'),
     src,
     x: fraction,
     y: fraction,
-    /** Width as a fraction of the frame's; the height follows the image's aspect. */
-    width: z.number().finite().min(0.01).max(1),
+    /** Width as a fraction of the frame's. */
+    width: boxSide,
+    /**
+     * Height as a fraction of the frame's: the image is fitted inside width × height (aspect kept,
+     * centred). Required for a URL (its size is unknown until it is downloaded); without it an uploaded
+     * image's height follows its aspect.
+     */
+    height: boxSide.optional(),
     opacity: fraction.default(1),
     ...timing,
   });
@@ -165,6 +173,35 @@ export function createRenderSpecSchema(limits: RenderLimits) {
     color: HexColor.default('#ffffff'),
     box: z.strictObject({ color: HexColor.default('#000000'), opacity: fraction.default(0.6) }).optional(),
     ...timing,
+  });
+  // Clips of a track above the main one (picture-in-picture): each placed at its own `start` on the
+  // output's timeline, with in/out points (trim) and speed like a main clip; no transitions.
+  const start = seconds(limits.maxDurationS);
+  const TrackClip = z.discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('image'),
+      src,
+      /** When the clip appears in the output, seconds. */
+      start,
+      duration: z.number().finite().positive().max(limits.maxDurationS),
+    }),
+    z.strictObject({
+      type: z.literal('video'),
+      src,
+      start,
+      speed: VideoClip.shape.speed,
+      trim: VideoClip.shape.trim,
+    }),
+  ]);
+  const Track = z.strictObject({
+    /** The box the track's pictures are fitted into (aspect kept, centred): fractions of the frame. */
+    x: fraction,
+    y: fraction,
+    width: boxSide,
+    height: boxSide,
+    opacity: fraction.default(1),
+    /** In time order; a clip is cut where the next one starts, and at the output's end. */
+    clips: z.array(TrackClip).min(1).max(limits.maxClips),
   });
   const VoiceOver = z.strictObject({
     src,
@@ -217,6 +254,8 @@ export function createRenderSpecSchema(limits: RenderLimits) {
         })
         .optional(),
       voiceOver: VoiceOver.optional(),
+      /** Tracks composited over the main clips, in order (later ones on top): picture-in-picture. */
+      tracks: z.array(Track).max(MAX_TRACKS).optional(),
       overlays: z
         .array(z.discriminatedUnion('type', [ImageOverlay, TextOverlay]))
         .max(MAX_OVERLAYS)
@@ -293,16 +332,51 @@ export function createRenderSpecSchema(limits: RenderLimits) {
         if (overlay.end !== undefined && overlay.end <= overlay.start) {
           ctx.addIssue({ code: 'custom', path: ['overlays', i, 'end'], message: 'end must be after start' });
         }
-        // Every size the overlay is drawn at keeps it inside that size's zone. An image's height
-        // is known once it is probed (the route checks assets, the worker URLs).
+        if (
+          overlay.type === 'image' &&
+          overlay.height === undefined &&
+          !overlay.src.startsWith(ASSET_SRC_PREFIX)
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['overlays', i, 'height'],
+            message: 'required for an image from a URL: its size is not known before it is downloaded',
+          });
+        }
+        // Every size the overlay is drawn at keeps it inside that size's zone. An image without a
+        // height is as tall as its aspect makes it: the route checks that from the asset's probe.
         const refusal = safeZoneViolation(frames, (frame) => ({
           x: overlay.x,
           y: overlay.y,
           ...(overlay.type === 'text'
             ? textBox(overlay.text, overlay.fontSize, frame)
-            : { width: overlay.width, height: 0 }),
+            : { width: overlay.width, height: overlay.height ?? 0 }),
         }));
         if (refusal) ctx.addIssue({ code: 'custom', path: ['overlays', i], message: refusal });
+      });
+      const mainS = knownDurationS(spec.clips);
+      const mainKnown = spec.clips.every((c) => c.type === 'image' || c.trim?.end !== undefined);
+      spec.tracks?.forEach((track, t) => {
+        const refusal = safeZoneViolation(frames, () => track);
+        if (refusal) ctx.addIssue({ code: 'custom', path: ['tracks', t], message: refusal });
+        track.clips.forEach((clip, k) => {
+          const previous = track.clips[k - 1];
+          const previousEnd = previous ? previous.start + (trackClipLengthS(previous) ?? 0) : 0;
+          if (previous && clip.start < previousEnd) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['tracks', t, 'clips', k, 'start'],
+              message: `must not be before the previous clip ends (${Math.round(previousEnd * 1000) / 1000}s)`,
+            });
+          }
+          if (mainKnown && clip.start >= mainS) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['tracks', t, 'clips', k, 'start'],
+              message: `must be before the output ends (${mainS}s)`,
+            });
+          }
+        });
       });
       spec.subtitles?.forEach((track, i) => {
         try {
@@ -357,11 +431,24 @@ function knownDurationS(
   return Math.round(total * 1000) / 1000;
 }
 
+/** A track clip's length when known before probing: an image's duration, a video trimmed with an end. */
+function trackClipLengthS(clip: {
+  type: string;
+  duration?: number;
+  speed?: number;
+  trim?: { start: number; end?: number };
+}): number | null {
+  if (clip.type === 'image') return clip.duration ?? null;
+  if (clip.trim?.end === undefined) return null;
+  return (clip.trim.end - clip.trim.start) / (clip.speed ?? 1);
+}
+
 export type RenderSpecSchema = ReturnType<typeof createRenderSpecSchema>;
 export type RenderSpec = z.infer<RenderSpecSchema>;
 export type RenderClip = RenderSpec['clips'][number];
 export type RenderCaption = NonNullable<RenderSpec['captions']>[number];
 export type RenderOverlay = NonNullable<RenderSpec['overlays']>[number];
+export type RenderTrack = NonNullable<RenderSpec['tracks']>[number];
 
 export const IdParams = z.object({ id: z.uuid({ error: 'must be a uuid' }) });
 

@@ -212,6 +212,14 @@ export function createVideoStore(db: Database, options: VideoStoreOptions = {}) 
       return one<AssetRow>(`select ${ASSET_COLUMNS} from video_assets where id = $1`, [id]);
     },
 
+    /** The assets among `ids` that exist, in one statement. */
+    getAssets(ids: string[]): Promise<AssetRow[]> {
+      if (ids.length === 0) return Promise.resolve([]);
+      return db.query<AssetRow>(`select ${ASSET_COLUMNS} from video_assets where id = any($1::uuid[])`, [
+        ids,
+      ]);
+    },
+
     /**
      * The row and its queue job in one transaction: the job exists exactly when the row does, and
      * the render is queued in one commit. null when the idempotency key is already taken (the

@@ -10,6 +10,7 @@ import {
 } from './components.ts';
 import type { VideoConfig } from './config.ts';
 import { setupRenderQueues } from './queues.ts';
+import { type RenderChanges, startRenderChanges } from './render-changes.ts';
 import { createRenderMetrics, type RenderMetrics } from './render-metrics.ts';
 import { createVideoStore, type VideoStore } from './store.ts';
 import { createRenderWorker, type RenderWorker } from './worker.ts';
@@ -20,6 +21,8 @@ export interface VideoRuntime {
   store: VideoStore;
   components: VideoComponents;
   renderMetrics: RenderMetrics;
+  /** Render change notices for the API's event streams. */
+  renderChanges: RenderChanges;
   worker: RenderWorker | null;
   /**
    * Worker first (running renders get `graceMs`, then are stopped and requeued), then the queue,
@@ -36,6 +39,8 @@ export interface VideoRuntimeOptions {
   overrides?: VideoComponentOverrides;
   /** An already open database (tests); otherwise opened from config and closed with the runtime. */
   db?: Database;
+  /** LISTEN for render changes, for the API's event streams (default true; a worker-only process has none). */
+  followRenderChanges?: boolean;
 }
 
 /**
@@ -71,6 +76,12 @@ export async function startVideoRuntime(
   });
   const components = createVideoComponents(config, store, options.overrides);
   const renderMetrics = createRenderMetrics(options.metrics);
+  // pg-boss's database adapter LISTENs on a connection of its own (reconnecting, heartbeat), on PGlite too.
+  const bossDb = queue.boss.getDb();
+  const renderChanges = await startRenderChanges(
+    (options.followRenderChanges ?? true) ? bossDb.listen?.bind(bossDb) : undefined,
+    logger,
+  );
   let worker: RenderWorker | null = null;
   // Uploads stage in temp directories too: an API process that died mid-upload leaves one behind, and
   // an API-only deployment has no worker to sweep it.
@@ -92,7 +103,12 @@ export async function startVideoRuntime(
       logger,
       metrics: renderMetrics,
       identity: components.identity,
-      settings: { ...renderAttemptSettings(config), ...queueSettings, concurrency: config.concurrency },
+      settings: {
+        ...renderAttemptSettings(config),
+        ...queueSettings,
+        concurrency: config.concurrency,
+        prefetch: config.RENDER_PREFETCH,
+      },
     });
     await worker.start();
   }
@@ -103,11 +119,13 @@ export async function startVideoRuntime(
     store,
     components,
     renderMetrics,
+    renderChanges,
     worker,
     close(closeOptions = {}) {
       closing ??= (async () => {
         const graceMs = closeOptions.graceMs ?? config.SHUTDOWN_GRACE_MS;
         await worker?.stop({ graceMs });
+        await renderChanges.close();
         await queue.stop({ graceful: true, timeoutMs: 5000 });
         await components.close();
         if (ownsDb) await db.close();

@@ -19,7 +19,12 @@ if (!config.DATABASE_URL) {
   process.exit(1);
 }
 const metrics = createMetrics({ service: `${SERVICE_NAME}-worker`, defaultMetrics: true });
-const runtime = await startVideoRuntime(config, { logger, metrics, withWorker: true });
+const runtime = await startVideoRuntime(config, {
+  logger,
+  metrics,
+  withWorker: true,
+  followRenderChanges: false,
+});
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -10,6 +10,7 @@ import {
   RENDER_QUEUE,
   type RenderQueueSettings,
 } from './queues.ts';
+import { createEncodeSlots } from './render/encode-slots.ts';
 import type { MediaTools } from './render/ffmpeg.ts';
 import { type RenderAttemptSettings, runRenderAttempt } from './render/render-job.ts';
 import type { RenderMetrics } from './render-metrics.ts';
@@ -35,7 +36,10 @@ export interface RenderWorkerDeps {
   identity: WorkerIdentity;
   settings: RenderAttemptSettings &
     RenderQueueSettings & {
+      /** ffmpeg runs at once (RENDER_CONCURRENCY). */
       concurrency: number;
+      /** Renders held beyond that, prepared while the others encode (RENDER_PREFETCH). */
+      prefetch: number;
       pollingIntervalSeconds?: number;
     };
   isAlive?: (pid: number) => boolean;
@@ -65,6 +69,7 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
   const { queue, store, logger, settings, identity } = deps;
   const isAlive = deps.isAlive ?? processIsAlive;
   const active = new Map<string, { shutdown: AbortController; done: Promise<unknown> }>();
+  const encodeSlots = createEncodeSlots(settings.concurrency);
   let draining = false;
   let stopping: Promise<void> | undefined;
 
@@ -109,6 +114,7 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
         logger,
         workerId: identity.id,
         settings,
+        encodeSlots,
       },
       { renderId, jobId: job.id, retryCount: job.retryCount, isLastAttempt: job.isLastAttempt },
       shutdown.signal,
@@ -230,7 +236,7 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
       const polling = settings.pollingIntervalSeconds;
       await queue.work<RenderJobData>(
         RENDER_QUEUE,
-        { concurrency: settings.concurrency, pollingIntervalSeconds: polling },
+        { concurrency: settings.concurrency + settings.prefetch, pollingIntervalSeconds: polling },
         handleRender,
       );
       await queue.work<RenderJobData>(
@@ -244,7 +250,12 @@ export function createRenderWorker(deps: RenderWorkerDeps): RenderWorker {
         handleCallback,
       );
       logger.info(
-        { workerId: identity.id, concurrency: settings.concurrency, ffmpegThreads: settings.encoder.threads },
+        {
+          workerId: identity.id,
+          concurrency: settings.concurrency,
+          prefetch: settings.prefetch,
+          ffmpegThreads: settings.encoder.threads,
+        },
         'render worker started',
       );
     },

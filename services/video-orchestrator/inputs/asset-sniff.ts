@@ -50,6 +50,11 @@ export function demuxerForFile(name: string): Demuxer | undefined {
 
 export const ACCEPTED_MIME_TYPES = [...new Set(Object.values(ACCEPTED).map((t) => t.mime))];
 
+/** An accepted type by the MIME type sniffing gave it before (an asset's `mime_type`). */
+export function acceptedType(mime: string): SniffedType | undefined {
+  return ACCEPTED[mime];
+}
+
 /** The accepted type of a file by its bytes, or undefined (unknown or not media we take). */
 export async function sniffFile(path: string): Promise<SniffedType | undefined> {
   const detected = await fileTypeFromFile(path);

@@ -3,9 +3,9 @@ import type { ProbeResult } from '../render/ffmpeg.ts';
 import { RenderFailure } from '../render-failure.ts';
 import { parseMediaSource } from '../schemas.ts';
 import { ObjectNotFoundError, type ObjectStorage, StorageError } from '../storage/object-storage.ts';
-import type { VideoStore } from '../store.ts';
+import type { AssetRow, VideoStore } from '../store.ts';
 import type { Workspace } from '../temp-workspace.ts';
-import { type AssetKind, type SniffedType, sniffFile } from './asset-sniff.ts';
+import { type AssetKind, acceptedType, type SniffedType, sniffFile } from './asset-sniff.ts';
 import { DownloadError, type SafeDownloader } from './safe-download.ts';
 
 export interface FetchedInput {
@@ -48,12 +48,15 @@ export function createInputFetcher(deps: InputFetcherDeps) {
     workspace: Workspace,
     label: string,
     signal: AbortSignal,
+    /** The asset's row when the caller looked every asset of the render up at once (null: none). */
+    knownAsset?: AssetRow | null,
   ): Promise<FetchedInput> {
     const source = parseMediaSource(src);
     const staging = workspace.path(`input-${index}.download`);
     let probe: ProbeResult | undefined;
+    let type: SniffedType | undefined;
     if (source.kind === 'asset') {
-      const asset = await deps.store.getAsset(source.assetId);
+      const asset = knownAsset === undefined ? await deps.store.getAsset(source.assetId) : knownAsset;
       if (!asset)
         throw new RenderFailure('invalid_input', `${label}: asset ${source.assetId} does not exist`, {
           retryable: false,
@@ -64,7 +67,9 @@ export function createInputFetcher(deps: InputFetcherDeps) {
         if (size !== Number(asset.size_bytes)) {
           throw new StorageError(`asset ${source.assetId}: read ${size} of ${asset.size_bytes} bytes`);
         }
+        // Its type and probe were read from these immutable bytes at upload (sniffed, never named).
         probe = asset.probe ?? undefined;
+        type = acceptedType(asset.mime_type);
       } catch (error) {
         if (error instanceof ObjectNotFoundError) {
           throw new RenderFailure('invalid_input', `${label}: asset ${source.assetId} is gone`, {
@@ -85,7 +90,7 @@ export function createInputFetcher(deps: InputFetcherDeps) {
         throw error;
       }
     }
-    const type = await sniffFile(staging);
+    type ??= await sniffFile(staging);
     if (!type)
       throw new RenderFailure('invalid_input', `${label}: not an image, video or audio file we accept`, {
         retryable: false,

@@ -3,7 +3,7 @@ import type { Logger } from '../../../shared/observability/index.ts';
 import type { AssetKind } from '../inputs/asset-sniff.ts';
 import { type FetchInput, kindFits } from '../inputs/input-fetcher.ts';
 import { asRenderFailure, RenderFailure } from '../render-failure.ts';
-import { LUT_SRC_PREFIX, type RenderSpec } from '../schemas.ts';
+import { LUT_SRC_PREFIX, parseMediaSource, type RenderSpec } from '../schemas.ts';
 import {
   ObjectNotFoundError,
   type ObjectStorage,
@@ -12,6 +12,7 @@ import {
 } from '../storage/object-storage.ts';
 import type { RenderRow, VideoStore } from '../store.ts';
 import type { TempWorkspaces, Workspace } from '../temp-workspace.ts';
+import type { EncodeSlots, ReleaseSlot } from './encode-slots.ts';
 import { FfmpegError, type MediaTools, type ProbeResult } from './ffmpeg.ts';
 import { checkEncodedOutput, mediaInfoFor, readMedia } from './probe.ts';
 import { buildRenderPlan, type EncoderSettings, type PlannedInput } from './render-plan.ts';
@@ -38,6 +39,8 @@ export interface RenderAttemptDeps {
   logger: Logger;
   workerId: string;
   settings: RenderAttemptSettings;
+  /** The worker's ffmpeg slots; without them the attempt encodes at once. */
+  encodeSlots?: EncodeSlots;
 }
 
 export type AttemptOutcome =
@@ -149,7 +152,8 @@ export async function runRenderAttempt(
     reason = why;
     stop.abort(new Error(why));
   };
-  const timeout = setTimeout(() => halt('timeout'), settings.jobTimeoutMs);
+  let timeout = setTimeout(() => halt('timeout'), settings.jobTimeoutMs);
+  const timerStarted = Date.now();
   const onShutdown = () => halt('shutdown');
   if (shutdownSignal.aborted) onShutdown();
   shutdownSignal.addEventListener('abort', onShutdown, { once: true });
@@ -190,17 +194,26 @@ export async function runRenderAttempt(
     const sources = [
       ...new Set([
         ...spec.clips.map((c) => c.src),
+        ...(spec.tracks ?? []).flatMap((track) => track.clips.map((c) => c.src)),
         ...(spec.audio ? [spec.audio.src] : []),
         ...(spec.voiceOver ? [spec.voiceOver.src] : []),
         ...overlayImages,
       ]),
     ];
     const fetched = new Map<string, Awaited<ReturnType<FetchInput>>>();
-    await timed('download', () =>
-      settleAll(sources, INPUT_PARALLELISM, signal, async (src, i, taskSignal) => {
-        fetched.set(src, await deps.fetchInput(src, i, workspace, `source ${i}`, taskSignal));
-      }),
-    );
+    await timed('download', async () => {
+      // Every uploaded asset's row in one round trip.
+      const assetIds = sources.flatMap((src) => {
+        const source = parseMediaSource(src);
+        return source.kind === 'asset' ? [source.assetId] : [];
+      });
+      const assets = new Map((await store.getAssets(assetIds)).map((asset) => [asset.id, asset]));
+      await settleAll(sources, INPUT_PARALLELISM, signal, async (src, i, taskSignal) => {
+        const source = parseMediaSource(src);
+        const asset = source.kind === 'asset' ? (assets.get(source.assetId) ?? null) : undefined;
+        fetched.set(src, await deps.fetchInput(src, i, workspace, `source ${i}`, taskSignal, asset));
+      });
+    });
 
     // Every input is probed before ffmpeg sees it: downloads here, uploaded assets at upload time
     // (their bytes are immutable, so that reading is reused). Then each use is checked for its role.
@@ -233,6 +246,9 @@ export async function runRenderAttempt(
       overlays: (spec.overlays ?? []).map((o, i) =>
         o.type === 'image' ? plannedInput(o.src, 'image', `overlays.${i}`) : null,
       ),
+      tracks: (spec.tracks ?? []).map((track, t) =>
+        track.clips.map((clip, k) => plannedInput(clip.src, clip.type, `tracks.${t}.clips.${k}`)),
+      ),
     };
 
     // The LUT is our own rewrite of an uploaded .cube (POST /luts), fetched under our name.
@@ -260,6 +276,7 @@ export async function runRenderAttempt(
       audio: planned.audio,
       voiceOver: planned.voiceOver,
       overlays: planned.overlays,
+      tracks: planned.tracks,
       maxDurationS: settings.maxDurationS,
       encoder: settings.encoder,
       fontFile: settings.fontFile,
@@ -267,6 +284,27 @@ export async function runRenderAttempt(
     for (const text of plan.textFiles)
       await writeFile(workspace.path(text.name), text.content, { mode: 0o600 });
 
+    // A prefetched render is ready before an encoder is free: it waits here, its job timer paused (the
+    // wait is the other render's time), and starts the moment one frees up, unless it was canceled
+    // meanwhile (the cancel poll may not have seen that yet).
+    let releaseSlot: ReleaseSlot = () => {};
+    const slots = deps.encodeSlots;
+    if (slots) {
+      const free = slots.tryAcquire();
+      if (free) releaseSlot = free;
+      else {
+        const spentMs = Date.now() - timerStarted;
+        clearTimeout(timeout);
+        releaseSlot = await timed('wait', () => slots.acquire(signal));
+        timeout = setTimeout(() => halt('timeout'), Math.max(0, settings.jobTimeoutMs - spentMs));
+        const current = await store.getStatus(job.renderId).catch(() => null);
+        if (current && (current.status !== 'processing' || current.worker_id !== workerId)) halt('canceled');
+        if (signal.aborted) {
+          releaseSlot();
+          throw signal.reason;
+        }
+      }
+    }
     let lastPercent = 0;
     const run = await timed('render', () =>
       tools.run(plan.command, {
@@ -286,7 +324,7 @@ export async function runRenderAttempt(
             .catch((error) => log.warn({ err: error }, 'progress write failed'));
         },
       }),
-    );
+    ).finally(releaseSlot); // the next render encodes while this one is checked and stored
     if (signal.aborted) throw signal.reason;
     // ffmpeg's exit and its final stats prove the output; a second ffprobe pass cost as much as a
     // third of a short render (see the bench), so only the file sizes are read here.

@@ -28,6 +28,8 @@ export interface RenderPlanInput {
   voiceOver?: PlannedInput;
   /** Aligned with `spec.overlays`: the image of an image overlay, null for a text overlay. */
   overlays?: (PlannedInput | null)[];
+  /** Aligned with `spec.tracks[t].clips[k]`. */
+  tracks?: PlannedInput[][];
   maxDurationS: number;
   encoder: EncoderSettings;
   /** Absolute path of the caption font (config, checked at start). */
@@ -125,6 +127,51 @@ export function clipDurations(spec: RenderSpec, clips: PlannedInput[]): number[]
   });
 }
 
+/** A track clip as shown: from `startS` for `shownS` seconds of output. */
+export interface TrackClipTiming {
+  clip: number;
+  startS: number;
+  shownS: number;
+}
+
+/**
+ * When each track clip is on screen: its length (an image's duration, a video's trimmed and probed
+ * length at its speed), cut where the next clip of its track starts and at the output's end. A clip
+ * that starts after the end is not shown.
+ */
+export function trackClipTimings(
+  spec: RenderSpec,
+  tracks: PlannedInput[][],
+  totalS: number,
+): TrackClipTiming[][] {
+  return (spec.tracks ?? []).map((track, t) =>
+    track.clips.flatMap((clip, k) => {
+      let lengthS: number;
+      if (clip.type === 'image') lengthS = clip.duration;
+      else {
+        const available = tracks[t]?.[k]?.info.durationS ?? 0;
+        const start = clip.trim?.start ?? 0;
+        if (start >= available) {
+          throw new RenderFailure(
+            'invalid_input',
+            `tracks.${t}.clips.${k}: trim.start ${start}s is past the video's end (${available}s)`,
+            { retryable: false },
+          );
+        }
+        lengthS = (Math.min(clip.trim?.end ?? available, available) - start) / (clip.speed ?? 1);
+      }
+      const endS = Math.min(clip.start + lengthS, track.clips[k + 1]?.start ?? totalS, totalS);
+      const shownS = Math.round((endS - clip.start) * 1000) / 1000;
+      return shownS > 0 ? [{ clip: k, startS: clip.start, shownS }] : [];
+    }),
+  );
+}
+
+/** A size in pixels from a fraction of the frame, even (H.264 4:2:0 and centring). */
+function evenPx(fraction: number, size: number): number {
+  return Math.max(2, Math.round((fraction * size) / 2) * 2);
+}
+
 /** Seconds the clips overlap in transitions (each one shortens the output by its duration). */
 function transitionOverlapS(spec: RenderSpec, durations: number[]): number {
   let total = 0;
@@ -184,6 +231,7 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
   if (totalS < 1 / fps)
     throw new RenderFailure('invalid_input', 'output would be empty', { retryable: false });
 
+  const trackTimings = trackClipTimings(spec, input.tracks ?? [], totalS);
   const inputs: FfmpegInput[] = [];
   const graph: string[] = [];
   // Each input is read by the demuxer of its sniffed type (named by its extension), nothing else.
@@ -288,6 +336,39 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
       }
     }
 
+    // Tracks over the main clips (picture-in-picture): each clip fitted into its track's box (aspect
+    // kept, centred), shifted to its start and shown until it is cut. Footage, so graded below.
+    (spec.tracks ?? []).forEach((track, p) => {
+      const boxW = evenPx(track.width, W);
+      const boxH = evenPx(track.height, H);
+      const x = `${Math.round(track.x * W)}+(${boxW}-w)/2`;
+      const y = `${Math.round(track.y * H)}+(${boxH}-h)/2`;
+      for (const { clip: k, startS, shownS } of trackTimings[p]) {
+        const clip = track.clips[k];
+        const file = input.tracks?.[p]?.[k]?.file;
+        if (!file) throw new Error(`tracks.${p}.clips.${k}: input missing from the plan`);
+        assertFilterSafePath(file);
+        const speed = clip.type === 'video' ? (clip.speed ?? 1) : 1;
+        const trimStart = clip.type === 'video' ? (clip.trim?.start ?? 0) : 0;
+        const index = inputOnce(`track-${p}-${k}`, {
+          path: file,
+          options:
+            clip.type === 'image'
+              ? [...pinned(file), '-loop', '1', '-framerate', String(fps), '-t', n(shownS)]
+              : [...pinned(file), ...(trimStart > 0 ? ['-ss', n(trimStart)] : []), '-t', n(shownS * speed)],
+        });
+        const retime = speed === 1 ? '' : `setpts=(PTS-STARTPTS)/${n(speed)},`;
+        const alpha = track.opacity < 1 ? `format=rgba,colorchannelmixer=aa=${n(track.opacity)},` : '';
+        const label = `${t}tr${p}c${k}`;
+        graph.push(
+          `[${index}:v]scale=${boxW}:${boxH}:force_original_aspect_ratio=decrease:force_divisible_by=2,setsar=1,` +
+            `${retime}fps=${fps},${alpha}trim=duration=${n(shownS)},setpts=PTS-STARTPTS+${n(startS)}/TB[${label}]`,
+          `[${videoOut}][${label}]overlay=x=${x}:y=${y}:eof_action=pass:${shown(startS, startS + shownS)}[${label}out]`,
+        );
+        videoOut = `${label}out`;
+      }
+    });
+
     // The brand look grades the footage; logos and text above it keep their own colours.
     if (input.lutFile) {
       assertFilterSafePath(input.lutFile);
@@ -302,24 +383,37 @@ export function buildRenderPlan(input: RenderPlanInput): RenderPlan {
         const planned = input.overlays?.[i];
         if (!planned) throw new Error(`overlays.${i}: image input missing from the plan`);
         assertFilterSafePath(planned.file);
-        const w = Math.max(2, Math.round((overlay.width * W) / 2) * 2);
-        const aspect = (planned.info.height ?? 1) / (planned.info.width ?? 1);
-        const refusal = safeZoneViolation([{ width: W, height: H }], () => ({
-          x: overlay.x,
-          y: overlay.y,
-          width: overlay.width,
-          height: (w * aspect) / H,
-        }));
-        if (refusal)
-          throw new RenderFailure('invalid_input', `overlays.${i}: ${refusal}`, { retryable: false });
+        const w = evenPx(overlay.width, W);
+        const x = Math.round(overlay.x * W);
+        const y = Math.round(overlay.y * H);
+        let fit: string;
+        let place: string;
+        if (overlay.height !== undefined) {
+          // Fitted inside the box the spec gave (and the schema checked): whatever the image's size.
+          const h = evenPx(overlay.height, H);
+          fit = `scale=${w}:${h}:force_original_aspect_ratio=decrease:force_divisible_by=2`;
+          place = `x=${x}+(${w}-w)/2:y=${y}+(${h}-h)/2`;
+        } else {
+          // As tall as its aspect makes it: checked at submit from the asset's probe; again here.
+          const aspect = (planned.info.height ?? 1) / (planned.info.width ?? 1);
+          const refusal = safeZoneViolation([{ width: W, height: H }], () => ({
+            x: overlay.x,
+            y: overlay.y,
+            width: overlay.width,
+            height: (w * aspect) / H,
+          }));
+          if (refusal)
+            throw new RenderFailure('invalid_input', `overlays.${i}: ${refusal}`, { retryable: false });
+          fit = `scale=${w}:-2`;
+          place = `x=${x}:y=${y}`;
+        }
         const index = inputOnce(`overlay-${i}`, {
           path: planned.file,
           options: [...pinned(planned.file), '-loop', '1', '-framerate', String(fps), '-t', n(totalS)],
         });
         graph.push(
-          `[${index}:v]scale=${w}:-2,format=rgba,colorchannelmixer=aa=${n(overlay.opacity)}[${t}ovimg${i}]`,
-          `[${videoOut}][${t}ovimg${i}]overlay=x=${Math.round(overlay.x * W)}:y=${Math.round(overlay.y * H)}` +
-            `:eof_action=pass:${shown(overlay.start, overlay.end)}[${out}]`,
+          `[${index}:v]${fit},format=rgba,colorchannelmixer=aa=${n(overlay.opacity)}[${t}ovimg${i}]`,
+          `[${videoOut}][${t}ovimg${i}]overlay=${place}:eof_action=pass:${shown(overlay.start, overlay.end)}[${out}]`,
         );
       } else {
         const name = `${t}overlay-${i}.txt`;

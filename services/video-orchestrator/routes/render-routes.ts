@@ -53,16 +53,26 @@ async function checkAssetReferences(store: VideoStore, spec: RenderSpec): Promis
   );
   if (spec.audio) uses.push({ field: 'body.audio.src', src: spec.audio.src, role: 'audio' });
   if (spec.voiceOver) uses.push({ field: 'body.voiceOver.src', src: spec.voiceOver.src, role: 'audio' });
+  spec.tracks?.forEach((track, t) => {
+    track.clips.forEach((clip, k) => {
+      uses.push({ field: `body.tracks.${t}.clips.${k}.src`, src: clip.src, role: clip.type });
+    });
+  });
   spec.overlays?.forEach((overlay, i) => {
     if (overlay.type === 'image')
       uses.push({ field: `body.overlays.${i}.src`, src: overlay.src, role: 'image' });
   });
   const errors: FieldError[] = [];
-  const cache = new Map<string, Awaited<ReturnType<VideoStore['getAsset']>>>();
+  const assetIds = new Set<string>();
+  for (const use of uses) {
+    const source = parseMediaSource(use.src);
+    if (source.kind === 'asset') assetIds.add(source.assetId);
+  }
+  // One round trip for every asset the spec names.
+  const cache = new Map((await store.getAssets([...assetIds])).map((asset) => [asset.id, asset]));
   for (const use of uses) {
     const source = parseMediaSource(use.src);
     if (source.kind !== 'asset') continue;
-    if (!cache.has(source.assetId)) cache.set(source.assetId, await store.getAsset(source.assetId));
     const asset = cache.get(source.assetId);
     if (!asset) errors.push({ field: use.field, message: `asset ${source.assetId} does not exist` });
     else if (!kindFits(use.role, asset.kind)) {
@@ -74,15 +84,22 @@ async function checkAssetReferences(store: VideoStore, spec: RenderSpec): Promis
     if (!(await store.getLut(lutId)))
       errors.push({ field: 'body.look.lut', message: `LUT ${lutId} does not exist` });
   }
-  // An image overlay's height follows its aspect, known from the asset's probe: check it now,
-  // at every size it is drawn at.
+  // An image overlay without a height is as tall as its aspect makes it, known from the asset's probe
+  // at upload: check it now, at every size it is drawn at. (With a height the schema checked the box;
+  // a URL must have one.) Nothing is accepted whose extent is unknown.
   const frames = [spec.output, ...(spec.renditions ?? [])];
   spec.overlays?.forEach((overlay, i) => {
-    if (overlay.type !== 'image') return;
+    if (overlay.type !== 'image' || overlay.height !== undefined) return;
     const source = parseMediaSource(overlay.src);
-    const picture =
-      source.kind === 'asset' ? cache.get(source.assetId)?.probe?.streams.find((s) => s.width) : null;
-    if (!picture?.width || !picture.height) return;
+    if (source.kind !== 'asset' || !cache.has(source.assetId)) return;
+    const picture = cache.get(source.assetId)?.probe?.streams.find((s) => s.width && s.height);
+    if (!picture?.width || !picture.height) {
+      errors.push({
+        field: `body.overlays.${i}.height`,
+        message: `required: the size of asset ${source.assetId} is not known (it was stored unprobed)`,
+      });
+      return;
+    }
     const aspect = picture.height / picture.width;
     const refusal = safeZoneViolation(frames, (frame) => ({
       x: overlay.x,

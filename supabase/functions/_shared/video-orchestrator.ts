@@ -59,6 +59,7 @@ export async function serveVideoOrchestrator(env = edgeEnv()): Promise<RunningEd
     logger,
     metrics,
     limiterFor,
+    renderChanges: runtime.renderChanges,
   });
 
   return serveEdge({

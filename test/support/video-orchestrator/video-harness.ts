@@ -32,6 +32,8 @@ export interface VideoHarness {
   createRender(spec: unknown, headers?: Record<string, string>): Promise<Response>;
   getRender(id: string): Promise<RenderView>;
   waitForStatus(id: string, statuses: string[], timeoutMs?: number): Promise<RenderView>;
+  /** Follows GET /renders/:id/events (no polling) to the render's final event, and returns its view. */
+  waitForEnd(id: string, timeoutMs?: number): Promise<RenderView>;
   /** Stops the runtime (worker grace, then queue) and starts a new one on the same database and data dir. */
   restart(options?: { withWorker?: boolean; env?: Record<string, string>; graceMs?: number }): Promise<void>;
   close(): Promise<void>;
@@ -43,6 +45,8 @@ export interface VideoHarnessOptions {
   withWorker?: boolean;
   /** Wraps the database the runtime and the API use (e.g. `failingDatabase`); the harness keeps the original. */
   wrapDb?: (db: Database) => Database;
+  /** How often an event stream reads its render without a change notice (the app's default otherwise). */
+  ssePollMs?: number;
 }
 
 /**
@@ -92,7 +96,9 @@ export async function startVideoHarness(options: VideoHarnessOptions = {}): Prom
       logger,
       metrics,
       limiterFor: createRateLimiterFactory({ store: 'memory' }),
-      ssePollMs: 100,
+      // Event streams read a render when the database notifies a change (their 5 s fallback never decides a test).
+      renderChanges: runtime.renderChanges,
+      ssePollMs: options.ssePollMs,
     }) as unknown as Hono;
   }
   await boot(options.withWorker ?? true, options.env ?? {});
@@ -144,6 +150,29 @@ export async function startVideoHarness(options: VideoHarnessOptions = {}): Prom
         },
         { timeoutMs, intervalMs: 100, what: `render ${id} to be ${statuses.join('|')}` },
       ),
+    async waitForEnd(id, timeoutMs = 30_000) {
+      const response = await api(`/renders/${id}/events`, { signal: AbortSignal.timeout(timeoutMs) });
+      if (response.status !== 200 || !response.body) {
+        throw new Error(`GET /renders/${id}/events answered ${response.status}`);
+      }
+      let last: RenderView | undefined;
+      let buffer = '';
+      for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
+        buffer += chunk;
+        let end = buffer.indexOf('\n\n');
+        while (end >= 0) {
+          const data = /^data: (.*)$/m.exec(buffer.slice(0, end));
+          if (data) last = JSON.parse(data[1]) as RenderView;
+          buffer = buffer.slice(end + 2);
+          end = buffer.indexOf('\n\n');
+        }
+      }
+      // The stream ends after the final event.
+      if (!last || !['completed', 'failed', 'canceled'].includes(last.status)) {
+        throw new Error(`render ${id}: the event stream ended at ${last?.status ?? 'no event'}`);
+      }
+      return last;
+    },
     async restart(restartOptions = {}) {
       await runtime.close({ graceMs: restartOptions.graceMs ?? 2000 });
       await boot(restartOptions.withWorker ?? true, restartOptions.env ?? options.env ?? {});

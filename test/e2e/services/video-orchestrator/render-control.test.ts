@@ -4,6 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RENDER_QUEUE } from '../../../../services/video-orchestrator/queues.ts';
+import { createMediaTools, type MediaTools } from '../../../../services/video-orchestrator/render/ffmpeg.ts';
 import type { RenderView } from '../../../../services/video-orchestrator/render-view.ts';
 import { sanitizeHost } from '../../../../services/video-orchestrator/worker-identity.ts';
 import { sampleValue, scrapeMetrics } from '../../../support/metrics-text.ts';
@@ -37,6 +38,27 @@ async function readEvents(response: Response): Promise<{ event: string; data: Re
     });
 }
 
+/** Reads a render's event stream until an event shows `status`, then closes it. */
+async function eventWithStatus(h: VideoHarness, id: string, status: string): Promise<RenderView> {
+  const controller = new AbortController();
+  const response = await h.api(`/renders/${id}/events`, { signal: controller.signal });
+  let buffer = '';
+  try {
+    for await (const chunk of response.body!.pipeThrough(new TextDecoderStream())) {
+      const blocks = (buffer + chunk).split('\n\n');
+      buffer = blocks.pop()!;
+      for (const block of blocks) {
+        const data = /^data: (.+)$/m.exec(block);
+        const view = data ? (JSON.parse(data[1]) as RenderView) : null;
+        if (view?.status === status) return view;
+      }
+    }
+  } finally {
+    controller.abort();
+  }
+  throw new Error(`the event stream of ${id} ended without ${status}`);
+}
+
 // Renders here run through the real ffmpeg made to read its inputs in real time (`-re`): a 20 s
 // clip is reliably still running when the test cancels, times out, shuts down or kills it.
 describe('video orchestrator: cancel, progress, timeout, shutdown, crash recovery', () => {
@@ -45,6 +67,8 @@ describe('video orchestrator: cancel, progress, timeout, shutdown, crash recover
   let slowFfmpeg: string;
   let scratch: string;
   let image: { src: string };
+  const runs: { cwd: string; startedAt: number; endedAt?: number }[] = [];
+  const runsOf = (id: string) => runs.filter((run) => run.cwd.includes(id));
   const slowEnv = () => ({ FFMPEG_PATH: slowFfmpeg });
   const spec = (durationS: number) => ({
     output: { width: 160, height: 120, fps: 10 },
@@ -70,7 +94,31 @@ describe('video orchestrator: cancel, progress, timeout, shutdown, crash recover
     scratch = await mkdtemp(join(tmpdir(), 'video-control-'));
     slowFfmpeg = await writeSlowFfmpeg(scratch);
     media = await createMediaFixtures(join(scratch, 'media'));
-    h = await startVideoHarness({ env: slowEnv() });
+    h = await startVideoHarness({
+      env: slowEnv(),
+      // Event streams here move only on the database's change notices: their fallback read never comes.
+      ssePollMs: 600_000,
+      // The real tools, with each ffmpeg run's working directory (the render's workspace) and times noted.
+      overrides: (config) => {
+        const tools = createMediaTools({
+          ffmpegPath: config.FFMPEG_PATH,
+          killGraceMs: config.RENDER_KILL_GRACE_MS,
+        });
+        const recording: MediaTools = {
+          ...tools,
+          async run(command, options) {
+            const run: (typeof runs)[number] = { cwd: options.cwd, startedAt: performance.now() };
+            runs.push(run);
+            try {
+              return await tools.run(command, options);
+            } finally {
+              run.endedAt = performance.now();
+            }
+          },
+        };
+        return { tools: recording };
+      },
+    });
     image = await h.upload(media.jpg);
   });
   afterAll(async () => {
@@ -96,16 +144,41 @@ describe('video orchestrator: cancel, progress, timeout, shutdown, crash recover
     expect(events.at(-1)!.data.output?.videoCodec).toBe('h264');
   });
 
-  it('cancel: a queued render never starts; a running ffmpeg is stopped and its files removed', async () => {
+  it('prefetch: the next render is prepared while one encodes, and encodes once that one ends, never beside it', async () => {
+    const first = await create(6);
+    await waitProcessing(first);
+    const second = await create(1);
+    // Claimed, its input fetched into its workspace, while the first one's ffmpeg still runs.
+    await waitFor(
+      async () =>
+        (await h.getRender(second)).status === 'processing' &&
+        (await listFiles(h.config.tempDir)).some((f) => f.includes(second) && /input-0\.jpg$/.test(f)),
+      { what: 'the second render prepared' },
+    );
+    expect(runsOf(first)[0].endedAt).toBeUndefined();
+    expect(runsOf(second)).toEqual([]);
+
+    const done = await h.waitForEnd(second);
+    expect(done).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(done.timings.lastAttempt.waitMs).toBeGreaterThan(0);
+    expect(runsOf(second)[0].startedAt).toBeGreaterThanOrEqual(runsOf(first)[0].endedAt!);
+  });
+
+  it('cancel: a queued render never starts, nor a prepared one; a running ffmpeg is stopped and its files removed', async () => {
     const metricsBefore = await scrapeMetrics(h.url);
     const running = await create(20);
     await waitProcessing(running);
+    // RENDER_PREFETCH=1: the worker takes one more (prepared, waiting for the encoder); the next stays queued.
+    const prepared = await create(1);
+    await waitFor(async () => (await h.getRender(prepared)).status === 'processing', { what: 'prefetch' });
     const queued = await create(1);
     expect((await h.getRender(queued)).status).toBe('queued');
 
     const cancelQueued = await h.api(`/renders/${queued}`, { method: 'DELETE' });
     expect(cancelQueued.status).toBe(200);
     expect(((await cancelQueued.json()) as RenderView).status).toBe('canceled');
+    const cancelPrepared = await h.api(`/renders/${prepared}`, { method: 'DELETE' });
+    expect(((await cancelPrepared.json()) as RenderView).status).toBe('canceled');
 
     const t0 = Date.now();
     const cancelRunning = await h.api(`/renders/${running}`, { method: 'DELETE' });
@@ -119,14 +192,27 @@ describe('video orchestrator: cancel, progress, timeout, shutdown, crash recover
     // The worker is free again: had the queued render been started it would show an attempt.
     await new Promise((r) => setTimeout(r, 1500));
     expect(await h.getRender(queued)).toMatchObject({ status: 'canceled', attempts: 0, output: null });
+    expect(await h.getRender(prepared)).toMatchObject({ status: 'canceled', attempts: 1, output: null });
+    expect(runsOf(prepared)).toEqual([]);
     expect(await h.getRender(running)).toMatchObject({ status: 'canceled', attempts: 1, output: null });
     expect((await h.api(`/renders/${queued}`, { method: 'DELETE' })).status).toBe(200);
     // Each cancel counts once (the repeated DELETE is a no-op), with its queued → canceled time.
     const metricsAfter = await scrapeMetrics(h.url);
     for (const name of ['video_renders_total', 'video_render_duration_seconds_count']) {
       const canceled = (text: string) => sampleValue(text, name, { status: 'canceled' });
-      expect(canceled(metricsAfter) - canceled(metricsBefore), name).toBe(2);
+      expect(canceled(metricsAfter) - canceled(metricsBefore), name).toBe(3);
     }
+  });
+
+  it('an open event stream gets the cancel the API wrote, as it happens', async () => {
+    const id = await create(20);
+    const stream = h.api(`/renders/${id}/events`).then(readEvents);
+    await waitProcessing(id);
+    expect((await h.api(`/renders/${id}`, { method: 'DELETE' })).status).toBe(200);
+    const events = await stream;
+    expect(events.map((e) => e.data.status)).toContain('processing');
+    expect(events.at(-1)!.data).toMatchObject({ status: 'canceled', error: { code: 'canceled' } });
+    expect(events.filter((e) => e.data.status === 'canceled')).toHaveLength(1);
   });
 
   it('cancel of a finished render is a 409', async () => {
@@ -209,8 +295,10 @@ describe('video orchestrator: cancel, progress, timeout, shutdown, crash recover
           stdio: ['ignore', 'ignore', 'inherit'],
         });
         const id = await create(20);
-        const running = await waitProcessing(id);
-        expect(running.attempts).toBe(1);
+        // The worker process's claim reaches this process's event stream through the database's notice.
+        const claimed = await eventWithStatus(h, id, 'processing');
+        expect(claimed.attempts).toBe(1);
+        await waitProcessing(id);
         const childExit = new Promise((resolve) => child!.once('exit', resolve));
         child.kill('SIGKILL');
         await childExit;

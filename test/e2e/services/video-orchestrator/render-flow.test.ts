@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loopbackAllowedForTests } from '../../../../services/video-orchestrator/inputs/address-policy.ts';
@@ -9,6 +11,7 @@ import {
   createMediaFixtures,
   type MediaFixtures,
 } from '../../../support/video-orchestrator/media-fixtures.ts';
+import { grabFrame } from '../../../support/video-orchestrator/output-inspection.ts';
 import { listFiles, processesInside, waitFor } from '../../../support/video-orchestrator/temp-files.ts';
 import {
   createTestCertificate,
@@ -30,11 +33,15 @@ describe('video orchestrator: API → queue → worker → output', () => {
   let flaky = 0;
   const callbacks: { headers: Record<string, string>; body: string }[] = [];
   let callbackFailuresLeft = 1;
+  /** Requests the origin answered, by path. */
+  const requested = new Map<string, number>();
+  let wideLogo: string;
 
   beforeAll(async () => {
     cert = await createTestCertificate(['media.test', 'hooks.test', 'internal.test']);
     origin = await startHttpsServer(cert, async (req, res) => {
       const path = req.url ?? '/';
+      requested.set(path, (requested.get(path) ?? 0) + 1);
       if (path === '/hook') {
         let body = '';
         for await (const chunk of req) body += chunk;
@@ -68,6 +75,8 @@ describe('video orchestrator: API → queue → worker → output', () => {
         '/flaky.jpg': media.jpg,
         '/music.mp3': media.mp3,
         '/corrupt.mp4': media.corruptMp4,
+        '/wide-logo.png': wideLogo,
+        '/low-logo.png': wideLogo,
       }[path];
       if (!file) {
         res.writeHead(404);
@@ -92,6 +101,12 @@ describe('video orchestrator: API → queue → worker → output', () => {
       },
     });
     media = await createMediaFixtures(join(h.dataDir, 'fixtures'));
+    // A 4:1 green logo, served from the origin.
+    wideLogo = join(h.dataDir, 'fixtures', 'wide-logo.png');
+    await promisify(execFile)('ffmpeg', [
+      ...['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=0x00ff00:size=80x20'],
+      ...['-frames:v', '1', wideLogo],
+    ]);
   });
 
   afterAll(async () => {
@@ -322,6 +337,50 @@ describe('video orchestrator: API → queue → worker → output', () => {
     await waitFor(async () => (await jobState()) === 'failed', { what: 'the pg-boss job to be failed' });
     expect(await jobState()).toBe('failed');
     await h.restart({ env: { ...h.env, RENDER_RETRY_LIMIT: '3' } });
+  });
+
+  it('an image overlay from a URL: refused at submit unless its box is given and inside the safe zone; fitted in the box', async () => {
+    const image = await h.upload(media.jpg);
+    const base = {
+      output: { width: 180, height: 320, fps: 10 },
+      clips: [{ type: 'image', src: image.src, duration: 1 }],
+    };
+    const noHeight = await h.createRender({
+      ...base,
+      overlays: [{ type: 'image', src: src('/wide-logo.png'), x: 0.1, y: 0.3, width: 0.5 }],
+    });
+    expect(noHeight.status).toBe(400);
+    expect(((await noHeight.json()) as { errors: unknown[] }).errors).toEqual([
+      { field: 'body.overlays.0.height', message: expect.stringMatching(/required for an image from a URL/) },
+    ]);
+    // 9:16 keeps the bottom 20 % free: a box from 0.7 to 0.9 is refused before anything is fetched.
+    const tooLow = await h.createRender({
+      ...base,
+      overlays: [{ type: 'image', src: src('/low-logo.png'), x: 0.1, y: 0.7, width: 0.5, height: 0.2 }],
+    });
+    expect(tooLow.status).toBe(400);
+    expect(((await tooLow.json()) as { errors: unknown[] }).errors).toEqual([
+      { field: 'body.overlays.0', message: expect.stringMatching(/9:16 safe zone.*bottom/) },
+    ]);
+    expect(requested.get('/low-logo.png') ?? 0).toBe(0);
+
+    // Box x 18–108, y 96–160; the 4:1 logo fits as 90×22, centred: rows 117–139.
+    const response = await h.createRender({
+      ...base,
+      overlays: [{ type: 'image', src: src('/wide-logo.png'), x: 0.1, y: 0.3, width: 0.5, height: 0.2 }],
+    });
+    expect(response.status).toBe(202);
+    const done = await h.waitForEnd(((await response.json()) as { id: string }).id);
+    expect(done.error).toBeNull();
+    const file = join(h.dataDir, 'url-overlay.mp4');
+    await writeFile(file, Buffer.from(await (await fetch(done.output!.url)).arrayBuffer()));
+    const frame = await grabFrame(file, 0.5, 180, 320);
+    const isGreen = ([r, g, b]: number[]) => g > 200 && r < 60 && b < 80;
+    expect(isGreen(frame.pixel(63, 128))).toBe(true);
+    expect(isGreen(frame.pixel(25, 128))).toBe(true);
+    // Inside the box, above and below the fitted logo: the clip shows through.
+    expect(isGreen(frame.pixel(63, 102))).toBe(false);
+    expect(isGreen(frame.pixel(63, 155))).toBe(false);
   });
 
   it('SSRF through the API: a redirect to a private address and a private host fail without retry', async () => {

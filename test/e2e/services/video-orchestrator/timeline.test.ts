@@ -26,7 +26,7 @@ async function lavfi(source: string, out: string, extra: string[] = []) {
 describe('video timelines: transitions, Ken Burns, speed, overlays, safe zones, voice-over', () => {
   let h: VideoHarness;
   let media: MediaFixtures;
-  const files = { red: '', blue: '', logo: '', voice: '', music: '' };
+  const files = { red: '', blue: '', logo: '', voice: '', music: '', white: '', twoTone: '' };
 
   beforeAll(async () => {
     h = await startVideoHarness();
@@ -38,7 +38,16 @@ describe('video timelines: transitions, Ken Burns, speed, overlays, safe zones, 
     files.logo = join(dir, 'logo.png');
     files.voice = join(dir, 'voice.wav');
     files.music = join(dir, 'music.wav');
+    files.white = join(dir, 'white.png');
+    files.twoTone = join(dir, 'two-tone.mp4');
     await Promise.all([
+      lavfi('color=c=0xffffff:size=40x40', files.white, ['-frames:v', '1']),
+      // 4:1, green for its first second and blue for its second: an in point at 1 s shows blue.
+      lavfi(
+        'color=c=0x00ff00:s=160x40:r=10:d=1[a];color=c=0x0000ff:s=160x40:r=10:d=1[b];[a][b]concat=n=2:v=1:a=0[out0]',
+        files.twoTone,
+        ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'],
+      ),
       lavfi('color=c=0xff0000:size=160x120', files.red, ['-frames:v', '1']),
       lavfi('color=c=0x0000ff:size=160x120', files.blue, ['-frames:v', '1']),
       lavfi('color=c=0x00ff00:size=40x40', files.logo, ['-frames:v', '1']),
@@ -102,6 +111,120 @@ describe('video timelines: transitions, Ken Burns, speed, overlays, safe zones, 
     const b = (await grabFrame(file, 1.1, 320, 180)).pixel(160, 90);
     expect(b[2]).toBeGreaterThan(200);
     expect(b[0]).toBeLessThan(60);
+  });
+
+  it('composites a picture-in-picture track over the main one: its clips at their starts, in/out points, fitted in the box', async () => {
+    const [red, white, twoTone] = await Promise.all([
+      h.upload(files.red),
+      h.upload(files.white),
+      h.upload(files.twoTone),
+    ]);
+    // The box: x 176–288, y 18–108 of 320×180. The 4:1 video fits as 112×28, centred: rows 49–77.
+    const { file, durationS } = await renderToFile(
+      {
+        output: { width: 320, height: 180, fps: 10 },
+        clips: [{ type: 'image', src: red.src, duration: 2 }],
+        tracks: [
+          {
+            x: 0.55,
+            y: 0.1,
+            width: 0.35,
+            height: 0.5,
+            clips: [
+              // In point 1 s (the blue half), out point 1.6 s: on screen 0.5–1.1 s.
+              { type: 'video', src: twoTone.src, start: 0.5, trim: { start: 1, end: 1.6 } },
+              { type: 'image', src: white.src, start: 1.3, duration: 0.5 },
+            ],
+          },
+        ],
+      },
+      'pip.mp4',
+    );
+    expect(durationS).toBeCloseTo(2, 1);
+    const probe = await tools.probe(file, { demuxer: 'mov' });
+    expect(probe.streams.map((s) => s.codecName).sort()).toEqual(['aac', 'h264']);
+    const isRed = ([r, g, b]: number[]) => r > 200 && g < 60 && b < 60;
+    const isBlue = ([r, g, b]: number[]) => b > 200 && r < 60 && g < 60;
+    const centre = [232, 63] as const;
+
+    // Before the track's first clip: only the main picture.
+    expect(isRed((await grabFrame(file, 0.3, 320, 180)).pixel(...centre))).toBe(true);
+    // The video from its in point (blue, not its green start), fitted: the box above it shows the main picture.
+    const during = await grabFrame(file, 0.8, 320, 180);
+    expect(isBlue(during.pixel(...centre))).toBe(true);
+    expect(isBlue(during.pixel(180, 63))).toBe(true);
+    expect(isRed(during.pixel(232, 25))).toBe(true);
+    expect(isRed(during.pixel(232, 100))).toBe(true);
+    expect(isRed(during.pixel(60, 63))).toBe(true);
+    // After its out point (1.1 s) and before the next clip (1.3 s): the main picture again.
+    expect(isRed((await grabFrame(file, 1.2, 320, 180)).pixel(...centre))).toBe(true);
+    // The image clip, square, fitted to the box's height: 90×90 centred, x 187–277.
+    const image = await grabFrame(file, 1.55, 320, 180);
+    expect(image.pixel(...centre).every((c) => c > 200)).toBe(true);
+    expect(image.pixel(232, 25).every((c) => c > 200)).toBe(true);
+    expect(isRed(image.pixel(180, 63))).toBe(true);
+    // Cut at its end (1.8 s).
+    expect(isRed((await grabFrame(file, 1.9, 320, 180)).pixel(...centre))).toBe(true);
+  });
+
+  it('refuses a track outside the safe zone, overlapping clips, transitions and wrong kinds with 400 naming each', async () => {
+    const [red, twoTone] = await Promise.all([h.upload(files.red), h.upload(files.twoTone)]);
+    const response = await h.createRender({
+      output: { width: 180, height: 320 },
+      clips: [{ type: 'image', src: red.src, duration: 3 }],
+      tracks: [
+        // 9:16: the bottom 20 % is the app's; this box reaches 0.9.
+        {
+          x: 0.1,
+          y: 0.5,
+          width: 0.5,
+          height: 0.4,
+          clips: [{ type: 'image', src: red.src, start: 0, duration: 1 }],
+        },
+        {
+          x: 0.1,
+          y: 0.2,
+          width: 0.5,
+          height: 0.3,
+          clips: [
+            { type: 'video', src: twoTone.src, start: 0, trim: { start: 0, end: 1 } },
+            { type: 'video', src: red.src, start: 0.5 },
+            { type: 'image', src: red.src, start: 3, duration: 1 },
+          ],
+        },
+        {
+          x: 0.1,
+          y: 0.2,
+          width: 0.5,
+          height: 0.3,
+          clips: [{ type: 'image', src: red.src, start: 0, duration: 1, transition: { type: 'fade' } }],
+        },
+      ],
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    const { errors } = (await response.json()) as { errors: { field: string; message: string }[] };
+    const fields = errors.map((e) => e.field);
+    expect(errors.find((e) => e.field === 'body.tracks.0')?.message).toMatch(/9:16 safe zone.*bottom/);
+    expect(errors.find((e) => e.field === 'body.tracks.1.clips.1.start')?.message).toMatch(
+      /previous clip ends \(1s\)/,
+    );
+    expect(errors.find((e) => e.field === 'body.tracks.1.clips.2.start')?.message).toMatch(
+      /output ends \(3s\)/,
+    );
+    expect(fields.some((f) => f.startsWith('body.tracks.2.clips.0'))).toBe(true);
+
+    const wrongKind = await h.createRender({
+      output: { width: 320, height: 180 },
+      clips: [{ type: 'image', src: red.src, duration: 1 }],
+      tracks: [
+        { x: 0.1, y: 0.1, width: 0.3, height: 0.3, clips: [{ type: 'video', src: red.src, start: 0 }] },
+      ],
+    });
+    expect(wrongKind.status).toBe(400);
+    expect(((await wrongKind.json()) as { errors: unknown[] }).errors).toEqual([
+      { field: 'body.tracks.0.clips.0.src', message: expect.stringMatching(/is image, not video/) },
+    ]);
   });
 
   it('draws image and text overlays inside the 9:16 safe zone, at their times', async () => {
@@ -169,6 +292,26 @@ describe('video timelines: transitions, Ken Burns, speed, overlays, safe zones, 
     expect(tooLow.status).toBe(400);
     const low = (await tooLow.json()) as { errors: { field: string; message: string }[] };
     expect(low.errors).toEqual([{ field: 'body.overlays.0', message: expect.stringMatching(/bottom/) }]);
+
+    // An asset stored unprobed (uploaded where ffprobe cannot run) has no known aspect: its box is required.
+    const unprobed = await h.runtime.store.insertAsset({
+      id: randomUUID(),
+      kind: 'image',
+      mime_type: 'image/png',
+      size_bytes: 100,
+      sha256: '0'.repeat(64),
+      storage_key: `assets/${randomUUID()}`,
+      probe: null,
+    });
+    const unknownSize = await h.createRender({
+      output: { width: 180, height: 320 },
+      clips: [{ type: 'image', src: blue.src, duration: 1 }],
+      overlays: [{ type: 'image', src: `asset:${unprobed.id}`, x: 0.1, y: 0.3, width: 0.3 }],
+    });
+    expect(unknownSize.status).toBe(400);
+    expect(((await unknownSize.json()) as { errors: unknown[] }).errors).toEqual([
+      { field: 'body.overlays.0.height', message: expect.stringMatching(/not known/) },
+    ]);
   });
 
   it('mixes a voice-over over ducked music, normalised to −14 LUFS', async () => {

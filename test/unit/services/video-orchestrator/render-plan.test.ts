@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { MediaInfo } from '../../../../services/video-orchestrator/render/probe.ts';
-import { buildRenderPlan, wrapCaption } from '../../../../services/video-orchestrator/render/render-plan.ts';
+import {
+  buildRenderPlan,
+  trackClipTimings,
+  wrapCaption,
+} from '../../../../services/video-orchestrator/render/render-plan.ts';
 import { RenderFailure } from '../../../../services/video-orchestrator/render-failure.ts';
 import { TEST_ASSET, testSpecSchema } from '../../../support/video-orchestrator/spec-schema.ts';
 
@@ -157,6 +161,61 @@ describe('render plan', () => {
     });
     expect(silent.command.filterGraph).toContain('anullsrc');
     expect(silent.command.inputs).toHaveLength(1);
+  });
+
+  it('times track clips: a video runs its in/out range at its speed, cut where the next clip starts and at the end', () => {
+    const withTrack = schema.parse({
+      output: { width: 320, height: 180 },
+      clips: [{ type: 'video', src: asset }],
+      tracks: [
+        {
+          x: 0.5,
+          y: 0.1,
+          width: 0.4,
+          height: 0.4,
+          clips: [
+            // 4 s of video from 1 s at double speed: 1.5 s, cut at 1 s by the next clip.
+            { type: 'video', src: asset, start: 0, trim: { start: 1 }, speed: 2 },
+            { type: 'image', src: asset, start: 1, duration: 2 },
+            { type: 'video', src: asset, start: 3.5 },
+            // Starts after the output (4 s, known only once the main video is probed): not shown.
+            { type: 'image', src: asset, start: 5, duration: 1 },
+          ],
+        },
+      ],
+    });
+    const tracks = [
+      [
+        { file: 'input-1.mp4', info: video },
+        { file: 'input-2.png', info: image },
+        { file: 'input-1.mp4', info: video },
+        { file: 'input-2.png', info: image },
+      ],
+    ];
+    expect(trackClipTimings(withTrack, tracks, 4)).toEqual([
+      [
+        { clip: 0, startS: 0, shownS: 1 },
+        { clip: 1, startS: 1, shownS: 2 },
+        { clip: 2, startS: 3.5, shownS: 0.5 },
+      ],
+    ]);
+    const built = buildRenderPlan({
+      spec: withTrack,
+      clips: [{ file: 'input-0.mp4', info: video }],
+      tracks,
+      maxDurationS: 30,
+      encoder,
+      fontFile: FONT,
+    });
+    const graph = built.command.filterGraph!;
+    // Fitted into the 128×72 box at (160, 18), shifted to its start, shown for its time only.
+    expect(graph).toContain('scale=128:72:force_original_aspect_ratio=decrease');
+    expect(graph).toContain('setpts=PTS-STARTPTS+3.5/TB');
+    expect(graph).toContain("overlay=x=160+(128-w)/2:y=18+(72-h)/2:eof_action=pass:enable='between(t,1,3)'");
+    expect(graph).not.toContain('+5/TB');
+    // The first clip reads 2 s of source (1 s shown at double speed) from its in point.
+    const first = built.command.inputs.find((i) => i.options.includes('-ss'))!;
+    expect(first.options.slice(-4)).toEqual(['-ss', '1', '-t', '2']);
   });
 
   it('wraps long captions on word boundaries', () => {

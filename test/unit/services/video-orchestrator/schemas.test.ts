@@ -96,6 +96,54 @@ describe('render spec schema', () => {
     ).toBe(true);
   });
 
+  it('an image overlay from a URL needs its box (height); an asset may leave it to its aspect', () => {
+    const overlay = (src: string, extra = {}) => ({
+      type: 'image',
+      src,
+      x: 0.1,
+      y: 0.1,
+      width: 0.2,
+      ...extra,
+    });
+    expect(fields({ ...valid, overlays: [overlay('https://cdn.example.com/logo.png')] })).toEqual([
+      'overlays.0.height',
+    ]);
+    expect(
+      schema.safeParse({ ...valid, overlays: [overlay('https://cdn.example.com/logo.png', { height: 0.2 })] })
+        .success,
+    ).toBe(true);
+    expect(schema.safeParse({ ...valid, overlays: [overlay(asset)] }).success).toBe(true);
+    // The box itself is checked against the safe zone (4:3 counts as square: 5 % margins).
+    expect(fields({ ...valid, overlays: [overlay(asset, { y: 0.5, height: 0.5 })] })).toEqual(['overlays.0']);
+  });
+
+  it('tracks: a box inside the safe zone, clips in time order, nothing but their own fields', () => {
+    const track = (clips: unknown[], box = {}) => ({
+      x: 0.5,
+      y: 0.1,
+      width: 0.4,
+      height: 0.4,
+      ...box,
+      clips,
+    });
+    const image = (start: number, duration = 1) => ({ type: 'image', src: asset, start, duration });
+    const parsed = schema.parse({ ...valid, tracks: [track([image(0), image(1)])] });
+    expect(parsed.tracks?.[0]).toMatchObject({ opacity: 1, clips: [{ start: 0 }, { start: 1 }] });
+    expect(fields({ ...valid, tracks: [track([image(0)], { x: 0.7 })] })).toEqual(['tracks.0']);
+    expect(fields({ ...valid, tracks: [track([image(0, 2), image(1)])] })).toEqual([
+      'tracks.0.clips.1.start',
+    ]);
+    // The main clips last 2 + 2 s: a track clip starting at 4 s would never be seen.
+    expect(fields({ ...valid, tracks: [track([image(4)])] })).toEqual(['tracks.0.clips.0.start']);
+    expect(
+      fields({ ...valid, tracks: [track([{ ...image(0), transition: { type: 'fade', duration: 0.5 } }])] }),
+    ).toEqual(['tracks.0.clips.0']);
+    expect(fields({ ...valid, tracks: [track([])] })).toEqual(['tracks.0.clips']);
+    expect(fields({ ...valid, tracks: Array.from({ length: 5 }, () => track([image(0)])) })).toEqual([
+      'tracks',
+    ]);
+  });
+
   it('refuses control characters in captions but keeps quotes, colons and percent signs', () => {
     const caption = (text: string) =>
       schema.safeParse({ ...valid, captions: [{ text, start: 0, end: 1 }] }).success;
