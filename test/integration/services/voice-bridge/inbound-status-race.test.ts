@@ -63,7 +63,9 @@ describe('inbound call creation against a concurrently committing status callbac
         [sids],
       );
       const expected =
-        callStatusMachine.rank(callbackStatus) > callStatusMachine.rank('ringing') ? callbackStatus : 'ringing';
+        callStatusMachine.rank(callbackStatus) > callStatusMachine.rank('ringing')
+          ? callbackStatus
+          : 'ringing';
       for (const sid of sids) {
         const row = rows.find((r) => r.sid === sid);
         if (!row) problems.push(`${round}: no call for ${sid}`);
