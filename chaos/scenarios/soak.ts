@@ -79,7 +79,14 @@ async function traffic(ctx: ChaosContext, rate: number, durationMs: number) {
  * CLIMB_P95_MS). Capacity is the last rate that held.
  */
 async function climb(ctx: ChaosContext) {
-  const steps: Array<{ rate: number; held: boolean; p95Ms: number; errors: number; skipped: number }> = [];
+  const steps: Array<{
+    rate: number;
+    held: boolean;
+    p95Ms: number;
+    errors: number;
+    skipped: number;
+    failures: string[];
+  }> = [];
   let capacity = 0;
   // Cold processes (JIT, connection pools) are slow for a few seconds: not what capacity means.
   await traffic(ctx, CLIMB.fromRate, CLIMB.stepMs / 2);
@@ -95,7 +102,7 @@ async function climb(ctx: ChaosContext) {
       ),
     );
     const held = errors === 0 && skipped === 0 && p95Ms <= CLIMB_P95_MS;
-    steps.push({ rate, held, p95Ms, errors, skipped });
+    steps.push({ rate, held, p95Ms, errors, skipped, failures: failureSamples(all) });
     ctx.log(`  climb ${rate}/s per service: p95 ${p95Ms} ms, ${errors} errors, ${skipped} skipped`);
     if (!held) break;
     capacity = rate;
