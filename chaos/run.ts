@@ -6,7 +6,8 @@
  * the whole run stops itself after CHAOS_TIMEOUT_S.
  *
  * CHAOS_ONLY=a,b runs some scenarios; CHAOS_SOAK_SECONDS sets the soak's length (default 120; 600 is the
- * issue's ten minutes).
+ * issue's ten minutes); CHAOS_SOAK_CAPACITY gives the capacity (req/s per service) the soak runs at half
+ * of, instead of measuring it with a short climb.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,6 +48,11 @@ await mkdir(logDir, { recursive: true });
 try {
   postgres = await startPrivatePostgres();
   log(`private PostgreSQL on port ${postgres.port}`);
+  // SIGUSR1 opens a service's inspector on a port of its own (loopback): the soak reads memory after a
+  // full GC through it.
+  const inspectable = {
+    NODE_OPTIONS: [process.env.NODE_OPTIONS, '--inspect-port=0'].filter(Boolean).join(' '),
+  };
   system = await startSystem({
     ports: 'free',
     logDir,
@@ -56,6 +62,7 @@ try {
     env: {
       // Recovery within the suite's time: the Graph breaker retries after 2 s, the outbox after 1 s.
       'whatsapp-webhook': {
+        ...inspectable,
         BREAKER_WHATSAPP_GRAPH_RESET_MS: '2000',
         BREAKER_WHATSAPP_GRAPH_TIMEOUT_MS: '1500',
         WHATSAPP_SEND_RETRY_DELAY_SECONDS: '1',
@@ -67,6 +74,7 @@ try {
       // unconfirmed call fails after 10 s. The agent's: 1 s to connect, opens after 2 failures, and stays
       // open 6 s, longer than a failed call takes to end, so the next caller meets it open.
       'voice-bridge': {
+        ...inspectable,
         BREAKER_TWILIO_CALLS_TIMEOUT_MS: '1500',
         BREAKER_TWILIO_CALLS_RESET_MS: '2000',
         BREAKER_TWILIO_CALLS_VOLUME_THRESHOLD: '3',
@@ -75,6 +83,7 @@ try {
         BREAKER_VOICE_AGENT_RESET_MS: '6000',
         BREAKER_VOICE_AGENT_VOLUME_THRESHOLD: '2',
       },
+      'video-orchestrator': inspectable,
     },
   });
   const port = (name: keyof StartedSystem['ports']) => `http://127.0.0.1:${system!.ports[name]}`;

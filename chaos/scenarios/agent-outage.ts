@@ -25,7 +25,7 @@ export const agentOutage: Scenario = {
   name: 'agent-outage',
   async run(ctx: ChaosContext) {
     const voice = voiceClient(ctx);
-    const numbers = freshNumbers(8, '416');
+    const numbers = freshNumbers(12, '416');
     const observed: Observed[] = [];
     let next = 0;
     const callThrough = async (phase: string, during?: () => Promise<void>) => {
@@ -46,11 +46,14 @@ export const agentOutage: Scenario = {
       return { call, stored };
     };
 
-    // 1. The upgrade answered with a 500: two callers hear the fallback and the breaker opens.
+    // 1. The upgrade answered with a 500: callers hear the fallback until the failures outweigh the
+    //    successes in the breaker's rolling window (earlier scenarios' calls count too) and it opens.
     await voice.agentFault({ mode: 'server-error' });
-    await callThrough('agent 500');
-    await callThrough('agent 500');
-    const opened = await voice.breakerReaches(BREAKER, 'open', 5000);
+    let opened = false;
+    for (let i = 0; i < 6 && !opened; i++) {
+      await callThrough('agent 500');
+      opened = (await voice.breaker(BREAKER)) === 'open';
+    }
     const attemptsBefore = (await voice.agentState()).sessions;
     const whileOpen = await callThrough('breaker open');
     const noAttemptWhileOpen = (await voice.agentState()).sessions === attemptsBefore;
@@ -89,8 +92,11 @@ export const agentOutage: Scenario = {
     } finally {
       await sql.end({ timeout: 5 });
     }
+    // The voice bridge and the sandbox it calls (worker-kill's render worker is meant to be dead).
     const exited = ctx.system.processes.filter(
-      (p) => p.child.exitCode !== null || p.child.signalCode !== null,
+      (p) =>
+        ['voice-bridge', 'sandbox'].includes(p.spec.name) &&
+        (p.child.exitCode !== null || p.child.signalCode !== null),
     );
     const droppedEvents = dropped.stored.events?.map((e) => e.type) ?? [];
     return {
