@@ -234,9 +234,9 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     const form = new FormData();
     form.append('file', new Blob([await readFile(image)], { type: 'image/png' }), 'still.png');
     const asset = await service('video', '/assets', { method: 'POST', body: form });
-    const spec = (seconds: number) =>
+    const spec = (seconds: number, fps = 15) =>
       JSON.stringify({
-        output: { width: 320, height: 240, fps: 15, format: 'mp4' },
+        output: { width: 320, height: 240, fps, format: 'mp4' },
         clips: [{ type: 'image', src: asset.src, duration: seconds }],
         captions: [{ text: 'EasyMO console', start: 0, end: seconds }],
       });
@@ -245,8 +245,10 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     const navigations = countNavigations(page);
     await page.goto(`${consoleServer.url}/renders`);
     await page.waitForSelector('text=Live ·');
-    const render = await service('video', '/renders', { method: 'POST', body: spec(6) });
-    // One worker renders one at a time: the second waits in the queue long enough to cancel.
+    // One worker encodes one at a time: the second render waits (queued, or prefetched) until the first's
+    // 3,600 frames are encoded. On a loaded machine that encode slows down with the browser, so the second
+    // is still waiting when the browser gets to its Cancel button.
+    const render = await service('video', '/renders', { method: 'POST', body: spec(120, 30) });
     const queued = await service('video', '/renders', { method: 'POST', body: spec(3) });
     const row = page.locator(`tr:has(a[href="/renders/${render.id}"])`);
     const firstStatus = await row.locator('.badge').textContent({ timeout: 20_000 });
@@ -262,7 +264,7 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     await other.waitForURL(
       (url) => /\/renders\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(queued.id),
     );
-    await other.waitForSelector('.facts .badge-completed', { timeout: 90_000 });
+    await other.waitForSelector('.facts .badge-completed', { timeout: 150_000 });
     await other.close();
 
     await row.locator('.badge-completed').waitFor({ timeout: 60_000 });
@@ -285,7 +287,7 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     );
     await snapshot(page, 'render');
     await page.close();
-  }, 120_000);
+  }, 240_000);
 
   it('charts each service from its /metrics: breakers, rejections, queues, latency', async () => {
     const page = await context.newPage();
