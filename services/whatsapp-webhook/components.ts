@@ -76,6 +76,7 @@ export function createComponents(deps: WhatsAppDeps): WhatsAppComponents {
     firstRetrySeconds: settings.sendRetry.retryDelaySeconds,
     leaseMs: 2 * breakerTimeout + 5000,
     optOutAllowedTemplates: settings.conversations.optOutAllowedTemplates,
+    windowTemplate: settings.conversations.windowTemplate,
   });
 
   let replyToInbound: WhatsAppComponents['replyToInbound'] = null;

@@ -45,6 +45,8 @@ export interface OutboxSenderDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Templates that may still go to a contact who opted out (WHATSAPP_OPT_OUT_ALLOWED_TEMPLATES). */
   optOutAllowedTemplates?: string[];
+  /** Sent once in place of a message Meta failed with 131047 (WHATSAPP_WINDOW_TEMPLATE_*); null: none. */
+  windowTemplate?: { name: string; language: string } | null;
 }
 
 /** Asked to retry later; the queue worker rethrows it so pg-boss applies its backoff. */
@@ -109,7 +111,14 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
   async function recordSentWithRetries(id: string, wamid: string): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await deps.db.transaction((tx) => recordSent(tx, id, wamid));
+        await deps.db.transaction(async (tx) => {
+          const fallbacks = await recordSent(tx, id, wamid, deps.windowTemplate ?? null);
+          await deps.queue.insertInTransaction(
+            tx,
+            QUEUES.send,
+            fallbacks.map((messageId) => ({ data: { messageId }, dedupeKey: messageId })),
+          );
+        });
         return;
       } catch (error) {
         if (attempt >= 3) throw error;

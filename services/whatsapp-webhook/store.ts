@@ -324,6 +324,34 @@ export function groupNeedsTransaction(batches: WebhookBatch[], options: BatchOpt
 }
 
 /**
+ * CTEs `fallback` and `fallback_history` over `statuses` (a relation with wamid, status, error_code): a
+ * 131047 failure of a free-form message that allowed it gets one template in its place. fallback_for is
+ * unique, so whichever of the status webhook and recordSent sees the failure first claims it, once.
+ */
+const windowFallbackCtes = (statuses: string, nameParam: string, languageParam: string) => `
+     fallback as (
+       insert into whatsapp_outbound_messages (phone_number_id, to_number, type, request, graph_payload, fallback_for)
+       select m.phone_number_id, m.to_number, 'template',
+              jsonb_build_object('to', m.to_number, 'type', 'template', 'fallbackFor', m.id,
+                                 'template', jsonb_build_object('name', ${nameParam}::text, 'language', ${languageParam}::text)),
+              jsonb_build_object('messaging_product', 'whatsapp', 'recipient_type', 'individual', 'to', m.to_number,
+                                 'type', 'template',
+                                 'template', jsonb_build_object('name', ${nameParam}::text, 'language', jsonb_build_object('code', ${languageParam}::text))),
+              m.id
+         from ${statuses} s join whatsapp_outbound_messages m on m.wamid = s.wamid
+        where ${nameParam}::text is not null and s.status = 'failed' and s.error_code = ${REENGAGEMENT_ERROR}
+          and m.window_fallback and m.type <> 'template'
+          and not exists (select 1 from whatsapp_contacts k
+                           where k.wa_id = ltrim(m.to_number, '+') and k.opted_out_at is not null)
+       on conflict do nothing
+       returning id, fallback_for
+     ),
+     fallback_history as (
+       insert into whatsapp_outbound_status_history (message_id, status, detail)
+       select id, 'queued', 'template fallback for ' || fallback_for || ' (131047: outside the 24-hour window)' from fallback
+     )`;
+
+/**
  * Every distinct status event is kept once (wamid + status); the new ones move their outbound message
  * forward only, under the wamid locks (see lockWamids).
  */
@@ -360,29 +388,7 @@ async function insertStatuses(
        returning wamid, status, error_code, error_title, error_message
      ),
      applied as (${applyFurthestSql('stored')} returning m.id),
-     -- A new 131047 failure of a free-form message that allowed it: one template in its place
-     -- (fallback_for is unique, and a status event is new only once, so it is claimed once).
-     fallback as (
-       insert into whatsapp_outbound_messages (phone_number_id, to_number, type, request, graph_payload, fallback_for)
-       select m.phone_number_id, m.to_number, 'template',
-              jsonb_build_object('to', m.to_number, 'type', 'template', 'fallbackFor', m.id,
-                                 'template', jsonb_build_object('name', $2::text, 'language', $3::text)),
-              jsonb_build_object('messaging_product', 'whatsapp', 'recipient_type', 'individual', 'to', m.to_number,
-                                 'type', 'template',
-                                 'template', jsonb_build_object('name', $2::text, 'language', jsonb_build_object('code', $3::text))),
-              m.id
-         from stored s join whatsapp_outbound_messages m on m.wamid = s.wamid
-        where $2::text is not null and s.status = 'failed' and s.error_code = ${REENGAGEMENT_ERROR}
-          and m.window_fallback and m.type <> 'template'
-          and not exists (select 1 from whatsapp_contacts k
-                           where k.wa_id = ltrim(m.to_number, '+') and k.opted_out_at is not null)
-       on conflict do nothing
-       returning id, fallback_for
-     ),
-     fallback_history as (
-       insert into whatsapp_outbound_status_history (message_id, status, detail)
-       select id, 'queued', 'template fallback for ' || fallback_for || ' (131047: outside the 24-hour window)' from fallback
-     )
+     ${windowFallbackCtes('stored', '$2', '$3')}
      select s.wamid, s.status, f.id as "fallbackId"
        from stored s
        left join whatsapp_outbound_messages m on m.wamid = s.wamid
@@ -835,10 +841,16 @@ export async function setHandoff(
 
 /**
  * Records Meta's message id and `sent`, then applies any status Meta already reported for that id (the
- * status webhook can arrive before the Graph API answer is recorded; lockWamids orders the two).
- * Run it in a transaction.
+ * status webhook can arrive before the Graph API answer is recorded; lockWamids orders the two), including
+ * the template fallback of an early 131047 failure. Returns those fallbacks' ids (their send jobs go in the
+ * same transaction). Run it in a transaction.
  */
-export async function recordSent(tx: Sql, id: string, wamid: string): Promise<void> {
+export async function recordSent(
+  tx: Sql,
+  id: string,
+  wamid: string,
+  windowTemplate: { name: string; language: string } | null = null,
+): Promise<string[]> {
   await lockWamids(tx, [wamid]);
   await tx.query(
     `with sent as (
@@ -855,6 +867,15 @@ export async function recordSent(tx: Sql, id: string, wamid: string): Promise<vo
     `${applyFurthestSql('(select * from whatsapp_status_events where wamid = $2)', 'm.id = $1')}`,
     [id, wamid],
   );
+  if (!windowTemplate) return [];
+  // A 131047 failure that came before this answer: its template fallback is claimed here.
+  const fallbacks = await tx.query<{ id: string }>(
+    `with early as (select wamid, status, error_code from whatsapp_status_events where wamid = $1),
+     ${windowFallbackCtes('early', '$2', '$3')}
+     select id from fallback`,
+    [wamid, windowTemplate.name, windowTemplate.language],
+  );
+  return fallbacks.map((f) => f.id);
 }
 
 export async function recordFailed(

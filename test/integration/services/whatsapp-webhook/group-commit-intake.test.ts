@@ -189,4 +189,44 @@ describe('whatsapp-webhook intake: group commit', () => {
     expect(message.status).toBe('delivered');
     expect(await countRows(h.db, 'whatsapp_status_events')).toBeGreaterThan(0);
   });
+
+  it("claims a 131047 failure's template fallback once when the failure came before the send was recorded", async () => {
+    const failed = statusEnvelope('wamid.EARLY-131047', 'failed', {
+      recipient_id: '250788000011',
+      errors: [{ code: 131047, title: 'Re-engagement message' }],
+    });
+    expect((await postWebhook(h.url, failed)).status).toBe(200);
+    const { row } = await insertOutbound(h.db, {
+      idempotencyKey: null,
+      requestHash: null,
+      phoneNumberId: PHONE_NUMBER_ID,
+      to: '+250788000011',
+      type: 'text',
+      request: {},
+      graphPayload: {},
+      replyToInboundId: null,
+      windowFallback: true,
+    });
+    const template = { name: 'reengage', language: 'rw' };
+    const fallbacks = await h.db.transaction((tx) => recordSent(tx, row.id, 'wamid.EARLY-131047', template));
+    expect(fallbacks).toHaveLength(1);
+    // The failure redelivered, and the answer recorded again: still the one fallback.
+    expect((await postWebhook(h.url, failed)).status).toBe(200);
+    expect(await h.db.transaction((tx) => recordSent(tx, row.id, 'wamid.EARLY-131047', template))).toEqual(
+      [],
+    );
+    const rows = await h.db.query<{
+      id: string;
+      type: string;
+      graph_payload: { template: { name: string } };
+    }>('select id, type, graph_payload from whatsapp_outbound_messages where fallback_for = $1', [row.id]);
+    expect(rows.map((r) => [r.id, r.type, r.graph_payload.template.name])).toEqual([
+      [fallbacks[0], 'template', 'reengage'],
+    ]);
+    const [message] = await h.db.query<{ status: string }>(
+      'select status from whatsapp_outbound_messages where id = $1',
+      [row.id],
+    );
+    expect(message.status).toBe('failed');
+  });
 });
