@@ -8,7 +8,7 @@
  */
 import { computeTwilioSignature } from '../shared/webhooks/twilio-signature.ts';
 import type { BenchSystem } from './support/bench-system.ts';
-import { measureHalfCapacity } from './support/half-capacity.ts';
+import { halfCapacityFigures, measureHalfCapacity } from './support/half-capacity.ts';
 import { type HttpFigures, type HttpRequestSpec, measureHttp } from './support/measure-http.ts';
 import { measureOpenRate, type OpenRateFigures } from './support/measure-open-rate.ts';
 import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
@@ -205,16 +205,10 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     durationSeconds: options.durationSeconds * 2,
     nextRequest: halfRange.next,
   });
-  const halfCapacity: OpenRateFigures & {
-    capacityPerSecond: number;
-    stored: StoredCheck;
-    rssMiB: RssFigures;
-  } = {
-    capacityPerSecond: half.capacityPerSecond,
-    ...half.figures,
-    rssMiB: half.rssMiB,
-    stored: await storedCheck(halfRange.range, half.acknowledgedKeys, half.unansweredAtStop),
-  };
+  const halfCapacity = halfCapacityFigures(
+    half,
+    await storedCheck(halfRange.range, half.acknowledgedKeys, half.unansweredAtStop),
+  );
 
   return {
     database: 'postgres',

@@ -6,9 +6,8 @@
  */
 import { signMetaPayload } from '../shared/webhooks/meta-signature.ts';
 import type { BenchSystem } from './support/bench-system.ts';
-import { measureHalfCapacity } from './support/half-capacity.ts';
+import { halfCapacityFigures, measureHalfCapacity } from './support/half-capacity.ts';
 import { type HttpFigures, type HttpRequestSpec, measureHttp } from './support/measure-http.ts';
-import type { OpenRateFigures } from './support/measure-open-rate.ts';
 import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
 import { checkStored, type StoredCheck } from './support/stored-check.ts';
 
@@ -151,20 +150,14 @@ export async function benchWhatsAppIngest(
     durationSeconds: options.durationSeconds * 2,
     nextRequest: requests('half', SENDERS),
   });
-  const halfCapacity: OpenRateFigures & {
-    capacityPerSecond: number;
-    stored: StoredCheck;
-    rssMiB: RssFigures;
-  } = {
-    capacityPerSecond: half.capacityPerSecond,
-    ...half.figures,
-    rssMiB: half.rssMiB,
-    stored: await checkStored({
+  const halfCapacity = halfCapacityFigures(
+    half,
+    await checkStored({
       acknowledgedKeys: half.acknowledgedKeys,
       unansweredAtStop: half.unansweredAtStop,
       ...countStored('half'),
     }),
-  };
+  );
   const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
   return {
     database: 'postgres',

@@ -1,6 +1,7 @@
 import type { HttpRequestSpec } from './measure-http.ts';
 import { measureOpenRate, type OpenRateFigures } from './measure-open-rate.ts';
 import { type RssFigures, sampleRss } from './rss-sampler.ts';
+import type { StoredCheck } from './stored-check.ts';
 
 export interface HalfCapacityMeasurement {
   /** What the closed-loop measurement just before reached: the service's capacity in this run. */
@@ -41,4 +42,21 @@ export async function measureHalfCapacity(options: {
     acknowledgedKeys: measured.acknowledgedKeys,
     unansweredAtStop: measured.unansweredAtStop,
   };
+}
+
+/** What a benchmark reports for its half-capacity run: the open-rate figures, its RSS and its stored check. */
+export type HalfCapacityFigures = OpenRateFigures & {
+  capacityPerSecond: number;
+  stored: StoredCheck;
+  rssMiB: RssFigures;
+};
+
+/**
+ * The report of a half-capacity run, once its stored check is done.
+ *
+ * @example
+ * const halfCapacity = halfCapacityFigures(half, await checkStored({ ... }));
+ */
+export function halfCapacityFigures(half: HalfCapacityMeasurement, stored: StoredCheck): HalfCapacityFigures {
+  return { capacityPerSecond: half.capacityPerSecond, ...half.figures, rssMiB: half.rssMiB, stored };
 }
