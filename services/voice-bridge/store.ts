@@ -191,11 +191,13 @@ const STATUS_EVENTS_SQL = `
     select * from jsonb_to_recordset($1::jsonb) as e(
       ord int, call_id uuid, call_sid text, status text, seq int, occurred_at timestamptz, call_duration int, detail jsonb)
   ),
+  -- Per-row index lookups (subplans), not joins: a group is a few rows against a table of every call.
   resolved as (
-    select i.*, coalesce(by_id.id, by_sid.id) as target_id
+    select i.*, coalesce(
+             (select v.id from voice_calls v where v.id = i.call_id),
+             (select v.id from voice_calls v where i.call_id is null and v.provider_call_sid = i.call_sid)
+           ) as target_id
       from input i
-      left join voice_calls by_id on by_id.id = i.call_id
-      left join voice_calls by_sid on i.call_id is null and by_sid.provider_call_sid = i.call_sid
   ),
   ins as (
     insert into voice_call_events
@@ -230,11 +232,19 @@ const STATUS_EVENTS_SQL = `
       ended_at = coalesce(c.ended_at, p.ended_at),
       duration_seconds = coalesce(p.duration, c.duration_seconds),
       updated_at = now()
-    from per_call p where c.id = p.call_id
+    from per_call p
+   where c.id = p.call_id
+     -- A call the group does not move is not rewritten (no new row version, no index entries).
+     and (c.status_rank < p.rank
+       or (c.provider_call_sid is null and p.call_sid is not null)
+       or (c.answered_at is null and p.answered_at is not null)
+       or (c.ended_at is null and p.ended_at is not null)
+       or (p.duration is not null and c.duration_seconds is distinct from p.duration))
     returning c.id, c.status
   )
   select r.ord, r.target_id as "callId", (n.ord is not null) as stored,
-         case when n.ord is not null then u.status end as "callStatus"
+         case when n.ord is not null
+              then coalesce(u.status, (select v.status from voice_calls v where v.id = r.target_id)) end as "callStatus"
     from resolved r
     left join new_events n on n.ord = r.ord
     left join upd u on u.id = r.target_id

@@ -85,6 +85,20 @@ describe('voice store', () => {
     ]);
   });
 
+  it('stores a callback that moves nothing without rewriting its call', async () => {
+    const { id, sid } = await placedCall();
+    await store.recordStatusEvent(event(sid, 'in-progress', 2));
+    const before = await store.getCall(id);
+    const late = await store.recordStatusEvent(event(sid, 'ringing', 1));
+    const repeated = await store.recordStatusEvent(event(sid, 'in-progress', 3));
+    expect(late).toMatchObject({ stored: true, callStatus: 'in-progress' });
+    expect(repeated).toMatchObject({ stored: true, callStatus: 'in-progress' });
+    expect((await store.getCall(id))?.updatedAt).toEqual(before?.updatedAt);
+    const done = await store.recordStatusEvent(event(sid, 'completed', 4));
+    expect(done).toMatchObject({ stored: true, callStatus: 'completed' });
+    expect((await store.getCall(id))?.updatedAt.getTime()).toBeGreaterThan(before?.updatedAt.getTime() ?? 0);
+  });
+
   it('keeps callbacks for an unknown CallSid and links them when the inbound call appears', async () => {
     const sid = callSid();
     const orphan = await store.recordStatusEvent(event(sid, 'ringing', 0));
