@@ -26,7 +26,8 @@ const applyFurthestSql = (events: string, where = 'true') => `
     from (select distinct on (wamid) wamid, status, ${RANK_SQL} as rank, error_code, error_title, error_message
             from ${events} e where ${RANK_SQL} is not null
            order by wamid, rank desc) f
-   where m.wamid = f.wamid and m.status_rank < f.rank and ${where}`;
+   where m.wamid = any(array(select e.wamid from ${events} e)) and m.wamid = f.wamid and m.status_rank < f.rank
+     and ${where}`;
 
 /**
  * A status and the send it belongs to may commit at the same moment, each unable to see the other.
@@ -126,6 +127,10 @@ function contactRows(batches: WebhookBatch[], now: Date): string | null {
  * Contacts of a group as CTEs over `$n`: new ones inserted, known ones updated only when the name changed
  * or a later inbound message moved their 24-hour window, so an unchanged row is never locked. They lead
  * the messages insert, so the common delivery is one statement.
+ *
+ * `key = any(array(select key from <group>))` beside each join with a group: the planner takes a
+ * jsonb_to_recordset for 100 rows and would hash-join it against a sequential scan of the whole table
+ * (10,000 contacts: 1.1 ms of a 2.2 ms flush); the array turns it into an index lookup of the group's keys.
  */
 const contactUpsertCtes = (param: string) => `
   c as (select * from jsonb_to_recordset(${param}::jsonb) as c(wa_id text, profile_name text, last_inbound_at timestamptz)),
@@ -139,7 +144,7 @@ const contactUpsertCtes = (param: string) => `
        set profile_name = coalesce(c.profile_name, k.profile_name),
            last_inbound_at = greatest(k.last_inbound_at, c.last_inbound_at), updated_at = now()
       from c
-     where k.wa_id = c.wa_id
+     where k.wa_id = any(array(select wa_id from c)) and k.wa_id = c.wa_id
        and ((c.profile_name is not null and k.profile_name is distinct from c.profile_name)
          or c.last_inbound_at > coalesce(k.last_inbound_at, '-infinity'::timestamptz))
   )`;
@@ -172,7 +177,7 @@ async function applyOptKeywords(
      update whatsapp_contacts c
         set opted_out_at = case when k.opt = 'out' then k.at end, updated_at = now()
        from k
-      where c.wa_id = k.wa_id
+      where c.wa_id = any(array(select wa_id from k)) and c.wa_id = k.wa_id
         and ((k.opt = 'out' and c.opted_out_at is null) or (k.opt = 'in' and c.opted_out_at is not null))
      returning c.wa_id as "waId", k.wamid, k.phone_number_id as "phoneNumberId", k.opt`,
       [JSON.stringify(rows)],
@@ -391,7 +396,7 @@ async function insertStatuses(
      ${windowFallbackCtes('stored', '$2', '$3')}
      select s.wamid, s.status, f.id as "fallbackId"
        from stored s
-       left join whatsapp_outbound_messages m on m.wamid = s.wamid
+       left join whatsapp_outbound_messages m on m.wamid = s.wamid and m.wamid = any(array(select wamid from stored))
        left join fallback f on f.fallback_for = m.id`,
     [JSON.stringify(events), windowTemplate?.name ?? null, windowTemplate?.language ?? null],
   );
