@@ -395,7 +395,7 @@ export async function resolveAnsweredCalls(
            one as (select distinct on (id) id, sid from a order by id, ord),
            upd as (
              update voice_calls v set provider_call_sid = coalesce(v.provider_call_sid, one.sid), updated_at = now()
-               from one where v.id = one.id
+               from one where v.id = any(array(select id from one)) and v.id = one.id
              returning v.*
            )
            select a.ord, ${CALL_COLUMNS.split(',')
