@@ -182,7 +182,21 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     stored: await storedCheck(closed.range, measured.acknowledgedKeys, measured.unansweredAtStop),
   };
 
-  const open = callbacks(Math.ceil(offeredRate * options.durationSeconds * 1.1));
+  // The floor at that rate on this host: bare Hono, its own process, the same callbacks and schedule.
+  const bareAtRate = await measureOpenRate({
+    url: system.urls.bare,
+    ratePerSecond: offeredRate,
+    durationSeconds: options.durationSeconds,
+    nextRequest: signedCallbacks({
+      publicUrl: system.voicePublicUrl,
+      authToken: system.secrets.twilioAuthToken,
+      calls,
+      firstSequence,
+      count: Math.ceil(offeredRate * (options.durationSeconds + 1) * 1.1),
+    }).next,
+  });
+  // Each open-rate run warms up for a second first (measure-open-rate.ts): its callbacks are stored too.
+  const open = callbacks(Math.ceil(offeredRate * (options.durationSeconds + 1) * 1.1));
   rss = sampleRss({ 'voice-bridge': system.pids['voice-bridge'] });
   const atRate = await measureOpenRate({
     url: system.urls.voice,
@@ -190,14 +204,15 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     durationSeconds: options.durationSeconds,
     nextRequest: open.next,
   });
-  const fixedRate: OpenRateFigures & { stored: StoredCheck; rssMiB: RssFigures } = {
+  const fixedRate: OpenRateFigures & { stored: StoredCheck; rssMiB: RssFigures; bareHono: OpenRateFigures } = {
     ...atRate.figures,
+    bareHono: bareAtRate.figures,
     rssMiB: rss.stop()['voice-bridge'],
     stored: await storedCheck(open.range, atRate.acknowledgedKeys, atRate.unansweredAtStop),
   };
 
   // Memory at a sustainable load: half the capacity the closed-loop run showed, twice as long.
-  const halfRange = callbacks(Math.ceil((voiceStatus.okPerSecond / 2) * options.durationSeconds * 2.2));
+  const halfRange = callbacks(Math.ceil((voiceStatus.okPerSecond / 2) * (options.durationSeconds * 2 + 1) * 1.1));
   const half = await measureHalfCapacity({
     url: system.urls.voice,
     pid: system.pids['voice-bridge'],

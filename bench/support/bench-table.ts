@@ -99,6 +99,14 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       null,
       null,
     );
+    rows.push([
+      '  bare Hono at that rate',
+      rate(fixed.bareHono.achievedPerSecond),
+      '',
+      '',
+      latency(fixed.bareHono.latencyMs),
+      '',
+    ]);
     halfRow('voice status', voice.halfCapacity);
   }
   const video = figures.videoRenders;
