@@ -204,15 +204,18 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     durationSeconds: options.durationSeconds,
     nextRequest: open.next,
   });
-  const fixedRate: OpenRateFigures & { stored: StoredCheck; rssMiB: RssFigures; bareHono: OpenRateFigures } = {
-    ...atRate.figures,
-    bareHono: bareAtRate.figures,
-    rssMiB: rss.stop()['voice-bridge'],
-    stored: await storedCheck(open.range, atRate.acknowledgedKeys, atRate.unansweredAtStop),
-  };
+  const fixedRate: OpenRateFigures & { stored: StoredCheck; rssMiB: RssFigures; bareHono: OpenRateFigures } =
+    {
+      ...atRate.figures,
+      bareHono: bareAtRate.figures,
+      rssMiB: rss.stop()['voice-bridge'],
+      stored: await storedCheck(open.range, atRate.acknowledgedKeys, atRate.unansweredAtStop),
+    };
 
   // Memory at a sustainable load: half the capacity the closed-loop run showed, twice as long.
-  const halfRange = callbacks(Math.ceil((voiceStatus.okPerSecond / 2) * (options.durationSeconds * 2 + 1) * 1.1));
+  const halfRange = callbacks(
+    Math.ceil((voiceStatus.okPerSecond / 2) * (options.durationSeconds * 2 + 1) * 1.1),
+  );
   const half = await measureHalfCapacity({
     url: system.urls.voice,
     pid: system.pids['voice-bridge'],
