@@ -234,9 +234,9 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     const form = new FormData();
     form.append('file', new Blob([await readFile(image)], { type: 'image/png' }), 'still.png');
     const asset = await service('video', '/assets', { method: 'POST', body: form });
-    const spec = (seconds: number, fps = 15) =>
+    const spec = (seconds: number) =>
       JSON.stringify({
-        output: { width: 320, height: 240, fps, format: 'mp4' },
+        output: { width: 320, height: 240, fps: 15, format: 'mp4' },
         clips: [{ type: 'image', src: asset.src, duration: seconds }],
         captions: [{ text: 'EasyMO console', start: 0, end: seconds }],
       });
@@ -245,20 +245,30 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     const navigations = countNavigations(page);
     await page.goto(`${consoleServer.url}/renders`);
     await page.waitForSelector('text=Live ·');
-    // One worker encodes one at a time: the second render waits (queued, or prefetched) until the first's
-    // 3,600 frames are encoded. On a loaded machine that encode slows down with the browser, so the second
-    // is still waiting when the browser gets to its Cancel button.
-    const render = await service('video', '/renders', { method: 'POST', body: spec(120, 30) });
-    const queued = await service('video', '/renders', { method: 'POST', body: spec(3) });
-    const row = page.locator(`tr:has(a[href="/renders/${render.id}"])`);
-    const firstStatus = await row.locator('.badge').textContent({ timeout: 20_000 });
-    expect(firstStatus).not.toBe('completed');
+    // The render worker is frozen (SIGSTOP) while both renders are submitted and the second is canceled,
+    // so the second is still waiting when the browser gets to its Cancel button whatever the machine's
+    // speed: a first render long enough to cover it on a slow host was done in seconds on a fast one.
+    const worker = system.processes.find((p) => p.spec.name === 'render-worker')?.child;
+    if (!worker) throw new Error('no render-worker process');
+    worker.kill('SIGSTOP');
+    let render: { id: string };
+    let queued: { id: string };
+    let other: Page;
+    const row = (id: string) => page.locator(`tr:has(a[href="/renders/${id}"])`);
+    try {
+      render = await service('video', '/renders', { method: 'POST', body: spec(6) });
+      queued = await service('video', '/renders', { method: 'POST', body: spec(3) });
+      const firstStatus = await row(render.id).locator('.badge').textContent({ timeout: 20_000 });
+      expect(firstStatus).not.toBe('completed');
 
-    // While the first renders, the second is canceled from its own page.
-    const other = await context.newPage();
-    await other.goto(`${consoleServer.url}/renders/${queued.id}`);
-    await other.getByRole('button', { name: 'Cancel render' }).click();
-    await other.waitForSelector('.facts .badge-canceled');
+      // While the first waits, the second is canceled from its own page.
+      other = await context.newPage();
+      await other.goto(`${consoleServer.url}/renders/${queued.id}`);
+      await other.getByRole('button', { name: 'Cancel render' }).click();
+      await other.waitForSelector('.facts .badge-canceled');
+    } finally {
+      worker.kill('SIGCONT');
+    }
     // Retried from the same page: a new render (its own page) that the worker takes after the first.
     await other.getByRole('button', { name: 'Retry render' }).click();
     await other.waitForURL(
@@ -267,7 +277,7 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     await other.waitForSelector('.facts .badge-completed', { timeout: 150_000 });
     await other.close();
 
-    await row.locator('.badge-completed').waitFor({ timeout: 60_000 });
+    await row(render.id).locator('.badge-completed').waitFor({ timeout: 60_000 });
     await page.waitForSelector(`tr:has(a[href="/renders/${queued.id}"]) .badge-canceled`);
     expect(navigations()).toBe(1);
     await snapshot(page, 'renders');
