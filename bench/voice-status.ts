@@ -116,14 +116,17 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
   const calls = await placeCalls(system, options.calls ?? 1000);
   const sids = calls.map((c) => c.sid);
   let firstSequence = 0;
-  const callbacks = (count: number) => {
-    const made = signedCallbacks({
+  // The next `count` callbacks; bare Hono ignores them, so its runs take them without using them up.
+  const sign = (count: number) =>
+    signedCallbacks({
       publicUrl: system.voicePublicUrl,
       authToken: system.secrets.twilioAuthToken,
       calls,
       firstSequence,
       count,
     });
+  const callbacks = (count: number) => {
+    const made = sign(count);
     const range = { from: firstSequence, to: made.lastSequence };
     firstSequence = made.lastSequence + 1;
     return { next: made.next, range };
@@ -157,14 +160,7 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
       url: system.urls.bare,
       connections: options.connections,
       durationSeconds: options.durationSeconds,
-      // The bare route ignores the callbacks: it takes the service's first ones without using them up.
-      nextRequest: signedCallbacks({
-        publicUrl: system.voicePublicUrl,
-        authToken: system.secrets.twilioAuthToken,
-        calls,
-        firstSequence,
-        count: poolSize,
-      }).next,
+      nextRequest: sign(poolSize).next,
     })
   ).figures;
 
@@ -182,21 +178,16 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     stored: await storedCheck(closed.range, measured.acknowledgedKeys, measured.unansweredAtStop),
   };
 
+  // Each open-rate run warms up for a second first (measure-open-rate.ts): its callbacks are stored too.
+  const openCount = Math.ceil(offeredRate * (options.durationSeconds + 1) * 1.1);
   // The floor at that rate on this host: bare Hono, its own process, the same callbacks and schedule.
   const bareAtRate = await measureOpenRate({
     url: system.urls.bare,
     ratePerSecond: offeredRate,
     durationSeconds: options.durationSeconds,
-    nextRequest: signedCallbacks({
-      publicUrl: system.voicePublicUrl,
-      authToken: system.secrets.twilioAuthToken,
-      calls,
-      firstSequence,
-      count: Math.ceil(offeredRate * (options.durationSeconds + 1) * 1.1),
-    }).next,
+    nextRequest: sign(openCount).next,
   });
-  // Each open-rate run warms up for a second first (measure-open-rate.ts): its callbacks are stored too.
-  const open = callbacks(Math.ceil(offeredRate * (options.durationSeconds + 1) * 1.1));
+  const open = callbacks(openCount);
   rss = sampleRss({ 'voice-bridge': system.pids['voice-bridge'] });
   const atRate = await measureOpenRate({
     url: system.urls.voice,
