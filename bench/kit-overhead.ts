@@ -4,6 +4,7 @@
  * Node adapter as the kit configures it) against bare Hono in its own process answering the same path
  * with the same JSON fields, in the same run.
  */
+import { bareBracket, throughputRatio } from './support/bare-bracket.ts';
 import type { BenchSystem } from './support/bench-system.ts';
 import { type HttpFigures, measureHttp } from './support/measure-http.ts';
 import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
@@ -26,11 +27,12 @@ export async function benchKitOverhead(
     ...measured.figures,
     rssMiB: rss.stop()['whatsapp-webhook'],
   };
+  const bare = bareBracket(bareHono, (await measure(system.urls.bare)).figures);
   return {
     route: 'GET /health (whatsapp-webhook)',
     connections: options.connections ?? 50,
-    bareHono,
+    ...bare,
     kit,
-    kitToBareThroughputRatio: Math.round((kit.okPerSecond / bareHono.okPerSecond) * 1000) / 1000,
+    kitToBareThroughputRatio: throughputRatio(kit.okPerSecond, bare.bareHonoPerSecond),
   };
 }

@@ -7,6 +7,7 @@
  * measurement the events are counted: every 2xx must be a stored event.
  */
 import { computeTwilioSignature } from '../shared/webhooks/twilio-signature.ts';
+import { bareBracket, throughputRatio } from './support/bare-bracket.ts';
 import type { BenchSystem } from './support/bench-system.ts';
 import { halfCapacityFigures, measureHalfCapacity } from './support/half-capacity.ts';
 import { type HttpFigures, type HttpRequestSpec, measureHttp } from './support/measure-http.ts';
@@ -155,14 +156,16 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     });
   const poolSize = Math.min(MAX_POOL, Math.ceil((options.durationSeconds + 1) * 20_000));
 
-  const bareHono = (
-    await measureHttp({
-      url: system.urls.bare,
-      connections: options.connections,
-      durationSeconds: options.durationSeconds,
-      nextRequest: sign(poolSize).next,
-    })
-  ).figures;
+  const measureBare = async () =>
+    (
+      await measureHttp({
+        url: system.urls.bare,
+        connections: options.connections,
+        durationSeconds: options.durationSeconds,
+        nextRequest: sign(poolSize).next,
+      })
+    ).figures;
+  const bareHono = await measureBare();
 
   const closed = callbacks(poolSize);
   let rss = sampleRss({ 'voice-bridge': system.pids['voice-bridge'] });
@@ -177,6 +180,7 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     rssMiB: rss.stop()['voice-bridge'],
     stored: await storedCheck(closed.range, measured.acknowledgedKeys, measured.unansweredAtStop),
   };
+  const bare = bareBracket(bareHono, await measureBare());
 
   // Each open-rate run warms up for a second first (measure-open-rate.ts): its callbacks are stored too.
   const openCount = Math.ceil(offeredRate * (options.durationSeconds + 1) * 1.1);
@@ -223,9 +227,9 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     database: 'postgres',
     connections: options.connections ?? 50,
     liveCalls: calls.length,
-    bareHono,
+    ...bare,
     voiceStatus,
-    statusToBareThroughputRatio: Math.round((voiceStatus.okPerSecond / bareHono.okPerSecond) * 1000) / 1000,
+    statusToBareThroughputRatio: throughputRatio(voiceStatus.okPerSecond, bare.bareHonoPerSecond),
     fixedRate,
     halfCapacity,
     storedEqualsAcknowledged: voiceStatus.stored.ok && fixedRate.stored.ok && halfCapacity.stored.ok,

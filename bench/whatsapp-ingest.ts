@@ -5,6 +5,7 @@
  * each measurement the rows are counted: every 2xx must be a stored message.
  */
 import { signMetaPayload } from '../shared/webhooks/meta-signature.ts';
+import { bareBracket, throughputRatio } from './support/bare-bracket.ts';
 import type { BenchSystem } from './support/bench-system.ts';
 import { halfCapacityFigures, measureHalfCapacity } from './support/half-capacity.ts';
 import { type HttpFigures, type HttpRequestSpec, measureHttp } from './support/measure-http.ts';
@@ -97,14 +98,16 @@ export async function benchWhatsAppIngest(
       appSecret: system.secrets.whatsappAppSecret,
     });
 
-  const bareHono = (
-    await measureHttp({
-      url: system.urls.bare,
-      connections: options.connections,
-      durationSeconds: options.durationSeconds,
-      nextRequest: requests('bare', SENDERS),
-    })
-  ).figures;
+  const measureBare = async (label: string) =>
+    (
+      await measureHttp({
+        url: system.urls.bare,
+        connections: options.connections,
+        durationSeconds: options.durationSeconds,
+        nextRequest: requests(label, SENDERS),
+      })
+    ).figures;
+  const bareHono = await measureBare('bare');
 
   const countStored = (label: string) => {
     const prefix = `${run}.${label}.%`;
@@ -142,6 +145,7 @@ export async function benchWhatsAppIngest(
 
   const tenThousandSenders = await ingest('senders', SENDERS);
   const hotSender = await ingest('hot', 1);
+  const bare = bareBracket(bareHono, await measureBare('bare-after'));
   // Memory at a sustainable load: half the capacity the 10,000-sender run showed, twice as long.
   const half = await measureHalfCapacity({
     url: system.urls.whatsapp,
@@ -158,16 +162,15 @@ export async function benchWhatsAppIngest(
       ...countStored('half'),
     }),
   );
-  const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
   return {
     database: 'postgres',
     connections: options.connections ?? 50,
-    bareHono,
+    ...bare,
     whatsappIngest: tenThousandSenders,
     whatsappIngestHotSender: hotSender,
-    ingestToBareThroughputRatio: ratio(tenThousandSenders.okPerSecond, bareHono.okPerSecond),
-    hotSenderToBareThroughputRatio: ratio(hotSender.okPerSecond, bareHono.okPerSecond),
-    hotSenderToSendersThroughputRatio: ratio(hotSender.okPerSecond, tenThousandSenders.okPerSecond),
+    ingestToBareThroughputRatio: throughputRatio(tenThousandSenders.okPerSecond, bare.bareHonoPerSecond),
+    hotSenderToBareThroughputRatio: throughputRatio(hotSender.okPerSecond, bare.bareHonoPerSecond),
+    hotSenderToSendersThroughputRatio: throughputRatio(hotSender.okPerSecond, tenThousandSenders.okPerSecond),
     halfCapacity,
     storedEqualsAcknowledged: tenThousandSenders.stored.ok && hotSender.stored.ok && halfCapacity.stored.ok,
   };
