@@ -25,7 +25,7 @@ export const agentOutage: Scenario = {
   name: 'agent-outage',
   async run(ctx: ChaosContext) {
     const voice = voiceClient(ctx);
-    const numbers = freshNumbers(12, '416');
+    const numbers = freshNumbers(14, '416');
     const observed: Observed[] = [];
     let next = 0;
     const callThrough = async (phase: string, during?: () => Promise<void>) => {
@@ -48,14 +48,22 @@ export const agentOutage: Scenario = {
 
     // 1. The upgrade answered with a 500: callers hear the fallback until the failures outweigh the
     //    successes in the breaker's rolling window (earlier scenarios' calls count too) and it opens.
+    //    Failing calls go in pairs (the breaker's volume threshold here), so their failures share one
+    //    window however long a call takes; the breaker is watched while they are up, and the next call
+    //    placed the moment it opens (by the time a call has ended it may be half-open again).
     await voice.agentFault({ mode: 'server-error' });
     let opened = false;
-    for (let i = 0; i < 6 && !opened; i++) {
-      await callThrough('agent 500');
-      opened = (await voice.breaker(BREAKER)) === 'open';
-    }
-    const attemptsBefore = (await voice.agentState()).sessions;
-    const whileOpen = await callThrough('breaker open');
+    let attemptsBefore = 0;
+    let openCall: ReturnType<typeof callThrough> | undefined;
+    const failingCall = () =>
+      callThrough('agent 500', async () => {
+        if (!(await voice.breakerReaches(BREAKER, 'open', 15_000)) || opened) return;
+        opened = true;
+        attemptsBefore = (await voice.agentState()).sessions;
+        openCall = callThrough('breaker open');
+      });
+    for (let pair = 0; pair < 3 && !opened; pair++) await Promise.all([failingCall(), failingCall()]);
+    const whileOpen = openCall ? await openCall : null;
     const noAttemptWhileOpen = (await voice.agentState()).sessions === attemptsBefore;
 
     // 2. Half-open trials meet an agent that holds the upgrade, then one that opens and never speaks.
@@ -109,7 +117,7 @@ export const agentOutage: Scenario = {
         ),
         'breaker opened': opened,
         'while open: <Say> at once, no stream, no attempt on the agent':
-          whileOpen.call?.stream === undefined && noAttemptWhileOpen,
+          whileOpen !== null && whileOpen.call?.stream === undefined && noAttemptWhileOpen,
         'half-open trials reached the agent': halfOpenA && halfOpenB && halfOpenC && halfOpenD,
         'mid-call drop: rollover tried, then the fallback': [
           'agent_connected',
