@@ -72,7 +72,7 @@ try {
       },
       // Twilio's breaker gives up on a request after 1.5 s, opens after 3 failures, retries after 2 s; an
       // unconfirmed call fails after 10 s. The agent's: 1 s to connect, opens after 2 failures, and stays
-      // open 6 s, longer than a failed call takes to end, so the next caller meets it open.
+      // open 10 s, so a call placed the moment it opens is answered while it is still open.
       'voice-bridge': {
         ...inspectable,
         BREAKER_TWILIO_CALLS_TIMEOUT_MS: '1500',

@@ -94,7 +94,11 @@ export async function measureOpenRate(
           else warmupErrors += 1;
         }
       },
-      hooks: { onDropped: (elapsedMs) => void (elapsedMs >= warmupMs && dropped++) },
+      hooks: {
+        onDropped: (elapsedMs) => {
+          if (elapsedMs >= warmupMs) dropped += 1;
+        },
+      },
     });
   } finally {
     await pool.close();

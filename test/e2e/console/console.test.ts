@@ -274,7 +274,7 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     await other.waitForURL(
       (url) => /\/renders\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(queued.id),
     );
-    await other.waitForSelector('.facts .badge-completed', { timeout: 150_000 });
+    await other.waitForSelector('.facts .badge-completed', { timeout: 90_000 });
     await other.close();
 
     await row(render.id).locator('.badge-completed').waitFor({ timeout: 60_000 });
@@ -297,7 +297,7 @@ describe.skipIf(!HAS_BROWSER && !process.env.CI)('operator console in a browser'
     );
     await snapshot(page, 'render');
     await page.close();
-  }, 240_000);
+  }, 120_000);
 
   it('charts each service from its /metrics: breakers, rejections, queues, latency', async () => {
     const page = await context.newPage();
