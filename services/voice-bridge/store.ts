@@ -233,7 +233,7 @@ const STATUS_EVENTS_SQL = `
       duration_seconds = coalesce(p.duration, c.duration_seconds),
       updated_at = now()
     from per_call p
-   where c.id = p.call_id
+   where c.id = any(array(select call_id from per_call)) and c.id = p.call_id
      -- A call the group does not move is not rewritten (no new row version, no index entries).
      and (c.status_rank < p.rank
        or (c.provider_call_sid is null and p.call_sid is not null)

@@ -269,4 +269,43 @@ describe('voice store', () => {
     const [late] = await db.transaction((tx) => insertStatusEvents(tx, [event(calls[0].sid, 'ringing', 9)]));
     expect(late).toMatchObject({ stored: true, callStatus: 'completed' });
   });
+  it('touches only the calls of a group: index lookups, never a scan of every call', async () => {
+    // Thousands of calls no callback names, never analyzed (a young table): the planner must not
+    // hash-join a group against all of them.
+    await db.query(
+      `insert into voice_calls (id, direction, to_number, from_number, provider_call_sid, status, status_rank)
+       select gen_random_uuid(), 'outbound', '+1415' || lpad(g::text, 7, '0'), '+14155550199',
+              'CAidle' || g, 'completed', 4
+         from generate_series(1, 3000) g`,
+      [],
+    );
+    const calls = await Promise.all(Array.from({ length: 3 }, () => placedCall()));
+    const group = calls.map(({ sid, id }, n) => event(sid, 'ringing', n, { callId: id }));
+    // The group's statement as it ran, then its plan.
+    let statement = { text: '', params: [] as unknown[] };
+    await db.transaction((tx) =>
+      insertStatusEvents(
+        {
+          query: <T,>(text: string, params: unknown[] = []) => {
+            statement = { text, params };
+            return tx.query<T>(text, params);
+          },
+          execScript: (text) => tx.execScript(text),
+        },
+        group,
+      ),
+    );
+    const [row] = await db.query<{ 'QUERY PLAN': unknown }>(
+      `explain (format json) ${statement.text}`,
+      statement.params,
+    );
+    const scans: string[] = [];
+    const walk = (node: Record<string, unknown>) => {
+      if (node['Node Type'] === 'Seq Scan') scans.push(String(node['Relation Name']));
+      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+    };
+    const plan = row['QUERY PLAN'];
+    walk((typeof plan === 'string' ? JSON.parse(plan) : plan)[0].Plan);
+    expect(scans).not.toContain('voice_calls');
+  });
 });
