@@ -13,21 +13,23 @@ export async function benchKitOverhead(
   system: BenchSystem,
   options: { durationSeconds: number; connections?: number },
 ) {
-  const measure = (url: string) =>
+  const measure = (url: string, pids: Record<string, number>) =>
     measureHttp({
       url,
       connections: options.connections,
       durationSeconds: options.durationSeconds,
       nextRequest: () => ({ path: '/health' }),
+      cpu: { pids },
     });
-  const bareHono = (await measure(system.urls.bare)).figures;
+  const bareOnly = { bareHono: system.pids['bare-hono'] };
+  const bareHono = (await measure(system.urls.bare, bareOnly)).figures;
   const rss = sampleRss({ 'whatsapp-webhook': system.pids['whatsapp-webhook'] });
-  const measured = await measure(system.urls.whatsapp);
+  const measured = await measure(system.urls.whatsapp, { service: system.pids['whatsapp-webhook'] });
   const kit: HttpFigures & { rssMiB: RssFigures } = {
     ...measured.figures,
     rssMiB: rss.stop()['whatsapp-webhook'],
   };
-  const bare = bareBracket(bareHono, (await measure(system.urls.bare)).figures);
+  const bare = bareBracket(bareHono, (await measure(system.urls.bare, bareOnly)).figures);
   return {
     route: 'GET /health (whatsapp-webhook)',
     connections: options.connections ?? 50,

@@ -163,6 +163,7 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
         connections: options.connections,
         durationSeconds: options.durationSeconds,
         nextRequest: sign(poolSize).next,
+        cpu: { pids: { bareHono: system.pids['bare-hono'] } },
       })
     ).figures;
   const bareHono = await measureBare();
@@ -174,6 +175,7 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     connections: options.connections,
     durationSeconds: options.durationSeconds,
     nextRequest: closed.next,
+    cpu: { pids: { service: system.pids['voice-bridge'] }, database: system.database },
   });
   const voiceStatus: HttpFigures & { stored: StoredCheck; rssMiB: RssFigures } = {
     ...measured.figures,

@@ -105,6 +105,7 @@ export async function benchWhatsAppIngest(
         connections: options.connections,
         durationSeconds: options.durationSeconds,
         nextRequest: requests(label, SENDERS),
+        cpu: { pids: { bareHono: system.pids['bare-hono'] } },
       })
     ).figures;
   const bareHono = await measureBare('bare');
@@ -133,6 +134,7 @@ export async function benchWhatsAppIngest(
       connections: options.connections,
       durationSeconds: options.durationSeconds,
       nextRequest,
+      cpu: { pids: { service: system.pids['whatsapp-webhook'] }, database: system.database },
     });
     const rssMiB = rss.stop()['whatsapp-webhook'];
     const stored = await checkStored({

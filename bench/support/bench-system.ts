@@ -24,6 +24,8 @@ export interface BenchSystem {
   pids: Record<string, number>;
   /** The run's database, to count what was stored. */
   sql: postgres.Sql;
+  /** Its name (the bench samples the CPU of the PostgreSQL backends serving it). */
+  database: string;
   logDir: string;
   stop(): Promise<void>;
 }
@@ -158,6 +160,7 @@ export async function startBenchSystem(options: { log: (line: string) => void })
       },
       pids,
       sql,
+      database: decodeURIComponent(new URL(system.databaseUrl).pathname.slice(1)),
       logDir,
       stop,
     };

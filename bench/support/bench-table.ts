@@ -1,6 +1,7 @@
 import type { benchKitOverhead } from '../kit-overhead.ts';
 import type { benchVoiceStatus } from '../voice-status.ts';
 import type { benchWhatsAppIngest } from '../whatsapp-ingest.ts';
+import { type CpuPerRequest, perCore } from './cpu-sampler.ts';
 import type { RssFigures } from './rss-sampler.ts';
 import type { StoredCheck } from './stored-check.ts';
 
@@ -14,6 +15,7 @@ interface Figures {
   okPerSecond: number;
   latencyMs: Latency;
   stored?: StoredCheck;
+  cpuUsPerRequest?: CpuPerRequest;
 }
 interface BenchReport {
   rssMiB: Record<string, RssFigures> | null;
@@ -61,6 +63,25 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       stored(subject.stored),
     ]);
   };
+  const cpuRows: string[] = [];
+  /** CPU per request of the system's processes and of bare Hono (mean of its two runs), and what a core carries. */
+  const cpuRow = (name: string, subject: Figures, bare: Figures[]) => {
+    const cpu = subject.cpuUsPerRequest;
+    if (!cpu) return;
+    const bareUs = bare
+      .map((b) => b.cpuUsPerRequest?.bareHono)
+      .filter((v): v is number => typeof v === 'number');
+    const bareMean = bareUs.length ? bareUs.reduce((a, b) => a + b, 0) / bareUs.length : null;
+    const us = (v: number | null | undefined) => (typeof v === 'number' ? `${Math.round(v)} µs` : '?');
+    const core = (v: number | null | undefined) => {
+      const n = perCore(v);
+      return n === null ? '?' : rate(n);
+    };
+    const parts = [`service ${us(cpu.service)} (${core(cpu.service)} per core)`];
+    if ('postgres' in cpu) parts.push(`PostgreSQL ${us(cpu.postgres)} (${core(cpu.postgres)} per core)`);
+    parts.push(`load generator ${us(cpu.loadGenerator)}`, `bare Hono ${us(bareMean)}`);
+    cpuRows.push(`  ${name.padEnd(30)} ${parts.join(', ')}`);
+  };
   const halfRows: string[] = [];
   const halfRow = (
     name: string,
@@ -83,7 +104,10 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
     );
   };
   const kit = figures.kitOverhead;
-  if (kit) add('kit GET /health', kit.kit, kit.bareHonoPerSecond, kit.kitToBareThroughputRatio);
+  if (kit) {
+    add('kit GET /health', kit.kit, kit.bareHonoPerSecond, kit.kitToBareThroughputRatio);
+    cpuRow('kit GET /health', kit.kit, [kit.bareHono, kit.bareHonoAfter]);
+  }
   const wa = figures.whatsappIngest;
   if (wa) {
     add(
@@ -99,6 +123,8 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       wa.hotSenderToBareThroughputRatio,
     );
     rows.push(['  hot ÷ 10k senders', '', '', wa.hotSenderToSendersThroughputRatio.toFixed(3), '', '']);
+    cpuRow('whatsapp ingest, 10k senders', wa.whatsappIngest, [wa.bareHono, wa.bareHonoAfter]);
+    cpuRow('whatsapp ingest, 1 hot sender', wa.whatsappIngestHotSender, [wa.bareHono, wa.bareHonoAfter]);
     halfRow('whatsapp ingest', wa.halfCapacity);
   }
   const voice = figures.voiceStatus;
@@ -109,6 +135,7 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       voice.bareHonoPerSecond,
       voice.statusToBareThroughputRatio,
     );
+    cpuRow('voice status, 1k live calls', voice.voiceStatus, [voice.bareHono, voice.bareHonoAfter]);
     const fixed = voice.fixedRate;
     add(
       `voice status, offered ${rate(fixed.offeredPerSecond)}`,
@@ -140,6 +167,12 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
     for (const [name, r] of Object.entries(report.rssMiB))
       text.push(`  ${name.padEnd(20)} ${r.idleMiB ?? '?'} → ${r.peakMiB ?? '?'} → ${r.endMiB ?? '?'}`);
   }
+  if (cpuRows.length > 0)
+    text.push(
+      '',
+      'CPU per answered request (user + system, from /proc) and what one core carries at that cost',
+      ...cpuRows,
+    );
   if (halfRows.length > 0) text.push('', 'RSS MiB at half capacity (start → peak; bound 200)', ...halfRows);
   return { text: text.join('\n'), storedEqualsAcknowledged };
 }

@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { percentile } from '../../load/runner/percentile.ts';
+import { type CpuPerRequest, type CpuTargets, sampleCpu } from './cpu-sampler.ts';
 
 export interface HttpRequestSpec {
   method?: 'GET' | 'POST';
@@ -19,6 +20,8 @@ export interface MeasureHttpOptions {
   warmUpSeconds?: number;
   /** Called per request, so every request can carry a fresh id and its own signature. */
   nextRequest: () => HttpRequestSpec;
+  /** Processes (and the database's backends) whose CPU per request the measured seconds report. */
+  cpu?: CpuTargets;
 }
 
 export interface LatencyFigures {
@@ -39,6 +42,8 @@ export interface HttpFigures {
   non2xx: number;
   errors: number;
   latencyMs: LatencyFigures;
+  /** CPU µs per answered request of each process asked for (`cpu`), the load generator's included. */
+  cpuUsPerRequest?: CpuPerRequest;
 }
 
 export interface HttpMeasurement {
@@ -81,8 +86,10 @@ export async function measureHttp(options: MeasureHttpOptions): Promise<HttpMeas
   // for the stored check (they are acknowledged or cut like any other).
   const warmUpSeconds = options.warmUpSeconds ?? 1;
   const warmUp = warmUpSeconds > 0 ? await runAutocannon(options, warmUpSeconds, acknowledgedKeys) : null;
+  const cpu = options.cpu ? sampleCpu(options.cpu) : null;
   const run = await runAutocannon(options, options.durationSeconds, acknowledgedKeys);
   const { latencies, result } = run;
+  const cpuUsPerRequest = cpu?.stop(latencies.length);
   const seconds = result.duration || options.durationSeconds;
   return {
     figures: {
@@ -92,6 +99,7 @@ export async function measureHttp(options: MeasureHttpOptions): Promise<HttpMeas
       non2xx: result.non2xx,
       errors: result.errors + result.timeouts,
       latencyMs: latencyFigures(latencies),
+      ...(cpuUsPerRequest ? { cpuUsPerRequest } : {}),
     },
     acknowledgedKeys: [...acknowledgedKeys],
     unansweredAtStop: run.unanswered + (warmUp?.unanswered ?? 0),

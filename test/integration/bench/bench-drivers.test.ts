@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { perCore, sampleCpu } from '../../../bench/support/cpu-sampler.ts';
 import { measureHalfCapacity } from '../../../bench/support/half-capacity.ts';
 import { measureHttp } from '../../../bench/support/measure-http.ts';
 import { measureOpenRate } from '../../../bench/support/measure-open-rate.ts';
@@ -53,8 +55,14 @@ describe('bench drivers', () => {
         const key = String(n++);
         return { method: 'POST', path: '/events', body: key, key };
       },
+      // The stub runs in this process: its CPU per request is the generator's own.
+      cpu: { pids: { stub: process.pid } },
     });
     expect(figures.requests).toBeGreaterThan(20);
+    expect(figures.cpuUsPerRequest?.stub).toBeGreaterThan(0);
+    // Read a moment apart, so a clock tick may fall between them.
+    const { stub: stubCpu, loadGenerator } = figures.cpuUsPerRequest as Record<string, number>;
+    expect(Math.abs(stubCpu - loadGenerator)).toBeLessThanOrEqual(loadGenerator * 0.05);
     // The warm-up second's requests count for the stored check, not for the figures.
     expect(acknowledgedKeys.length).toBeGreaterThan(figures.requests - figures.non2xx);
     expect(acknowledgedKeys.every((key) => Number(key) % 2 === 0)).toBe(true);
@@ -193,4 +201,53 @@ describe('bench drivers', () => {
       await rm(logDir, { recursive: true, force: true });
     }
   });
+  it('sampleCpu reports the CPU a process spent per request', () => {
+    const cpu = sampleCpu({ pids: {} });
+    const started = process.cpuUsage();
+    let spent = 0;
+    let x = 0;
+    while (spent < 300_000) {
+      for (let i = 0; i < 100_000; i++) x += Math.sqrt(i);
+      const used = process.cpuUsage(started);
+      spent = used.user + used.system;
+    }
+    const figures = cpu.stop(100);
+    expect(x).toBeGreaterThan(0);
+    // Clock ticks are 10 ms: 300+ ms of work is read to within a few percent.
+    expect(figures.loadGenerator).toBeGreaterThan((spent / 100) * 0.85);
+    expect(figures.loadGenerator).toBeLessThan((spent / 100) * 1.15 + 200);
+    expect(perCore(250)).toBe(4000);
+    expect(perCore(null)).toBeNull();
+  });
+
+  it.skipIf(!process.env.DATABASE_URL)(
+    'sampleCpu counts the PostgreSQL backends of its database and of no other',
+    async () => {
+      const server = new URL(process.env.DATABASE_URL!);
+      const name = (label: string) => `cpu_sample_${label}_${process.pid}`;
+      const admin = postgres(server.href, { max: 1, onnotice: () => undefined });
+      const urlOf = (database: string) =>
+        Object.assign(new URL(server.href), { pathname: `/${database}` }).href;
+      const databases = [name('busy'), name('idle')];
+      for (const database of databases) await admin.unsafe(`create database ${database}`);
+      const [busy, idle] = databases.map((database) => postgres(urlOf(database), { max: 1 }));
+      try {
+        await busy`select 1`;
+        await idle`select 1`;
+        const busyCpu = sampleCpu({ pids: {}, database: databases[0] });
+        const idleCpu = sampleCpu({ pids: {}, database: databases[1] });
+        await busy`select count(*) from generate_series(1, 3000000)`;
+        const [busyFigures, idleFigures] = [busyCpu.stop(1), idleCpu.stop(1)];
+        // Three million rows take the backend well over 50 ms of CPU; the idle one spends none of it.
+        expect(busyFigures.postgres).toBeGreaterThan(50_000);
+        expect(idleFigures.postgres).toBeLessThan(20_000);
+      } finally {
+        await busy.end();
+        await idle.end();
+        for (const database of databases)
+          await admin.unsafe(`drop database if exists ${database} with (force)`);
+        await admin.end();
+      }
+    },
+  );
 });
