@@ -286,7 +286,7 @@ describe('voice store', () => {
     await db.transaction((tx) =>
       insertStatusEvents(
         {
-          query: <T,>(text: string, params: unknown[] = []) => {
+          query: <T>(text: string, params: unknown[] = []) => {
             statement = { text, params };
             return tx.query<T>(text, params);
           },
