@@ -269,6 +269,7 @@ describe('voice store', () => {
     const [late] = await db.transaction((tx) => insertStatusEvents(tx, [event(calls[0].sid, 'ringing', 9)]));
     expect(late).toMatchObject({ stored: true, callStatus: 'completed' });
   });
+
   it('touches only the calls of a group: index lookups, never a scan of every call', async () => {
     // Thousands of calls no callback names, never analyzed (a young table): the planner must not
     // hash-join a group against all of them.
