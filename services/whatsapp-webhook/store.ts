@@ -343,8 +343,7 @@ const windowFallbackCtes = (statuses: string, nameParam: string, languageParam: 
                                  'type', 'template',
                                  'template', jsonb_build_object('name', ${nameParam}::text, 'language', jsonb_build_object('code', ${languageParam}::text))),
               m.id
-         from ${statuses} s join whatsapp_outbound_messages m
-           on m.wamid = any(array(select wamid from ${statuses})) and m.wamid = s.wamid
+         from ${statuses} s join whatsapp_outbound_messages m on m.wamid = s.wamid
         where ${nameParam}::text is not null and s.status = 'failed' and s.error_code = ${REENGAGEMENT_ERROR}
           and m.window_fallback and m.type <> 'template'
           and not exists (select 1 from whatsapp_contacts k
