@@ -8,7 +8,7 @@
  */
 import { computeTwilioSignature } from '../shared/webhooks/twilio-signature.ts';
 import { bareBracket, throughputRatio } from './support/bare-bracket.ts';
-import type { BenchSystem } from './support/bench-system.ts';
+import { type BenchSystem, bareHonoCpu, serviceCpu } from './support/bench-system.ts';
 import { halfCapacityFigures, measureHalfCapacity } from './support/half-capacity.ts';
 import { type HttpFigures, type HttpRequestSpec, measureHttp } from './support/measure-http.ts';
 import { measureOpenRate, type OpenRateFigures } from './support/measure-open-rate.ts';
@@ -163,7 +163,7 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
         connections: options.connections,
         durationSeconds: options.durationSeconds,
         nextRequest: sign(poolSize).next,
-        cpu: { pids: { bareHono: system.pids['bare-hono'] } },
+        cpu: bareHonoCpu(system),
       })
     ).figures;
   const bareHono = await measureBare();
@@ -175,7 +175,7 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     connections: options.connections,
     durationSeconds: options.durationSeconds,
     nextRequest: closed.next,
-    cpu: { pids: { service: system.pids['voice-bridge'] }, database: system.database },
+    cpu: serviceCpu(system, 'voice-bridge'),
   });
   const voiceStatus: HttpFigures & { stored: StoredCheck; rssMiB: RssFigures } = {
     ...measured.figures,

@@ -6,7 +6,7 @@
  */
 import { signMetaPayload } from '../shared/webhooks/meta-signature.ts';
 import { bareBracket, throughputRatio } from './support/bare-bracket.ts';
-import type { BenchSystem } from './support/bench-system.ts';
+import { type BenchSystem, bareHonoCpu, serviceCpu } from './support/bench-system.ts';
 import { halfCapacityFigures, measureHalfCapacity } from './support/half-capacity.ts';
 import { type HttpFigures, type HttpRequestSpec, measureHttp } from './support/measure-http.ts';
 import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
@@ -105,7 +105,7 @@ export async function benchWhatsAppIngest(
         connections: options.connections,
         durationSeconds: options.durationSeconds,
         nextRequest: requests(label, SENDERS),
-        cpu: { pids: { bareHono: system.pids['bare-hono'] } },
+        cpu: bareHonoCpu(system),
       })
     ).figures;
   const bareHono = await measureBare('bare');
@@ -134,7 +134,7 @@ export async function benchWhatsAppIngest(
       connections: options.connections,
       durationSeconds: options.durationSeconds,
       nextRequest,
-      cpu: { pids: { service: system.pids['whatsapp-webhook'] }, database: system.database },
+      cpu: serviceCpu(system, 'whatsapp-webhook'),
     });
     const rssMiB = rss.stop()['whatsapp-webhook'];
     const stored = await checkStored({

@@ -10,10 +10,16 @@ import type { HttpFigures } from './measure-http.ts';
  * const ratio = throughputRatio(system.okPerSecond, bare.bareHonoPerSecond);
  */
 export function bareBracket(before: HttpFigures, after: HttpFigures) {
+  const cpu = [before, after]
+    .map((f) => f.cpuUsPerRequest?.bareHono)
+    .filter((us): us is number => typeof us === 'number');
   return {
     bareHono: before,
     bareHonoAfter: after,
     bareHonoPerSecond: Math.round(((before.okPerSecond + after.okPerSecond) / 2) * 10) / 10,
+    /** Bare Hono's CPU µs per request, mean of the runs that measured it (null: neither did). */
+    bareHonoCpuUsPerRequest:
+      cpu.length > 0 ? Math.round((cpu.reduce((a, b) => a + b, 0) / cpu.length) * 10) / 10 : null,
   };
 }
 

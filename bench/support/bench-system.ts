@@ -12,6 +12,7 @@ import {
   stopProcess,
   waitForHealth,
 } from '../../load/runner/system.ts';
+import type { CpuTargets } from './cpu-sampler.ts';
 
 /** The system the bench measures: `npm start`'s processes on a fresh PostgreSQL database, and bare Hono beside it. */
 export interface BenchSystem {
@@ -46,6 +47,17 @@ export const BENCH_ENV = {
 export const PROFILE_DIR = new URL('../results/profiles/', import.meta.url).pathname;
 
 const named = (variable: string) => process.env[variable]?.split(',').filter(Boolean) ?? [];
+
+/** What a closed-loop measurement samples the CPU of (measure-http's `cpu`): a service and its database's backends. */
+export const serviceCpu = (system: BenchSystem, service: string): CpuTargets => ({
+  pids: { service: system.pids[service] },
+  database: system.database,
+});
+
+/** The same for bare Hono, which has no database. */
+export const bareHonoCpu = (system: BenchSystem): CpuTargets => ({
+  pids: { bareHono: system.pids['bare-hono'] },
+});
 
 /** BENCH_ENV plus the diagnostics BENCH_CPU_PROFILE and BENCH_HEAP_SNAPSHOT ask for. */
 function benchEnv(): Record<string, Record<string, string>> {

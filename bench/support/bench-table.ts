@@ -65,13 +65,9 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
   };
   const cpuRows: string[] = [];
   /** CPU per request of the system's processes and of bare Hono (mean of its two runs), and what a core carries. */
-  const cpuRow = (name: string, subject: Figures, bare: Figures[]) => {
+  const cpuRow = (name: string, subject: Figures, bareMean: number | null) => {
     const cpu = subject.cpuUsPerRequest;
     if (!cpu) return;
-    const bareUs = bare
-      .map((b) => b.cpuUsPerRequest?.bareHono)
-      .filter((v): v is number => typeof v === 'number');
-    const bareMean = bareUs.length ? bareUs.reduce((a, b) => a + b, 0) / bareUs.length : null;
     const us = (v: number | null | undefined) => (typeof v === 'number' ? `${Math.round(v)} µs` : '?');
     const core = (v: number | null | undefined) => {
       const n = perCore(v);
@@ -106,7 +102,7 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
   const kit = figures.kitOverhead;
   if (kit) {
     add('kit GET /health', kit.kit, kit.bareHonoPerSecond, kit.kitToBareThroughputRatio);
-    cpuRow('kit GET /health', kit.kit, [kit.bareHono, kit.bareHonoAfter]);
+    cpuRow('kit GET /health', kit.kit, kit.bareHonoCpuUsPerRequest);
   }
   const wa = figures.whatsappIngest;
   if (wa) {
@@ -123,8 +119,8 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       wa.hotSenderToBareThroughputRatio,
     );
     rows.push(['  hot ÷ 10k senders', '', '', wa.hotSenderToSendersThroughputRatio.toFixed(3), '', '']);
-    cpuRow('whatsapp ingest, 10k senders', wa.whatsappIngest, [wa.bareHono, wa.bareHonoAfter]);
-    cpuRow('whatsapp ingest, 1 hot sender', wa.whatsappIngestHotSender, [wa.bareHono, wa.bareHonoAfter]);
+    cpuRow('whatsapp ingest, 10k senders', wa.whatsappIngest, wa.bareHonoCpuUsPerRequest);
+    cpuRow('whatsapp ingest, 1 hot sender', wa.whatsappIngestHotSender, wa.bareHonoCpuUsPerRequest);
     halfRow('whatsapp ingest', wa.halfCapacity);
   }
   const voice = figures.voiceStatus;
@@ -135,7 +131,7 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       voice.bareHonoPerSecond,
       voice.statusToBareThroughputRatio,
     );
-    cpuRow('voice status, 1k live calls', voice.voiceStatus, [voice.bareHono, voice.bareHonoAfter]);
+    cpuRow('voice status, 1k live calls', voice.voiceStatus, voice.bareHonoCpuUsPerRequest);
     const fixed = voice.fixedRate;
     add(
       `voice status, offered ${rate(fixed.offeredPerSecond)}`,

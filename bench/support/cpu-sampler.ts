@@ -32,10 +32,19 @@ function processTicks(pid: number): number | null {
   }
 }
 
-/** PostgreSQL backends serving `database`, by their process title: `postgres: <cluster>: <user> <database> <client> …`. */
-function backendTicks(database: string): Map<number, number> {
+/**
+ * PostgreSQL backends serving `database`, by their process title: `postgres: <cluster>: <user> <database> <client> …`.
+ * Null without /proc (not Linux).
+ */
+function backendTicks(database: string): Map<number, number> | null {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
   const ticks = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
+  for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     let title: string;
     try {
@@ -63,9 +72,8 @@ function backendTicks(database: string): Map<number, number> {
  */
 export function sampleCpu(targets: CpuTargets) {
   const pids = { ...targets.pids, loadGenerator: process.pid };
-  const readable = process.platform === 'linux';
   const start = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processTicks(pid)]));
-  const backendsAtStart = readable && targets.database ? backendTicks(targets.database) : null;
+  const backendsAtStart = targets.database ? backendTicks(targets.database) : null;
   return {
     stop(requests: number): CpuPerRequest {
       const perRequest = (ticks: number) =>
@@ -74,14 +82,14 @@ export function sampleCpu(targets: CpuTargets) {
       for (const [name, pid] of Object.entries(pids)) {
         const before = start[name];
         const after = processTicks(pid);
-        figures[name] = readable && before !== null && after !== null ? perRequest(after - before) : null;
+        figures[name] = before !== null && after !== null ? perRequest(after - before) : null;
       }
       if (targets.database !== undefined) {
         if (!backendsAtStart) figures.postgres = null;
         else {
           // A backend that opened during the measurement counts from zero; one that closed is lost (pools keep theirs open).
           let ticks = 0;
-          for (const [pid, now] of backendTicks(targets.database))
+          for (const [pid, now] of backendTicks(targets.database) ?? [])
             ticks += now - (backendsAtStart.get(pid) ?? 0);
           figures.postgres = backendsAtStart.size === 0 && ticks === 0 ? null : perRequest(ticks);
         }

@@ -18,5 +18,15 @@ describe('bare Hono bracket', () => {
     expect(bare.bareHonoAfter.okPerSecond).toBe(7_965);
     expect(bare.bareHonoPerSecond).toBe(9_482.5);
     expect(throughputRatio(3_925, bare.bareHonoPerSecond)).toBe(0.414);
+    expect(bare.bareHonoCpuUsPerRequest).toBeNull();
+  });
+
+  it("takes bare Hono's CPU per request as the mean of the runs that measured it", () => {
+    const cpu = (us: number) => ({
+      ...figures(10_000),
+      cpuUsPerRequest: { bareHono: us, loadGenerator: 40 },
+    });
+    expect(bareBracket(cpu(30), cpu(35)).bareHonoCpuUsPerRequest).toBe(32.5);
+    expect(bareBracket(cpu(30), figures(10_000)).bareHonoCpuUsPerRequest).toBe(30);
   });
 });
