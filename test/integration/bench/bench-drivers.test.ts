@@ -51,6 +51,7 @@ describe('bench drivers', () => {
       url: server.url,
       connections: 4,
       durationSeconds: 1,
+      warmUpSeconds: 1,
       nextRequest: () => {
         const key = String(n++);
         return { method: 'POST', path: '/events', body: key, key };
