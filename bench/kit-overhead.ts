@@ -2,42 +2,51 @@
  * What the kit costs per request before any business logic: GET /health on the running
  * whatsapp-webhook process (request id, access log, metrics, rate-limit headers, error handling, the
  * Node adapter as the kit configures it) against bare Hono in its own process answering the same path
- * with the same JSON fields, in the same run.
+ * with the same JSON fields, in turns in the same run.
  */
-import { bareBracket, throughputRatio } from './support/bare-bracket.ts';
 import { type BenchSystem, bareHonoCpu } from './support/bench-system.ts';
 import type { CpuTargets } from './support/cpu-sampler.ts';
-import { type HttpFigures, measureHttp } from './support/measure-http.ts';
+import {
+  combineMeasurements,
+  type HttpFigures,
+  measureHttp,
+  WARM_UP_SECONDS,
+} from './support/measure-http.ts';
 import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
+import { bareFigures, measureInTurns, turnRatio } from './support/turns.ts';
 
 export async function benchKitOverhead(
   system: BenchSystem,
-  options: { durationSeconds: number; connections?: number },
+  options: { durationSeconds: number; rounds: number; connections?: number },
 ) {
-  const measure = (url: string, cpu: CpuTargets) =>
+  const measure = (url: string, cpu: CpuTargets) => (turn: number) =>
     measureHttp({
       url,
       connections: options.connections,
       durationSeconds: options.durationSeconds,
+      warmUpSeconds: turn === 0 ? WARM_UP_SECONDS : 0,
       nextRequest: () => ({ path: '/health' }),
       cpu,
     });
-  const bareHono = (await measure(system.urls.bare, bareHonoCpu(system))).figures;
   const rss = sampleRss({ 'whatsapp-webhook': system.pids['whatsapp-webhook'] });
-  // /health touches no database: only the process is sampled.
-  const measured = await measure(system.urls.whatsapp, {
-    pids: { service: system.pids['whatsapp-webhook'] },
+  const turns = await measureInTurns({
+    rounds: options.rounds,
+    bare: measure(system.urls.bare, bareHonoCpu(system)),
+    // /health touches no database: only the process is sampled.
+    subjects: { kit: measure(system.urls.whatsapp, { pids: { service: system.pids['whatsapp-webhook'] } }) },
   });
   const kit: HttpFigures & { rssMiB: RssFigures } = {
-    ...measured.figures,
+    ...combineMeasurements(turns.subjects.kit).figures,
     rssMiB: rss.stop()['whatsapp-webhook'],
   };
-  const bare = bareBracket(bareHono, (await measure(system.urls.bare, bareHonoCpu(system))).figures);
+  const ratio = turnRatio(turns.subjects.kit, turns.bare);
   return {
     route: 'GET /health (whatsapp-webhook)',
     connections: options.connections ?? 50,
-    ...bare,
+    rounds: options.rounds,
+    ...bareFigures(turns.bare),
     kit,
-    kitToBareThroughputRatio: throughputRatio(kit.okPerSecond, bare.bareHonoPerSecond),
+    kitToBareThroughputRatio: ratio.ratio,
+    kitToBareRatioPerRound: ratio.perRound,
   };
 }

@@ -5,7 +5,8 @@
  * this process over loopback. Exits non-zero, after writing the figures, when a measurement stored
  * something other than what it acknowledged.
  *
- * BENCH_SECONDS (5) sets each HTTP measurement's length, BENCH_CONNECTIONS (50) autocannon's
+ * BENCH_SECONDS (5) sets each HTTP measurement's length, BENCH_ROUNDS (3) how many turns each closed-loop
+ * subject takes with bare Hono between them (support/turns.ts), BENCH_CONNECTIONS (50) autocannon's
  * connections, BENCH_ONLY=voiceStatus,kitOverhead picks benchmarks, BENCH_CPU_PROFILE=voice-bridge writes
  * those processes' CPU profiles to bench/results/profiles/ (BENCH_HEAP_SNAPSHOT=… heap snapshots at the
  * end); DATABASE_URL names the PostgreSQL
@@ -22,13 +23,14 @@ import { benchVoiceStatus } from './voice-status.ts';
 import { benchWhatsAppIngest } from './whatsapp-ingest.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 
 const systemBenches: Record<string, (system: BenchSystem) => Promise<unknown>> = {
-  kitOverhead: (system) => benchKitOverhead(system, { durationSeconds: seconds, connections }),
-  whatsappIngest: (system) => benchWhatsAppIngest(system, { durationSeconds: seconds, connections }),
-  voiceStatus: (system) => benchVoiceStatus(system, { durationSeconds: seconds, connections }),
+  kitOverhead: (system) => benchKitOverhead(system, { durationSeconds: seconds, rounds, connections }),
+  whatsappIngest: (system) => benchWhatsAppIngest(system, { durationSeconds: seconds, rounds, connections }),
+  voiceStatus: (system) => benchVoiceStatus(system, { durationSeconds: seconds, rounds, connections }),
 };
 const standaloneBenches: Record<string, () => Promise<unknown>> = {
   videoRenders: () => benchVideoRenders(),
@@ -72,6 +74,7 @@ const report = {
   },
   node: process.version,
   secondsPerMeasurement: seconds,
+  rounds,
   connections,
   method:
     'npm start processes on a fresh PostgreSQL database and bare Hono in its own process, driven over loopback by autocannon from the bench process, in one run',

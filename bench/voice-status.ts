@@ -2,21 +2,30 @@
  * Twilio status callbacks, as Twilio posts them: POST /webhooks/voice/status on the running
  * voice-bridge process, each signed (X-Twilio-Signature over the exact public URL the bridge is
  * configured with) and each a new (CallSid, SequenceNumber) of one of 1,000 live calls placed first
- * through the public API (POST /calls/outbound against the provider sandbox). Measured closed-loop
- * beside bare Hono (its own process, same route and answer), then at a fixed offered rate. After each
+ * through the public API (POST /calls/outbound against the provider sandbox). Measured closed-loop in
+ * turns with bare Hono (its own process, same route and answer), then at a fixed offered rate. After each
  * measurement the events are counted: every 2xx must be a stored event.
  */
 import { computeTwilioSignature } from '../shared/webhooks/twilio-signature.ts';
-import { bareBracket, throughputRatio } from './support/bare-bracket.ts';
 import { type BenchSystem, bareHonoCpu, serviceCpu } from './support/bench-system.ts';
+import type { CpuTargets } from './support/cpu-sampler.ts';
 import { halfCapacityFigures, measureHalfCapacity } from './support/half-capacity.ts';
-import { type HttpFigures, type HttpRequestSpec, measureHttp } from './support/measure-http.ts';
+import {
+  combineMeasurements,
+  type HttpFigures,
+  type HttpRequestSpec,
+  measureHttp,
+  WARM_UP_SECONDS,
+} from './support/measure-http.ts';
 import { measureOpenRate, type OpenRateFigures } from './support/measure-open-rate.ts';
 import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
 import { checkStored, type StoredCheck } from './support/stored-check.ts';
+import { bareFigures, measureInTurns, turnRatio } from './support/turns.ts';
 
 export interface VoiceStatusBenchOptions {
   durationSeconds: number;
+  /** Turns of the closed-loop measurement with bare Hono (measure-in-turns). */
+  rounds: number;
   connections?: number;
   /** Live calls the callbacks are spread over (default 1,000). */
   calls?: number;
@@ -154,35 +163,36 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
             where e.source = 'provider'`
         )[0].n,
     });
-  const poolSize = Math.min(MAX_POOL, Math.ceil((options.durationSeconds + 1) * 20_000));
-
-  const measureBare = async () =>
-    (
-      await measureHttp({
-        url: system.urls.bare,
-        connections: options.connections,
-        durationSeconds: options.durationSeconds,
-        nextRequest: sign(poolSize).next,
-        cpu: bareHonoCpu(system),
-      })
-    ).figures;
-  const bareHono = await measureBare();
+  // Enough for the status turns at 8,000/s (twice what the system reaches here); bare Hono ignores
+  // them, so it takes a quarter and reuses it.
+  const poolSize = Math.min(
+    MAX_POOL,
+    Math.ceil((options.rounds * options.durationSeconds + WARM_UP_SECONDS) * 8_000),
+  );
+  const turn = (url: string, nextRequest: () => HttpRequestSpec, cpu: CpuTargets) => (n: number) =>
+    measureHttp({
+      url,
+      connections: options.connections,
+      durationSeconds: options.durationSeconds,
+      warmUpSeconds: n === 0 ? WARM_UP_SECONDS : 0,
+      nextRequest,
+      cpu,
+    });
 
   const closed = callbacks(poolSize);
   let rss = sampleRss({ 'voice-bridge': system.pids['voice-bridge'] });
-  const measured = await measureHttp({
-    url: system.urls.voice,
-    connections: options.connections,
-    durationSeconds: options.durationSeconds,
-    nextRequest: closed.next,
-    cpu: serviceCpu(system, 'voice-bridge'),
+  const turns = await measureInTurns({
+    rounds: options.rounds,
+    bare: turn(system.urls.bare, sign(Math.ceil(poolSize / 4)).next, bareHonoCpu(system)),
+    subjects: { status: turn(system.urls.voice, closed.next, serviceCpu(system, 'voice-bridge')) },
   });
+  const measured = combineMeasurements(turns.subjects.status);
   const voiceStatus: HttpFigures & { stored: StoredCheck; rssMiB: RssFigures } = {
     ...measured.figures,
     rssMiB: rss.stop()['voice-bridge'],
     stored: await storedCheck(closed.range, measured.acknowledgedKeys, measured.unansweredAtStop),
   };
-  const bare = bareBracket(bareHono, await measureBare());
+  const toBare = turnRatio(turns.subjects.status, turns.bare);
 
   // Each open-rate run warms up for a second first (measure-open-rate.ts): its callbacks are stored too.
   const openCount = Math.ceil(offeredRate * (options.durationSeconds + 1) * 1.1);
@@ -229,9 +239,11 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     database: 'postgres',
     connections: options.connections ?? 50,
     liveCalls: calls.length,
-    ...bare,
+    rounds: options.rounds,
+    ...bareFigures(turns.bare),
     voiceStatus,
-    statusToBareThroughputRatio: throughputRatio(voiceStatus.okPerSecond, bare.bareHonoPerSecond),
+    statusToBareThroughputRatio: toBare.ratio,
+    statusToBareRatioPerRound: toBare.perRound,
     fixedRate,
     halfCapacity,
     storedEqualsAcknowledged: voiceStatus.stored.ok && fixedRate.stored.ok && halfCapacity.stored.ok,

@@ -44,8 +44,8 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
     [
       'benchmark',
       'system',
-      'bare Hono (mean of before and after)',
-      'ratio',
+      'bare Hono (all its turns)',
+      'ratio (median of rounds)',
       'latency (system)',
       'stored = acked',
     ],
@@ -64,7 +64,7 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
     ]);
   };
   const cpuRows: string[] = [];
-  /** CPU per request of the system's processes and of bare Hono (mean of its two runs), and what a core carries. */
+  /** CPU per request of the system's processes and of bare Hono (over all its turns), and what a core carries. */
   const cpuRow = (name: string, subject: Figures, bareMean: number | null) => {
     const cpu = subject.cpuUsPerRequest;
     if (!cpu) return;

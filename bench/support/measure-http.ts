@@ -52,6 +52,9 @@ export interface HttpMeasurement {
   acknowledgedKeys: string[];
   /** Requests sent and never answered: still in flight when the measurement stopped. */
   unansweredAtStop: number;
+  /** Every measured response time (ms) and the measured seconds, so measurements can be combined. */
+  latencies: number[];
+  seconds: number;
 }
 
 /**
@@ -112,6 +115,49 @@ export async function measureHttp(options: MeasureHttpOptions): Promise<HttpMeas
     },
     acknowledgedKeys: [...acknowledgedKeys],
     unansweredAtStop: run.unanswered + (warmUp?.unanswered ?? 0),
+    latencies,
+    seconds,
+  };
+}
+
+/**
+ * Several measurements of one target as one: throughput over all their seconds, percentiles over all
+ * their responses, CPU per request weighted by each one's requests (null where any lacks it).
+ */
+export function combineMeasurements(parts: readonly HttpMeasurement[]): HttpMeasurement {
+  if (parts.length === 0) throw new Error('combineMeasurements: nothing to combine');
+  const sum = (value: (part: HttpMeasurement) => number) => parts.reduce((total, p) => total + value(p), 0);
+  const seconds = sum((p) => p.seconds);
+  const requests = sum((p) => p.figures.requests);
+  const non2xx = sum((p) => p.figures.non2xx);
+  const latencies = parts.flatMap((p) => p.latencies);
+  // CPU µs per request of each process, weighted by each part's requests; null where a part lacks it.
+  let cpuUsPerRequest: CpuPerRequest | undefined;
+  if (parts.every((p) => p.figures.cpuUsPerRequest)) {
+    cpuUsPerRequest = {};
+    for (const name of Object.keys(parts[0].figures.cpuUsPerRequest as CpuPerRequest)) {
+      let us: number | null = 0;
+      for (const p of parts) {
+        const value = p.figures.cpuUsPerRequest?.[name];
+        us = typeof value === 'number' && us !== null ? us + value * p.figures.requests : null;
+      }
+      cpuUsPerRequest[name] = us === null ? null : Math.round((us / requests) * 10) / 10;
+    }
+  }
+  return {
+    figures: {
+      requests,
+      requestsPerSecond: Math.round((requests / seconds) * 10) / 10,
+      okPerSecond: Math.round(((requests - non2xx) / seconds) * 10) / 10,
+      non2xx,
+      errors: sum((p) => p.figures.errors),
+      latencyMs: latencyFigures(latencies),
+      ...(cpuUsPerRequest ? { cpuUsPerRequest } : {}),
+    },
+    acknowledgedKeys: [...new Set(parts.flatMap((p) => p.acknowledgedKeys))],
+    unansweredAtStop: sum((p) => p.unansweredAtStop),
+    latencies,
+    seconds,
   };
 }
 

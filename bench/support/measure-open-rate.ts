@@ -47,7 +47,7 @@ export interface OpenRateFigures {
  */
 export async function measureOpenRate(
   options: MeasureOpenRateOptions,
-): Promise<Omit<HttpMeasurement, 'figures'> & { figures: OpenRateFigures }> {
+): Promise<Pick<HttpMeasurement, 'acknowledgedKeys' | 'unansweredAtStop'> & { figures: OpenRateFigures }> {
   const pool = new Pool(options.url, { connections: 256, keepAliveTimeout: 30_000 });
   const latencies: number[] = [];
   const acknowledgedKeys: string[] = [];
