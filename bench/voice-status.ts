@@ -24,7 +24,7 @@ import { bareFigures, measureInTurns, turnRatio } from './support/turns.ts';
 
 export interface VoiceStatusBenchOptions {
   durationSeconds: number;
-  /** Turns of the closed-loop measurement with bare Hono (measure-in-turns). */
+  /** Rounds of the closed-loop measurement in turns with bare Hono (support/turns.ts). */
   rounds: number;
   connections?: number;
   /** Live calls the callbacks are spread over (default 1,000). */

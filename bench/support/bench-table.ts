@@ -65,7 +65,7 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
   };
   const cpuRows: string[] = [];
   /** CPU per request of the system's processes and of bare Hono (over all its turns), and what a core carries. */
-  const cpuRow = (name: string, subject: Figures, bareMean: number | null) => {
+  const cpuRow = (name: string, subject: Figures, bareCpu: number | null) => {
     const cpu = subject.cpuUsPerRequest;
     if (!cpu) return;
     const us = (v: number | null | undefined) => (typeof v === 'number' ? `${Math.round(v)} µs` : '?');
@@ -75,7 +75,7 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
     };
     const parts = [`service ${us(cpu.service)} (${core(cpu.service)} per core)`];
     if ('postgres' in cpu) parts.push(`PostgreSQL ${us(cpu.postgres)} (${core(cpu.postgres)} per core)`);
-    parts.push(`load generator ${us(cpu.loadGenerator)}`, `bare Hono ${us(bareMean)}`);
+    parts.push(`load generator ${us(cpu.loadGenerator)}`, `bare Hono ${us(bareCpu)}`);
     cpuRows.push(`  ${name.padEnd(30)} ${parts.join(', ')}`);
   };
   const halfRows: string[] = [];

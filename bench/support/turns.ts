@@ -27,6 +27,8 @@ export async function measureInTurns<K extends string>(options: {
   bare: MeasureTurn;
   subjects: Record<K, MeasureTurn>;
 }): Promise<Turns<K>> {
+  if (!Number.isInteger(options.rounds) || options.rounds < 1)
+    throw new Error(`measureInTurns: rounds must be a whole number ≥ 1, not ${options.rounds}`);
   const names = Object.keys(options.subjects) as K[];
   const bare: HttpMeasurement[] = [];
   const subjects = Object.fromEntries(names.map((name) => [name, []])) as unknown as Record<
@@ -41,7 +43,9 @@ export async function measureInTurns<K extends string>(options: {
   return { bare, subjects };
 }
 
-const median = (values: number[]) => percentile(Float64Array.from(values).sort(), 50);
+/** The median of per-round ratios, to three decimals like every ratio. */
+const medianRatio = (values: number[]) =>
+  Math.round(percentile(Float64Array.from(values).sort(), 50) * 1000) / 1000;
 
 /**
  * A subject's throughput against bare Hono's: round i's 2xx/s over the mean of bare Hono's measurements
@@ -54,7 +58,7 @@ export function turnRatio(subject: readonly HttpMeasurement[], bare: readonly Ht
       (bare[i].figures.okPerSecond + bare[i + 1].figures.okPerSecond) / 2,
     ),
   );
-  return { ratio: throughputRatio(median(perRound), 1), perRound };
+  return { ratio: medianRatio(perRound), perRound };
 }
 
 /** One subject's throughput against another's measured in the same rounds: per round, and the median. */
@@ -62,7 +66,7 @@ export function roundRatio(subject: readonly HttpMeasurement[], other: readonly 
   const perRound = subject.map((s, i) =>
     throughputRatio(s.figures.okPerSecond, other[i].figures.okPerSecond),
   );
-  return { ratio: throughputRatio(median(perRound), 1), perRound };
+  return { ratio: medianRatio(perRound), perRound };
 }
 
 /** Bare Hono's figures for the report: all its turns as one, and each turn's 2xx/s. */

@@ -50,6 +50,14 @@ describe('measuring in turns with bare Hono', () => {
     expect(turns.subjects.hot).toHaveLength(2);
   });
 
+  it('refuses a number of rounds that would leave no ratio', async () => {
+    const target = async () => measurement(100);
+    for (const rounds of [0, 1.5])
+      await expect(measureInTurns({ rounds, bare: target, subjects: { kit: target } })).rejects.toThrow(
+        /rounds must be a whole number/,
+      );
+  });
+
   it('compares each round with bare Hono just before and after it, and takes the median', () => {
     // The host slows by a third between the first and second rounds (as bare Hono did here between two
     // measurements 15 s apart): one round straddles the step, the others are clean.
