@@ -6,28 +6,16 @@
  */
 import { type BenchSystem, bareHonoCpu } from './support/bench-system.ts';
 import type { CpuTargets } from './support/cpu-sampler.ts';
-import {
-  combineMeasurements,
-  type HttpFigures,
-  measureHttp,
-  WARM_UP_SECONDS,
-} from './support/measure-http.ts';
+import { combineMeasurements, type HttpFigures } from './support/measure-http.ts';
 import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
-import { bareFigures, measureInTurns, turnRatio } from './support/turns.ts';
+import { bareFigures, closedLoopTurn, measureInTurns, turnRatio } from './support/turns.ts';
 
 export async function benchKitOverhead(
   system: BenchSystem,
   options: { durationSeconds: number; rounds: number; connections?: number },
 ) {
-  const measure = (url: string, cpu: CpuTargets) => (turn: number) =>
-    measureHttp({
-      url,
-      connections: options.connections,
-      durationSeconds: options.durationSeconds,
-      warmUpSeconds: turn === 0 ? WARM_UP_SECONDS : 0,
-      nextRequest: () => ({ path: '/health' }),
-      cpu,
-    });
+  const measure = (url: string, cpu: CpuTargets) =>
+    closedLoopTurn(options, { url, nextRequest: () => ({ path: '/health' }), cpu });
   const rss = sampleRss({ 'whatsapp-webhook': system.pids['whatsapp-webhook'] });
   const turns = await measureInTurns({
     rounds: options.rounds,

@@ -14,13 +14,12 @@ import {
   combineMeasurements,
   type HttpFigures,
   type HttpRequestSpec,
-  measureHttp,
   WARM_UP_SECONDS,
 } from './support/measure-http.ts';
 import { measureOpenRate, type OpenRateFigures } from './support/measure-open-rate.ts';
 import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
 import { checkStored, type StoredCheck } from './support/stored-check.ts';
-import { bareFigures, measureInTurns, turnRatio } from './support/turns.ts';
+import { bareFigures, closedLoopTurn, measureInTurns, turnRatio } from './support/turns.ts';
 
 export interface VoiceStatusBenchOptions {
   durationSeconds: number;
@@ -169,15 +168,8 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     MAX_POOL,
     Math.ceil((options.rounds * options.durationSeconds + WARM_UP_SECONDS) * 8_000),
   );
-  const turn = (url: string, nextRequest: () => HttpRequestSpec, cpu: CpuTargets) => (n: number) =>
-    measureHttp({
-      url,
-      connections: options.connections,
-      durationSeconds: options.durationSeconds,
-      warmUpSeconds: n === 0 ? WARM_UP_SECONDS : 0,
-      nextRequest,
-      cpu,
-    });
+  const turn = (url: string, nextRequest: () => HttpRequestSpec, cpu: CpuTargets) =>
+    closedLoopTurn(options, { url, nextRequest, cpu });
 
   const closed = callbacks(poolSize);
   let rss = sampleRss({ 'voice-bridge': system.pids['voice-bridge'] });

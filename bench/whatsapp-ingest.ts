@@ -13,12 +13,11 @@ import {
   type HttpFigures,
   type HttpMeasurement,
   type HttpRequestSpec,
-  measureHttp,
   WARM_UP_SECONDS,
 } from './support/measure-http.ts';
 import { type RssFigures, sampleRss } from './support/rss-sampler.ts';
 import { checkStored, type StoredCheck } from './support/stored-check.ts';
-import { bareFigures, measureInTurns, roundRatio, turnRatio } from './support/turns.ts';
+import { bareFigures, closedLoopTurn, measureInTurns, roundRatio, turnRatio } from './support/turns.ts';
 
 const PHONE_NUMBER_ID = '100000000000001';
 const SENDERS = 10_000;
@@ -127,15 +126,8 @@ export async function benchWhatsAppIngest(
     };
   };
 
-  const turn = (url: string, nextRequest: () => HttpRequestSpec, cpu: CpuTargets) => (n: number) =>
-    measureHttp({
-      url,
-      connections: options.connections,
-      durationSeconds: options.durationSeconds,
-      warmUpSeconds: n === 0 ? WARM_UP_SECONDS : 0,
-      nextRequest,
-      cpu,
-    });
+  const turn = (url: string, nextRequest: () => HttpRequestSpec, cpu: CpuTargets) =>
+    closedLoopTurn(options, { url, nextRequest, cpu });
   const ingest = (label: string, senders: number) =>
     turn(system.urls.whatsapp, requests(label, senders), serviceCpu(system, 'whatsapp-webhook'));
 

@@ -1,8 +1,32 @@
 import { percentile } from '../../load/runner/percentile.ts';
-import { combineMeasurements, type HttpFigures, type HttpMeasurement } from './measure-http.ts';
+import {
+  combineMeasurements,
+  type HttpFigures,
+  type HttpMeasurement,
+  type MeasureHttpOptions,
+  measureHttp,
+  WARM_UP_SECONDS,
+} from './measure-http.ts';
 
 /** One measurement of a target; `turn` counts from 0, so the first can warm up and the rest need not. */
 export type MeasureTurn = (turn: number) => Promise<HttpMeasurement>;
+
+/**
+ * A target measured closed-loop a turn at a time, at a bench's length and connections: its first turn
+ * warms it up, the others find it warm.
+ */
+export const closedLoopTurn =
+  (
+    bench: { durationSeconds: number; connections?: number },
+    target: Pick<MeasureHttpOptions, 'url' | 'nextRequest' | 'cpu'>,
+  ): MeasureTurn =>
+  (turn) =>
+    measureHttp({
+      ...target,
+      durationSeconds: bench.durationSeconds,
+      connections: bench.connections,
+      warmUpSeconds: turn === 0 ? WARM_UP_SECONDS : 0,
+    });
 
 export interface Turns<K extends string> {
   /** Bare Hono's measurements: one before each round and one after the last. */
