@@ -102,11 +102,11 @@ export async function benchWhatsAppIngest(
     MAX_POOL,
     Math.ceil((options.rounds * options.durationSeconds + WARM_UP_SECONDS) * 8_000),
   );
-  const requests = (label: string, senders: number, share = 1) =>
+  const requests = (label: string, senders: number, deliveries = count) =>
     signedDeliveries({
       prefix: `${run}.${label}.`,
       senders,
-      count: Math.ceil(count * share),
+      count: deliveries,
       appSecret: system.secrets.whatsappAppSecret,
     });
 
@@ -134,7 +134,7 @@ export async function benchWhatsAppIngest(
   const rss = sampleRss({ 'whatsapp-webhook': system.pids['whatsapp-webhook'] });
   const turns = await measureInTurns({
     rounds: options.rounds,
-    bare: turn(system.urls.bare, requests('bare', SENDERS, 0.25), bareHonoCpu(system)),
+    bare: turn(system.urls.bare, requests('bare', SENDERS, Math.ceil(count / 4)), bareHonoCpu(system)),
     subjects: { senders: ingest('senders', SENDERS), hot: ingest('hot', 1) },
   });
   const rssMiB = rss.stop()['whatsapp-webhook'];
@@ -159,7 +159,12 @@ export async function benchWhatsAppIngest(
     pid: system.pids['whatsapp-webhook'],
     capacityPerSecond: tenThousandSenders.okPerSecond,
     durationSeconds: options.durationSeconds * 2,
-    nextRequest: requests('half', SENDERS),
+    // Half the capacity for twice as long, after its second of warm-up, with a tenth to spare.
+    nextRequest: requests(
+      'half',
+      SENDERS,
+      Math.ceil((tenThousandSenders.okPerSecond / 2) * (options.durationSeconds * 2 + 1) * 1.1),
+    ),
   });
   const halfCapacity = halfCapacityFigures(
     half,

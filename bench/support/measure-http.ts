@@ -141,7 +141,7 @@ export function combineMeasurements(parts: readonly HttpMeasurement[]): HttpMeas
         const value = p.figures.cpuUsPerRequest?.[name];
         us = typeof value === 'number' && us !== null ? us + value * p.figures.requests : null;
       }
-      cpuUsPerRequest[name] = us === null ? null : Math.round((us / requests) * 10) / 10;
+      cpuUsPerRequest[name] = us === null || requests === 0 ? null : Math.round((us / requests) * 10) / 10;
     }
   }
   return {

@@ -67,9 +67,11 @@ export async function measureInTurns<K extends string>(options: {
   return { bare, subjects };
 }
 
-/** The median of per-round ratios, to three decimals like every ratio. */
-const medianRatio = (values: number[]) =>
-  Math.round(percentile(Float64Array.from(values).sort(), 50) * 1000) / 1000;
+/** Every ratio the bench reports is given to three decimals. */
+const threeDecimals = (n: number) => Math.round(n * 1000) / 1000;
+
+/** The median of per-round ratios. */
+const medianRatio = (values: number[]) => threeDecimals(percentile(Float64Array.from(values).sort(), 50));
 
 /**
  * A subject's throughput against bare Hono's: round i's 2xx/s over the mean of bare Hono's measurements
@@ -105,5 +107,5 @@ export function bareFigures(bare: readonly HttpMeasurement[]) {
   };
 }
 
-/** `a ÷ b` to three decimals: every ratio the bench reports. */
-export const throughputRatio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+/** `a ÷ b`: every ratio the bench reports. */
+export const throughputRatio = (a: number, b: number) => threeDecimals(a / b);
