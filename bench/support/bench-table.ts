@@ -78,6 +78,11 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
     parts.push(`load generator ${us(cpu.loadGenerator)}`, `bare Hono ${us(bareCpu)}`);
     cpuRows.push(`  ${name.padEnd(30)} ${parts.join(', ')}`);
   };
+  const stallRows: string[] = [];
+  /** How long the load generator itself stalled during a fixed-rate run (its stalls are in every latency it timed). */
+  const stallRow = (name: string, delay: { p99: number; max: number }) => {
+    stallRows.push(`  ${name.padEnd(40)} p99 ${ms(delay.p99)} ms, max ${ms(delay.max)} ms`);
+  };
   const halfRows: string[] = [];
   const halfRow = (
     name: string,
@@ -87,8 +92,10 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       latencyMs: Latency;
       stored?: StoredCheck;
       rssMiB: RssFigures;
+      generatorDelayMs: { p99: number; max: number };
     },
   ) => {
+    stallRow(`${name}, half capacity`, half.generatorDelayMs);
     add(
       `${name}, half capacity (${rate(half.offeredPerSecond)})`,
       { ...half, okPerSecond: half.achievedPerSecond },
@@ -147,6 +154,8 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       latency(fixed.bareHono.latencyMs),
       '',
     ]);
+    stallRow(`voice status, offered ${rate(fixed.offeredPerSecond)}`, fixed.generatorDelayMs);
+    stallRow('  bare Hono at that rate', fixed.bareHono.generatorDelayMs);
     halfRow('voice status', voice.halfCapacity);
   }
   const video = figures.videoRenders;
@@ -170,5 +179,11 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       ...cpuRows,
     );
   if (halfRows.length > 0) text.push('', 'RSS MiB at half capacity (start → peak; bound 200)', ...halfRows);
+  if (stallRows.length > 0)
+    text.push(
+      '',
+      "Fixed-rate runs: the load generator's own event-loop delay (a stall is in every latency it timed)",
+      ...stallRows,
+    );
   return { text: text.join('\n'), storedEqualsAcknowledged };
 }

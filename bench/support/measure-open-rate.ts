@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { runRampingArrivalRate } from '../../load/runner/arrival-rate-executor.ts';
 import {
@@ -32,7 +33,15 @@ export interface OpenRateFigures {
   /** Arrivals not sent because `maxInFlight` requests were already waiting. */
   dropped: number;
   latencyMs: LatencyFigures;
+  /**
+   * The load generator's own event-loop delay over the timed window (ms): while it is stalled no answer
+   * is read, so every request in flight then carries the stall in its latency. On a quiet machine a few
+   * ms at most; where the generator itself stalls tens of ms, the tail above is partly the host's.
+   */
+  generatorDelayMs: { p99: number; max: number };
 }
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /**
  * A fixed offered rate (the load runner's `ramping-arrival-rate` executor held at one rate): requests
@@ -49,6 +58,8 @@ export async function measureOpenRate(
   options: MeasureOpenRateOptions,
 ): Promise<Pick<HttpMeasurement, 'acknowledgedKeys' | 'unansweredAtStop'> & { figures: OpenRateFigures }> {
   const pool = new Pool(options.url, { connections: 256, keepAliveTimeout: 30_000 });
+  const generatorDelay = monitorEventLoopDelay({ resolution: 1 });
+  generatorDelay.enable();
   const latencies: number[] = [];
   const acknowledgedKeys: string[] = [];
   let non2xx = 0;
@@ -77,6 +88,7 @@ export async function measureOpenRate(
       tickMs: 1,
       iterate: async () => {
         const timed = arrivals++ >= warmupArrivals;
+        if (arrivals === warmupArrivals + 1) generatorDelay.reset();
         const next = options.nextRequest();
         const sent = performance.now();
         try {
@@ -105,6 +117,7 @@ export async function measureOpenRate(
       },
     });
   } finally {
+    generatorDelay.disable();
     await pool.close();
   }
   const acknowledged = latencies.length - non2xx;
@@ -119,6 +132,10 @@ export async function measureOpenRate(
       errors,
       dropped,
       latencyMs: latencyFigures(latencies),
+      generatorDelayMs: {
+        p99: round(generatorDelay.percentile(99) / 1e6),
+        max: round(generatorDelay.max / 1e6),
+      },
     },
     acknowledgedKeys,
     // A request that failed on the wire may still have been stored.

@@ -86,16 +86,26 @@ describe('bench drivers', () => {
     const own = stubServer();
     const ownServer = await listen(own.app);
     let n = 0;
+    // The generator itself stalls: 300 ms in its warm-up (not reported) and 60 ms in the timed second.
+    const stall = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
     const { figures, acknowledgedKeys } = await measureOpenRate({
       url: ownServer.url,
       ratePerSecond: 100,
       durationSeconds: 1,
       warmupSeconds: 0.5,
       nextRequest: () => {
+        if (n === 10) stall(300);
+        if (n === 100) stall(60);
         const key = String(n++);
         return { method: 'POST', path: '/events', body: key, key };
       },
     });
+    expect(figures.generatorDelayMs.max).toBeGreaterThanOrEqual(55);
+    expect(figures.generatorDelayMs.max).toBeLessThan(300);
+    expect(figures.generatorDelayMs.p99).toBeLessThanOrEqual(figures.generatorDelayMs.max);
     expect(figures.offeredPerSecond).toBe(100);
     expect(figures.dropped).toBe(0);
     expect(figures.errors).toBe(0);
