@@ -2,6 +2,7 @@ import type { benchKitOverhead } from '../kit-overhead.ts';
 import type { benchVoiceStatus } from '../voice-status.ts';
 import type { benchWhatsAppIngest } from '../whatsapp-ingest.ts';
 import { type CpuPerRequest, perCore } from './cpu-sampler.ts';
+import type { GeneratorDelayFigures } from './measure-open-rate.ts';
 import type { RssFigures } from './rss-sampler.ts';
 import type { StoredCheck } from './stored-check.ts';
 
@@ -80,7 +81,7 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
   };
   const stallRows: string[] = [];
   /** How long the load generator itself stalled during a fixed-rate run (its stalls are in every latency it timed). */
-  const stallRow = (name: string, delay: { p99: number; max: number }) => {
+  const stallRow = (name: string, delay: GeneratorDelayFigures) => {
     stallRows.push(`  ${name.padEnd(40)} p99 ${ms(delay.p99)} ms, max ${ms(delay.max)} ms`);
   };
   const halfRows: string[] = [];
@@ -92,7 +93,7 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       latencyMs: Latency;
       stored?: StoredCheck;
       rssMiB: RssFigures;
-      generatorDelayMs: { p99: number; max: number };
+      generatorDelayMs: GeneratorDelayFigures;
     },
   ) => {
     stallRow(`${name}, half capacity`, half.generatorDelayMs);

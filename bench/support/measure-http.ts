@@ -66,7 +66,8 @@ export interface HttpMeasurement {
  */
 export const WARM_UP_SECONDS = 5;
 
-const round = (n: number) => Math.round(n * 1000) / 1000;
+/** Milliseconds as the bench reports them: to the microsecond. */
+export const roundMs = (n: number) => Math.round(n * 1000) / 1000;
 
 /** p50/p95/p97.5/p99/max/mean of response times, with the repository's one percentile function. */
 export function latencyFigures(latencies: number[]): LatencyFigures {
@@ -74,12 +75,12 @@ export function latencyFigures(latencies: number[]): LatencyFigures {
   let sum = 0;
   for (const value of sorted) sum += value;
   return {
-    p50: round(percentile(sorted, 50)),
-    p95: round(percentile(sorted, 95)),
-    p97_5: round(percentile(sorted, 97.5)),
-    p99: round(percentile(sorted, 99)),
-    max: round(sorted.at(-1) ?? 0),
-    mean: round(sum / Math.max(1, sorted.length)),
+    p50: roundMs(percentile(sorted, 50)),
+    p95: roundMs(percentile(sorted, 95)),
+    p97_5: roundMs(percentile(sorted, 97.5)),
+    p99: roundMs(percentile(sorted, 99)),
+    max: roundMs(sorted.at(-1) ?? 0),
+    mean: roundMs(sum / Math.max(1, sorted.length)),
   };
 }
 

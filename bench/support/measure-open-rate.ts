@@ -6,6 +6,7 @@ import {
   type HttpRequestSpec,
   type LatencyFigures,
   latencyFigures,
+  roundMs,
 } from './measure-http.ts';
 
 export interface MeasureOpenRateOptions {
@@ -38,10 +39,13 @@ export interface OpenRateFigures {
    * is read, so every request in flight then carries the stall in its latency. On a quiet machine a few
    * ms at most; where the generator itself stalls tens of ms, the tail above is partly the host's.
    */
-  generatorDelayMs: { p99: number; max: number };
+  generatorDelayMs: GeneratorDelayFigures;
 }
 
-const round = (ms: number) => Math.round(ms * 10) / 10;
+export interface GeneratorDelayFigures {
+  p99: number;
+  max: number;
+}
 
 /**
  * A fixed offered rate (the load runner's `ramping-arrival-rate` executor held at one rate): requests
@@ -133,8 +137,8 @@ export async function measureOpenRate(
       dropped,
       latencyMs: latencyFigures(latencies),
       generatorDelayMs: {
-        p99: round(generatorDelay.percentile(99) / 1e6),
-        max: round(generatorDelay.max / 1e6),
+        p99: roundMs(generatorDelay.percentile(99) / 1e6),
+        max: roundMs(generatorDelay.max / 1e6),
       },
     },
     acknowledgedKeys,
