@@ -176,7 +176,14 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
   const turns = await measureInTurns({
     rounds: options.rounds,
     bare: turn(system.urls.bare, sign(Math.ceil(poolSize / 4)).next, bareHonoCpu(system)),
-    subjects: { status: turn(system.urls.voice, closed.next, serviceCpu(system, 'voice-bridge')) },
+    subjects: {
+      status: closedLoopTurn(options, {
+        url: system.urls.voice,
+        nextRequest: closed.next,
+        cpu: serviceCpu(system, 'voice-bridge'),
+        groupCommitMetricsUrl: `${system.urls.voice}/metrics`,
+      }),
+    },
   });
   const measured = combineMeasurements(turns.subjects.status);
   const voiceStatus: HttpFigures & { stored: StoredCheck; rssMiB: RssFigures } = {

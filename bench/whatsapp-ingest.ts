@@ -129,7 +129,12 @@ export async function benchWhatsAppIngest(
   const turn = (url: string, nextRequest: () => HttpRequestSpec, cpu: CpuTargets) =>
     closedLoopTurn(options, { url, nextRequest, cpu });
   const ingest = (label: string, senders: number) =>
-    turn(system.urls.whatsapp, requests(label, senders), serviceCpu(system, 'whatsapp-webhook'));
+    closedLoopTurn(options, {
+      url: system.urls.whatsapp,
+      nextRequest: requests(label, senders),
+      cpu: serviceCpu(system, 'whatsapp-webhook'),
+      groupCommitMetricsUrl: `${system.urls.whatsapp}/metrics`,
+    });
 
   const rss = sampleRss({ 'whatsapp-webhook': system.pids['whatsapp-webhook'] });
   const turns = await measureInTurns({

@@ -1,4 +1,5 @@
-import { parsePrometheusText, type ServiceHealth, summarizeMetrics } from './metrics-summary.ts';
+import { parsePrometheusText } from '../shared/observability/index.ts';
+import { type ServiceHealth, summarizeMetrics } from './metrics-summary.ts';
 
 /** One point of a service's latency chart: the requests between two scrapes. */
 export interface LatencyPoint {

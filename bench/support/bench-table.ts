@@ -2,6 +2,7 @@ import type { benchKitOverhead } from '../kit-overhead.ts';
 import type { benchVoiceStatus } from '../voice-status.ts';
 import type { benchWhatsAppIngest } from '../whatsapp-ingest.ts';
 import { type CpuPerRequest, perCore } from './cpu-sampler.ts';
+import type { GroupCommitByWriter } from './group-commit-sampler.ts';
 import type { GeneratorDelayFigures } from './measure-open-rate.ts';
 import type { RssFigures } from './rss-sampler.ts';
 import type { StoredCheck } from './stored-check.ts';
@@ -17,6 +18,7 @@ interface Figures {
   latencyMs: Latency;
   stored?: StoredCheck;
   cpuUsPerRequest?: CpuPerRequest;
+  groupCommit?: GroupCommitByWriter;
 }
 interface BenchReport {
   rssMiB: Record<string, RssFigures> | null;
@@ -79,6 +81,14 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
     parts.push(`load generator ${us(cpu.loadGenerator)}`, `bare Hono ${us(bareCpu)}`);
     cpuRows.push(`  ${name.padEnd(30)} ${parts.join(', ')}`);
   };
+  const groupCommitRows: string[] = [];
+  /** How the service's group-commit writers grouped a closed-loop run's rows. */
+  const groupCommitRow = (name: string, subject: Figures) => {
+    for (const [writer, g] of Object.entries(subject.groupCommit ?? {}))
+      groupCommitRows.push(
+        `  ${name.padEnd(30)} ${writer}: ${g.flushes} flushes, ${g.meanBatch.toFixed(1)} rows each, ${ms(g.meanFlushMs)} ms each`,
+      );
+  };
   const stallRows: string[] = [];
   /** How long the load generator itself stalled during a fixed-rate run (its stalls are in every latency it timed). */
   const stallRow = (name: string, delay: GeneratorDelayFigures) => {
@@ -129,6 +139,8 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
     rows.push(['  hot ÷ 10k senders', '', '', wa.hotSenderToSendersThroughputRatio.toFixed(3), '', '']);
     cpuRow('whatsapp ingest, 10k senders', wa.whatsappIngest, wa.bareHonoCpuUsPerRequest);
     cpuRow('whatsapp ingest, 1 hot sender', wa.whatsappIngestHotSender, wa.bareHonoCpuUsPerRequest);
+    groupCommitRow('whatsapp ingest, 10k senders', wa.whatsappIngest);
+    groupCommitRow('whatsapp ingest, 1 hot sender', wa.whatsappIngestHotSender);
     halfRow('whatsapp ingest', wa.halfCapacity);
   }
   const voice = figures.voiceStatus;
@@ -140,6 +152,7 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       voice.statusToBareThroughputRatio,
     );
     cpuRow('voice status, 1k live calls', voice.voiceStatus, voice.bareHonoCpuUsPerRequest);
+    groupCommitRow('voice status, 1k live calls', voice.voiceStatus);
     const fixed = voice.fixedRate;
     add(
       `voice status, offered ${rate(fixed.offeredPerSecond)}`,
@@ -178,6 +191,12 @@ export function formatBenchTable(report: BenchReport): { text: string; storedEqu
       '',
       'CPU per answered request (user + system, from /proc) and what one core carries at that cost',
       ...cpuRows,
+    );
+  if (groupCommitRows.length > 0)
+    text.push(
+      '',
+      "Group commit in the closed-loop runs (the service's /metrics: flushes, rows per flush, start to commit)",
+      ...groupCommitRows,
     );
   if (halfRows.length > 0) text.push('', 'RSS MiB at half capacity (start → peak; bound 200)', ...halfRows);
   if (stallRows.length > 0)

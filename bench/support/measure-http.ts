@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
 import { percentile } from '../../load/runner/percentile.ts';
 import { type CpuPerRequest, type CpuTargets, sampleCpu } from './cpu-sampler.ts';
+import { combineGroupCommit, type GroupCommitByWriter, sampleGroupCommit } from './group-commit-sampler.ts';
 
 export interface HttpRequestSpec {
   method?: 'GET' | 'POST';
@@ -22,6 +23,8 @@ export interface MeasureHttpOptions {
   nextRequest: () => HttpRequestSpec;
   /** Processes (and the database's backends) whose CPU per request the measured seconds report. */
   cpu?: CpuTargets;
+  /** The service's /metrics: how its group-commit writers grouped the measured seconds' rows. */
+  groupCommitMetricsUrl?: string;
 }
 
 export interface LatencyFigures {
@@ -44,6 +47,8 @@ export interface HttpFigures {
   latencyMs: LatencyFigures;
   /** CPU µs per answered request of each process asked for (`cpu`), the load generator's included. */
   cpuUsPerRequest?: CpuPerRequest;
+  /** The service's group-commit flushes over the measured seconds, by writer (`groupCommitMetricsUrl`). */
+  groupCommit?: GroupCommitByWriter;
 }
 
 export interface HttpMeasurement {
@@ -99,10 +104,15 @@ export async function measureHttp(options: MeasureHttpOptions): Promise<HttpMeas
   // for the stored check (they are acknowledged or cut like any other).
   const warmUpSeconds = options.warmUpSeconds ?? WARM_UP_SECONDS;
   const warmUp = warmUpSeconds > 0 ? await runAutocannon(options, warmUpSeconds, acknowledgedKeys) : null;
+  // Scraped outside the CPU sampling, so the scrapes' own cost is not in the CPU per request.
+  const groupCommitSampling = options.groupCommitMetricsUrl
+    ? await sampleGroupCommit(options.groupCommitMetricsUrl)
+    : null;
   const cpu = options.cpu ? sampleCpu(options.cpu) : null;
   const run = await runAutocannon(options, options.durationSeconds, acknowledgedKeys);
   const { latencies, result } = run;
   const cpuUsPerRequest = cpu?.stop(latencies.length);
+  const groupCommit = await groupCommitSampling?.stop();
   const seconds = result.duration || options.durationSeconds;
   return {
     figures: {
@@ -113,6 +123,7 @@ export async function measureHttp(options: MeasureHttpOptions): Promise<HttpMeas
       errors: result.errors + result.timeouts,
       latencyMs: latencyFigures(latencies),
       ...(cpuUsPerRequest ? { cpuUsPerRequest } : {}),
+      ...(groupCommit ? { groupCommit } : {}),
     },
     acknowledgedKeys: [...acknowledgedKeys],
     unansweredAtStop: run.unanswered + (warmUp?.unanswered ?? 0),
@@ -123,7 +134,8 @@ export async function measureHttp(options: MeasureHttpOptions): Promise<HttpMeas
 
 /**
  * Several measurements of one target as one: throughput over all their seconds, percentiles over all
- * their responses, CPU per request weighted by each one's requests (null where any lacks it).
+ * their responses, CPU per request weighted by each one's requests (null where any lacks it), group
+ * commit summed over the parts that have it.
  */
 export function combineMeasurements(parts: readonly HttpMeasurement[]): HttpMeasurement {
   if (parts.length === 0) throw new Error('combineMeasurements: nothing to combine');
@@ -145,6 +157,7 @@ export function combineMeasurements(parts: readonly HttpMeasurement[]): HttpMeas
       cpuUsPerRequest[name] = us === null || requests === 0 ? null : Math.round((us / requests) * 10) / 10;
     }
   }
+  const groupCommitParts = parts.flatMap((p) => (p.figures.groupCommit ? [p.figures.groupCommit] : []));
   return {
     figures: {
       requests,
@@ -154,6 +167,7 @@ export function combineMeasurements(parts: readonly HttpMeasurement[]): HttpMeas
       errors: sum((p) => p.figures.errors),
       latencyMs: latencyFigures(latencies),
       ...(cpuUsPerRequest ? { cpuUsPerRequest } : {}),
+      ...(groupCommitParts.length > 0 ? { groupCommit: combineGroupCommit(groupCommitParts) } : {}),
     },
     acknowledgedKeys: [...new Set(parts.flatMap((p) => p.acknowledgedKeys))],
     unansweredAtStop: sum((p) => p.unansweredAtStop),

@@ -18,7 +18,7 @@ export type MeasureTurn = (turn: number) => Promise<HttpMeasurement>;
 export const closedLoopTurn =
   (
     bench: { durationSeconds: number; connections?: number },
-    target: Pick<MeasureHttpOptions, 'url' | 'nextRequest' | 'cpu'>,
+    target: Pick<MeasureHttpOptions, 'url' | 'nextRequest' | 'cpu' | 'groupCommitMetricsUrl'>,
   ): MeasureTurn =>
   (turn) =>
     measureHttp({

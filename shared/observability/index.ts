@@ -18,3 +18,4 @@ export {
   serializeError,
 } from './logger.ts';
 export { createMetrics, type MetricsOptions, type ServiceMetrics } from './metrics.ts';
+export { parsePrometheusText, type Sample } from './prometheus-text.ts';

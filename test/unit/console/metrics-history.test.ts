@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bucketQuantile, latencyPoint } from '../../../console/metrics-history.ts';
-import { parsePrometheusText, summarizeMetrics } from '../../../console/metrics-summary.ts';
+import { summarizeMetrics } from '../../../console/metrics-summary.ts';
+import { parsePrometheusText } from '../../../shared/observability/index.ts';
 
 const scrape = (count: number, fast: number) => `# HELP http_request_duration_seconds x
 # TYPE http_request_duration_seconds histogram
