@@ -8,7 +8,6 @@
  */
 import { computeTwilioSignature } from '../shared/webhooks/twilio-signature.ts';
 import { type BenchSystem, bareHonoCpu, serviceCpu } from './support/bench-system.ts';
-import type { CpuTargets } from './support/cpu-sampler.ts';
 import { halfCapacityFigures, measureHalfCapacity } from './support/half-capacity.ts';
 import {
   combineMeasurements,
@@ -168,14 +167,15 @@ export async function benchVoiceStatus(system: BenchSystem, options: VoiceStatus
     MAX_POOL,
     Math.ceil((options.rounds * options.durationSeconds + WARM_UP_SECONDS) * 8_000),
   );
-  const turn = (url: string, nextRequest: () => HttpRequestSpec, cpu: CpuTargets) =>
-    closedLoopTurn(options, { url, nextRequest, cpu });
-
   const closed = callbacks(poolSize);
   let rss = sampleRss({ 'voice-bridge': system.pids['voice-bridge'] });
   const turns = await measureInTurns({
     rounds: options.rounds,
-    bare: turn(system.urls.bare, sign(Math.ceil(poolSize / 4)).next, bareHonoCpu(system)),
+    bare: closedLoopTurn(options, {
+      url: system.urls.bare,
+      nextRequest: sign(Math.ceil(poolSize / 4)).next,
+      cpu: bareHonoCpu(system),
+    }),
     subjects: {
       status: closedLoopTurn(options, {
         url: system.urls.voice,

@@ -6,7 +6,6 @@
  */
 import { signMetaPayload } from '../shared/webhooks/meta-signature.ts';
 import { type BenchSystem, bareHonoCpu, serviceCpu } from './support/bench-system.ts';
-import type { CpuTargets } from './support/cpu-sampler.ts';
 import { halfCapacityFigures, measureHalfCapacity } from './support/half-capacity.ts';
 import {
   combineMeasurements,
@@ -126,8 +125,6 @@ export async function benchWhatsAppIngest(
     };
   };
 
-  const turn = (url: string, nextRequest: () => HttpRequestSpec, cpu: CpuTargets) =>
-    closedLoopTurn(options, { url, nextRequest, cpu });
   const ingest = (label: string, senders: number) =>
     closedLoopTurn(options, {
       url: system.urls.whatsapp,
@@ -139,7 +136,11 @@ export async function benchWhatsAppIngest(
   const rss = sampleRss({ 'whatsapp-webhook': system.pids['whatsapp-webhook'] });
   const turns = await measureInTurns({
     rounds: options.rounds,
-    bare: turn(system.urls.bare, requests('bare', SENDERS, Math.ceil(count / 4)), bareHonoCpu(system)),
+    bare: closedLoopTurn(options, {
+      url: system.urls.bare,
+      nextRequest: requests('bare', SENDERS, Math.ceil(count / 4)),
+      cpu: bareHonoCpu(system),
+    }),
     subjects: { senders: ingest('senders', SENDERS), hot: ingest('hot', 1) },
   });
   const rssMiB = rss.stop()['whatsapp-webhook'];
