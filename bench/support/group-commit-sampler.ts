@@ -22,10 +22,23 @@ interface Counters {
   flushSeconds: number;
 }
 
+const noFlushes = (): Counters => ({ flushes: 0, items: 0, flushSeconds: 0 });
+
+const twoDecimals = (n: number) => Math.round(n * 100) / 100;
+
+function figuresOf(c: Counters): GroupCommitFigures {
+  return {
+    flushes: c.flushes,
+    items: c.items,
+    meanBatch: twoDecimals(c.items / c.flushes),
+    meanFlushMs: twoDecimals((c.flushSeconds * 1000) / c.flushes),
+  };
+}
+
 function writerCounters(samples: readonly Sample[]): Map<string, Counters> {
   const writers = new Map<string, Counters>();
   const of = (writer: string) => {
-    const counters = writers.get(writer) ?? { flushes: 0, items: 0, flushSeconds: 0 };
+    const counters = writers.get(writer) ?? noFlushes();
     writers.set(writer, counters);
     return counters;
   };
@@ -40,24 +53,19 @@ function writerCounters(samples: readonly Sample[]): Map<string, Counters> {
   return writers;
 }
 
-const twoDecimals = (n: number) => Math.round(n * 100) / 100;
-
 /** What changed between two scrapes: writers that flushed in between, with their means. */
 export function groupCommitBetween(before: readonly Sample[], after: readonly Sample[]): GroupCommitByWriter {
   const start = writerCounters(before);
   const figures: GroupCommitByWriter = {};
   for (const [writer, end] of writerCounters(after)) {
-    const from = start.get(writer) ?? { flushes: 0, items: 0, flushSeconds: 0 };
+    const from = start.get(writer) ?? noFlushes();
     const flushes = end.flushes - from.flushes;
     if (flushes <= 0) continue;
-    const items = end.items - from.items;
-    const flushSeconds = end.flushSeconds - from.flushSeconds;
-    figures[writer] = {
+    figures[writer] = figuresOf({
       flushes,
-      items,
-      meanBatch: twoDecimals(items / flushes),
-      meanFlushMs: twoDecimals((flushSeconds * 1000) / flushes),
-    };
+      items: end.items - from.items,
+      flushSeconds: end.flushSeconds - from.flushSeconds,
+    });
   }
   return figures;
 }
@@ -67,23 +75,14 @@ export function combineGroupCommit(parts: readonly GroupCommitByWriter[]): Group
   const totals = new Map<string, Counters>();
   for (const part of parts) {
     for (const [writer, f] of Object.entries(part)) {
-      const t = totals.get(writer) ?? { flushes: 0, items: 0, flushSeconds: 0 };
+      const t = totals.get(writer) ?? noFlushes();
       t.flushes += f.flushes;
       t.items += f.items;
       t.flushSeconds += (f.meanFlushMs * f.flushes) / 1000;
       totals.set(writer, t);
     }
   }
-  const figures: GroupCommitByWriter = {};
-  for (const [writer, t] of totals) {
-    figures[writer] = {
-      flushes: t.flushes,
-      items: t.items,
-      meanBatch: twoDecimals(t.items / t.flushes),
-      meanFlushMs: twoDecimals((t.flushSeconds * 1000) / t.flushes),
-    };
-  }
-  return figures;
+  return Object.fromEntries([...totals].map(([writer, t]) => [writer, figuresOf(t)]));
 }
 
 async function scrape(metricsUrl: string): Promise<Sample[]> {

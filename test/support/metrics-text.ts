@@ -1,3 +1,5 @@
+import { parsePrometheusText } from '../../shared/observability/index.ts';
+
 /**
  * One sample's value from a Prometheus text exposition: `name` plus every label given must match
  * (other labels, such as the default `service`, are ignored). 0 when no sample matches.
@@ -7,13 +9,9 @@
  */
 export function sampleValue(text: string, name: string, labels: Record<string, string> = {}): number {
   let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const braces = /^[^{ ]+(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!braces) continue;
-    const found = new Map<string, string>();
-    for (const pair of (braces[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) found.set(pair[1], pair[2]);
-    if (Object.entries(labels).every(([key, value]) => found.get(key) === value)) total += Number(braces[2]);
+  for (const sample of parsePrometheusText(text)) {
+    if (sample.name !== name) continue;
+    if (Object.entries(labels).every(([key, value]) => sample.labels[key] === value)) total += sample.value;
   }
   return total;
 }
