@@ -11,8 +11,8 @@ import {
   ProblemError,
   parseInput,
   readJsonBody,
-  requestContext,
   safeEqual,
+  withRequestContext,
 } from '../shared/http/index.ts';
 import type { Logger, ServiceMetrics } from '../shared/observability/index.ts';
 import { rateLimit } from '../shared/resilience/index.ts';
@@ -71,7 +71,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<AppEnv> {
   const vault = createPhoneVault();
   const secret = sessionSecret(settings.operatorKey);
   const app = new Hono<AppEnv>();
-  app.use(requestContext({ logger: deps.logger, metrics: deps.metrics }));
+  withRequestContext(app, { logger: deps.logger, metrics: deps.metrics });
   app.notFound(notFoundHandler);
   app.onError(errorHandler);
 

@@ -1,14 +1,21 @@
 import { Hono } from 'hono';
+import { getPath } from 'hono/utils/url';
 import type { Database } from '../db/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ServiceMetrics } from '../observability/metrics.ts';
-import type { AppEnv } from './app-env.ts';
+import type { AppEnv, RequestBindings } from './app-env.ts';
 import { maxBody } from './body-limit.ts';
 import { errorHandler, notFoundHandler } from './error-handlers.ts';
 import type { OpenApiDocument } from './openapi-document.ts';
 import { type DocsAssetLoader, registerOpenApiRoutes } from './openapi-routes.ts';
 import { mountOperationalRoutes, type OperationalRoutesOptions } from './operational-routes.ts';
-import { requestContext } from './request-context.ts';
+import { withRequestContext } from './request-context.ts';
+
+const BODY_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** The path a host serving the app under a prefix gives it to route by, else the request URL's. */
+const routingPath = (request: Request, options?: { env?: RequestBindings }): string =>
+  options?.env?.routingPath ?? getPath(request);
 
 export interface CreateServiceOptions {
   name: string;
@@ -39,14 +46,16 @@ export interface CreateServiceOptions {
  * app.post('/calls/outbound', requireBearer(key), handler);
  */
 export function createService<E extends AppEnv = AppEnv>(options: CreateServiceOptions): Hono<E> {
-  const app = new Hono<AppEnv>();
-  app.use(requestContext({ logger: options.logger, metrics: options.metrics }));
+  const app = withRequestContext(new Hono<AppEnv>({ getPath: routingPath }), {
+    logger: options.logger,
+    metrics: options.metrics,
+  });
   const defaultLimit = maxBody(options.bodyLimitBytes ?? 1024 * 1024);
   const exempt = new Set(options.bodyLimitExempt ?? []);
-  app.use(async function defaultBodyLimit(c, next) {
-    // Bodiless methods skip the check: it would touch the raw request, which @hono/node-server
-    // otherwise never has to build for a GET.
-    if (c.req.method === 'GET' || c.req.method === 'HEAD' || exempt.has(c.req.path)) return next();
+  // Only on the methods that carry a body: a GET route keeps its handler alone, which Hono answers
+  // without its middleware chain (request-context.ts says why that matters).
+  app.on(BODY_METHODS, '/*', async function defaultBodyLimit(c, next) {
+    if (exempt.has(c.req.path)) return next();
     return defaultLimit(c, next);
   });
   app.notFound(notFoundHandler);
@@ -60,6 +69,6 @@ export function createService<E extends AppEnv = AppEnv>(options: CreateServiceO
     readinessChecks: options.readinessChecks,
   });
   if (options.openApi) registerOpenApiRoutes(app, options.openApi, { docsAssets: options.docsAssets });
-  // A service may add request variables of its own (its middleware sets them); the kit's are all there.
+  // A service may add request variables of its own (its middleware sets them).
   return app as unknown as Hono<E>;
 }

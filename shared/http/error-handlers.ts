@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from './app-env.ts';
 import { ProblemError, problem } from './problem.ts';
+import { requestIdOf, requestLogger } from './request-context.ts';
 
 export const notFoundHandler: NotFoundHandler<AppEnv> = (c) =>
   problem(c, { status: 404, title: 'Not Found', detail: `no route for ${c.req.method} ${c.req.path}` });
@@ -42,9 +43,9 @@ export const errorHandler: ErrorHandler<AppEnv> = (error, c: Context<AppEnv>) =>
     const status = error.status as ContentfulStatusCode;
     return problem(c, { status, title: error.message || 'Request failed' });
   }
-  const logger = c.get('logger');
+  const logger = requestLogger(c);
   if (isUnavailableError(error)) {
-    logger?.error({ err: error, method: c.req.method, path: c.req.path }, 'dependency unreachable');
+    logger.error({ err: error, method: c.req.method, path: c.req.path }, 'dependency unreachable');
     return problem(c, {
       status: 503,
       title: 'Service Unavailable',
@@ -52,10 +53,10 @@ export const errorHandler: ErrorHandler<AppEnv> = (error, c: Context<AppEnv>) =>
       headers: { 'Retry-After': '5' },
     });
   }
-  logger?.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');
+  logger.error({ err: error, method: c.req.method, path: c.req.path }, 'unhandled error');
   return problem(c, {
     status: 500,
     title: 'Internal Server Error',
-    detail: `the request failed; quote request id ${c.get('requestId') ?? 'unknown'} when reporting it`,
+    detail: `the request failed; quote request id ${requestIdOf(c) ?? 'unknown'} when reporting it`,
   });
 };

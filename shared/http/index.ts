@@ -1,4 +1,4 @@
-export type { AppEnv } from './app-env.ts';
+export type { AppEnv, RequestBindings, RequestContext } from './app-env.ts';
 export { maxBody } from './body-limit.ts';
 export { type CreateServiceOptions, createService } from './create-service.ts';
 export {
@@ -39,7 +39,7 @@ export {
   swaggerUiFromNodeModules,
 } from './openapi-routes.ts';
 export { type FieldError, ProblemError, type ProblemInit, problem } from './problem.ts';
-export { requestContext } from './request-context.ts';
+export { requestIdOf, requestLogger, withRequestContext } from './request-context.ts';
 export { requireBearer, safeEqual } from './require-bearer.ts';
 export { type RunningServer, type ServeNodeOptions, serveNode } from './serve-node.ts';
 export { storeUnavailable } from './store-unavailable.ts';

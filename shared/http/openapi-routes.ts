@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import type { AppEnv } from './app-env.ts';
 import type { OpenApiDocument } from './openapi-document.ts';
 import { problem } from './problem.ts';
+import { requestLogger } from './request-context.ts';
 
 /** Files of the API reference page, served under /docs/. */
 export type DocsAssetLoader = (name: DocsAssetName) => Promise<Uint8Array>;
@@ -82,7 +83,7 @@ export function registerOpenApiRoutes(
       bytes = await cache.get(name)!;
     } catch (error) {
       cache.delete(name);
-      c.get('logger').warn({ err: error, file: name }, 'API reference file unavailable');
+      requestLogger(c).warn({ err: error, file: name }, 'API reference file unavailable');
       return problem(c, {
         status: 503,
         title: 'Service Unavailable',

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { requestIdOf } from './request-context.ts';
 
 /** One offending input: `field` is a dotted path such as `body.to` or `query.hub.mode`. */
 export interface FieldError {
@@ -36,7 +37,7 @@ export class ProblemError extends Error {
  * return problem(c, { status: 404, title: 'Not Found', detail: `no call ${id}` });
  */
 export function problem(c: Context, init: ProblemInit): Response {
-  const requestId = c.get('requestId' as never) as string | undefined;
+  const requestId = requestIdOf(c);
   // Extensions first: they never replace RFC 9457's own members (a `status` extension would turn the
   // HTTP status into something else and break every client that reads it).
   const body: Record<string, unknown> = {

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { WriterOverloadedError } from '../db/group-commit.ts';
 import type { AppEnv } from './app-env.ts';
 import { problem } from './problem.ts';
+import { requestLogger } from './request-context.ts';
 
 /**
  * The answer when an event was not stored: 503 with Retry-After, so the provider (Meta, Twilio) sends it
@@ -20,7 +21,7 @@ export function storeUnavailable<E extends AppEnv>(c: Context<E>, error: unknown
       headers: { 'Retry-After': String(error.retryAfterSeconds) },
     });
   }
-  c.get('logger')?.error({ err: error }, `${what} not stored; asking the sender to retry`);
+  requestLogger(c).error({ err: error }, `${what} not stored; asking the sender to retry`);
   return problem(c, {
     status: 503,
     title: 'Service Unavailable',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rename } from 'node:fs/promises';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
-import { type AppEnv, ProblemError, parseInput } from '../../../shared/http/index.ts';
+import { type AppEnv, ProblemError, parseInput, requestLogger } from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import type { ConcurrencySlots } from '../../../shared/resilience/index.ts';
 import { ACCEPTED_MIME_TYPES, type AssetKind, type SniffedType, sniffFile } from '../inputs/asset-sniff.ts';
@@ -147,7 +147,7 @@ export function registerAssetRoutes(app: Hono<AppEnv>, deps: AssetRouteDeps): vo
         }
         if (!(error instanceof RenderFailure)) throw error;
         probe = null;
-        c.get('logger').warn({ err: error }, 'ffprobe unavailable at upload; the worker will probe');
+        requestLogger(c).warn({ err: error }, 'ffprobe unavailable at upload; the worker will probe');
       }
       await deps.storage.put(key, staged, type.mime);
     } finally {

@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { parseInput } from '../../../shared/http/index.ts';
+import { parseInput, requestLogger } from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import { TERMINAL_STATUSES } from '../call-status-machine.ts';
 import { isMachine, type MachineAction, type MachineChoice } from '../machine-detection.ts';
@@ -56,7 +56,7 @@ export function mountMachineDetection(app: Hono<VoiceEnv>, options: MachineDetec
       durationMs: verdict.MachineDetectionDuration ?? null,
       onMachine: query.onMachine,
     });
-    const log = c.get('logger').child({ callId: query.callId, answeredBy: verdict.AnsweredBy });
+    const log = requestLogger(c).child({ callId: query.callId, answeredBy: verdict.AnsweredBy });
     if (!call) {
       log.warn('machine detection for a call we do not have');
       return twiml(c, emptyTwiml());

@@ -6,6 +6,7 @@ import {
   parseInput,
   problem,
   readJsonBody,
+  requestLogger,
   requireBearer,
 } from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
@@ -397,7 +398,7 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
       resource = await attempt.answer;
     } catch (error) {
       const failure = classifyPlacementError(error);
-      const logger = c.get('logger');
+      const logger = requestLogger(c);
       if (failure.placed === 'unknown') {
         // Not failed, not placed: 202, and the call says which once Twilio does (GET /calls/:id).
         const unconfirmed = await recordWithRetries(() => store.markPlacementUnconfirmed(id, failure.reason));
@@ -434,7 +435,7 @@ export function mountOutboundCalls(app: Hono<VoiceEnv>, options: OutboundCallsOp
     } catch (error) {
       // The call is live at Twilio; only our record of its CallSid is missing. Say so: a retry with the same
       // Idempotency-Key (or GET /calls/:id) reads it once stored, and never places a second call.
-      c.get('logger').error({ err: error, callId: id }, 'call placed but its CallSid could not be stored');
+      requestLogger(c).error({ err: error, callId: id }, 'call placed but its CallSid could not be stored');
       if (acceptedNotRecorded.size >= 1000)
         acceptedNotRecorded.delete(acceptedNotRecorded.keys().next().value as string);
       acceptedNotRecorded.set(id, { sid: resource.sid, status: resource.status });

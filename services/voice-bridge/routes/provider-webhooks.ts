@@ -1,5 +1,10 @@
 import type { Context, Hono } from 'hono';
-import { parseInput, storeUnavailable, webhookDeliveryMetrics } from '../../../shared/http/index.ts';
+import {
+  parseInput,
+  requestLogger,
+  storeUnavailable,
+  webhookDeliveryMetrics,
+} from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import type { AnswerIntake } from '../answer-intake.ts';
 import { TwilioStatusCallback, TwilioVoiceWebhook, WebhookQuery } from '../schemas.ts';
@@ -89,7 +94,7 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
     if (result.stored && result.callStatus === event.CallStatus)
       recordCallStatus(options.metrics, event.CallStatus);
     if (!result.callId)
-      c.get('logger').info({ callSid: event.CallSid }, 'status callback for an unknown call kept');
+      requestLogger(c).info({ callSid: event.CallSid }, 'status callback for an unknown call kept');
     return twiml(c, emptyTwiml());
   });
 
@@ -111,7 +116,7 @@ export function mountProviderWebhooks(app: Hono<VoiceEnv>, options: ProviderWebh
       return storeUnavailable(c, error, 'answer webhook');
     }
     if (!resolved) {
-      c.get('logger').warn({ callId: query.callId }, 'answer webhook for a call we do not have');
+      requestLogger(c).warn({ callId: query.callId }, 'answer webhook for a call we do not have');
       return twiml(c, hangupTwiml());
     }
     const { call } = resolved;

@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../../shared/http/index.ts';
-import { problem, readBodyText, requestHeader } from '../../../shared/http/index.ts';
+import { problem, readBodyText, requestHeader, requestLogger } from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import { parseTwilioForm, verifyTwilioSignature } from '../../../shared/webhooks/twilio-signature.ts';
 
@@ -45,7 +45,7 @@ export interface TwilioWebhookAuthOptions {
 
 function forbidden(c: Context, options: TwilioWebhookAuthOptions, detail: string): Response {
   options.metrics.webhookSignatureFailures.inc({ provider: 'twilio' });
-  c.get('logger')?.warn({ path: c.req.path }, 'twilio webhook refused: bad signature');
+  requestLogger(c).warn({ path: c.req.path }, 'twilio webhook refused: bad signature');
   return problem(c, { status: 403, title: 'Forbidden', detail });
 }
 

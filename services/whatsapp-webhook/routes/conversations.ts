@@ -1,7 +1,14 @@
 import type { Hono } from 'hono';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Database } from '../../../shared/db/index.ts';
-import { type AppEnv, parseInput, problem, readJsonBody, requireBearer } from '../../../shared/http/index.ts';
+import {
+  type AppEnv,
+  parseInput,
+  problem,
+  readJsonBody,
+  requestLogger,
+  requireBearer,
+} from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
 import { type RateLimitPolicy, rateLimit } from '../../../shared/resilience/index.ts';
 import { ContactParams, HandoffRequest } from '../schemas.ts';
@@ -56,7 +63,7 @@ export function registerConversationRoutes(app: Hono<AppEnv>, deps: Conversation
     const { waId } = parseInput(ContactParams, c.req.param(), 'params');
     const { handoff } = await readJsonBody(c, HandoffRequest);
     const row = await setHandoff(deps.db, waId, handoff, deps.serviceWindowHours);
-    c.get('logger').info(
+    requestLogger(c).info(
       { handoff },
       handoff ? 'conversation handed to a human' : 'conversation back to the agent',
     );

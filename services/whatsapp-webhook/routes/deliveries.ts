@@ -7,6 +7,7 @@ import {
   parseInput,
   problem,
   readJsonBody,
+  requestLogger,
   requireBearer,
   storeUnavailable,
 } from '../../../shared/http/index.ts';
@@ -38,7 +39,7 @@ export function registerDeliveryRoutes(app: Hono<AppEnv>, deps: DeliveryRouteDep
     const { since, until, limit, cursor } = await readJsonBody(c, ReplayWebhookDeliveriesRequest);
     try {
       const { totals, last } = await deps.replay.webhookDeliveriesIn({ since, until, after: cursor }, limit);
-      c.get('logger').info({ since, until, ...totals }, 'webhook deliveries replayed');
+      requestLogger(c).info({ since, until, ...totals }, 'webhook deliveries replayed');
       return c.json({ ...totals, nextCursor: last ? encodeCursor(last) : null });
     } catch (error) {
       if (error instanceof WriterOverloadedError) return storeUnavailable(c, error, 'replayed delivery');
@@ -56,7 +57,7 @@ export function registerDeliveryRoutes(app: Hono<AppEnv>, deps: DeliveryRouteDep
       throw error;
     }
     if (!counts) return problem(c, { status: 404, title: 'Not Found', detail: `no stored delivery ${id}` });
-    c.get('logger').info({ deliveryId: id, ...counts }, 'webhook delivery replayed');
+    requestLogger(c).info({ deliveryId: id, ...counts }, 'webhook delivery replayed');
     return c.json({ id, ...counts });
   });
 }

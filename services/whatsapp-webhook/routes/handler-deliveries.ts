@@ -7,6 +7,7 @@ import {
   parseInput,
   problem,
   readJsonBody,
+  requestLogger,
   requireBearer,
 } from '../../../shared/http/index.ts';
 import type { DeliveryReplayer } from '../delivery-replay.ts';
@@ -53,7 +54,7 @@ export function registerHandlerDeliveryRoutes(app: Hono<AppEnv>, deps: HandlerDe
       { since, until, route, after: cursor },
       limit,
     );
-    c.get('logger').info({ since, until, route, replayed }, 'dead handler deliveries replayed');
+    requestLogger(c).info({ since, until, route, replayed }, 'dead handler deliveries replayed');
     return c.json({ replayed, nextCursor: last ? encodeCursor(last) : null });
   });
 
@@ -64,7 +65,7 @@ export function registerHandlerDeliveryRoutes(app: Hono<AppEnv>, deps: HandlerDe
     }
     const queued = await deps.replay.handlerDelivery(id);
     const row = await getHandlerDelivery(deps.db, id);
-    if (queued) c.get('logger').info({ deliveryId: id }, 'handler delivery replayed');
+    if (queued) requestLogger(c).info({ deliveryId: id }, 'handler delivery replayed');
     return c.json(handlerDeliveryView(row!), queued ? 202 : 200);
   });
 
@@ -81,7 +82,7 @@ export function registerHandlerDeliveryRoutes(app: Hono<AppEnv>, deps: HandlerDe
     }
     const queued = await deps.replay.deadLetter(id);
     const row = await getDeadLetter(deps.db, id);
-    if (queued) c.get('logger').info({ letterId: id, deliveryId: row?.deliveryId }, 'dead letter replayed');
+    if (queued) requestLogger(c).info({ letterId: id, deliveryId: row?.deliveryId }, 'dead letter replayed');
     return c.json(deadLetterView(row!), queued ? 202 : 200);
   });
 }

@@ -9,6 +9,7 @@ import {
   parseInput,
   problem,
   readJsonBody,
+  requestLogger,
   requireBearer,
 } from '../../../shared/http/index.ts';
 import type { ServiceMetrics } from '../../../shared/observability/index.ts';
@@ -133,7 +134,7 @@ export function registerMessageRoutes(app: Hono<AppEnv>, deps: MessageRouteDeps)
         note: decision.note,
       });
     } catch (error) {
-      c.get('logger').error({ err: error }, 'message not stored');
+      requestLogger(c).error({ err: error }, 'message not stored');
       return problem(c, {
         status: 503,
         title: 'Service Unavailable',
@@ -177,7 +178,7 @@ export function registerMessageRoutes(app: Hono<AppEnv>, deps: MessageRouteDeps)
       answer = answerFor(c, await deps.sender.attempt(row.id, { mode: 'inline' }));
     } catch (error) {
       // Stored with its retry job already: the queue sends it even though this attempt broke.
-      c.get('logger').error({ err: error, messageId: row.id }, 'inline send attempt failed');
+      requestLogger(c).error({ err: error, messageId: row.id }, 'inline send attempt failed');
       answer = { status: 202, body: { ...messageView(row), status: 'queued' } };
     }
     deps.metrics.whatsappMessages.inc({
@@ -187,7 +188,7 @@ export function registerMessageRoutes(app: Hono<AppEnv>, deps: MessageRouteDeps)
     });
     if (idempotencyKey !== null) {
       await saveFirstResponse(deps.db, row.id, answer.status, answer.body).catch((error: unknown) => {
-        c.get('logger').error({ err: error, messageId: row.id }, 'idempotent response not saved');
+        requestLogger(c).error({ err: error, messageId: row.id }, 'idempotent response not saved');
       });
     }
     return respond(c, answer, false, row.id);

@@ -7,6 +7,7 @@ import {
   problem,
   readBodyBytes,
   requestHeader,
+  requestLogger,
   safeEqual,
   storeUnavailable,
 } from '../../../shared/http/index.ts';
@@ -63,7 +64,7 @@ export function registerWebhookRoutes(app: Hono<AppEnv>, deps: WebhookRouteDeps)
       const ip = clientIp(c, deps.trustProxy);
       deps.guard.assertNotBlocked(ip);
       deps.metrics.webhookSignatureFailures.inc({ provider: 'meta' });
-      c.get('logger').warn({ ip, reason: signature.reason }, 'webhook signature rejected');
+      requestLogger(c).warn({ ip, reason: signature.reason }, 'webhook signature rejected');
       await deps.guard.recordFailure(ip);
       return problem(c, {
         status: 401,

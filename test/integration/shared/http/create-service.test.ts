@@ -5,6 +5,8 @@ import {
   createService,
   ProblemError,
   readJsonBody,
+  requestIdOf,
+  requestLogger,
   requireBearer,
   serveNode,
 } from '../../../../shared/http/index.ts';
@@ -12,6 +14,7 @@ import { createLogger } from '../../../../shared/observability/logger.ts';
 import { createMetrics } from '../../../../shared/observability/metrics.ts';
 import { createTestDatabase } from '../../../support/database.ts';
 import { closedPort, listen, type TestServer } from '../../../support/http.ts';
+import { sampleValue } from '../../../support/metrics-text.ts';
 
 const logger = createLogger({ service: 'kit-test', level: 'silent' });
 
@@ -184,6 +187,81 @@ describe('createService over a real socket', () => {
     expect(text).toMatch(
       /http_request_duration_seconds_count\{[^}]*route="\/health"[^}]*status="200"[^}]*\} \d+/,
     );
+  });
+});
+
+describe("the kit's request context", () => {
+  const lines: Record<string, unknown>[] = [];
+  const capturing = createLogger({
+    service: 'context-test',
+    level: 'info',
+    destination: { write: (line: string) => lines.push(JSON.parse(line)) },
+  });
+  const metrics = createMetrics({ service: 'context-test' });
+  let db: Database;
+  let app: ReturnType<typeof createService>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    app = createService({ name: 'context-test', db, logger: capturing, metrics, bodyLimitBytes: 64 });
+    app.get('/items/:id', (c) => {
+      requestLogger(c).info({ item: c.req.param('id') }, 'item read');
+      return c.json({ id: c.req.param('id'), requestId: requestIdOf(c) });
+    });
+    app.post('/items', async (c) => c.json(await c.req.json(), 201));
+    // A response whose headers cannot change, as one passed through from fetch.
+    app.get('/passed-through', () => Response.redirect('http://elsewhere.test/', 302));
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  const durations = async (labels: Record<string, string>): Promise<number> =>
+    sampleValue(await metrics.registry.metrics(), 'http_request_duration_seconds_count', labels);
+
+  it('answers a single-handler GET route synchronously, with its request id', () => {
+    const answer = app.fetch(
+      new Request('http://kit.test/health', { headers: { 'x-request-id': 'sync-1' } }),
+    );
+    // A promise here means the route went through Hono's middleware chain: every answer then waits a turn.
+    expect(answer).toBeInstanceOf(Response);
+    expect((answer as Response).headers.get('x-request-id')).toBe('sync-1');
+  });
+
+  it("binds the request's logger and id for the route, under its route template", async () => {
+    const before = await durations({ method: 'GET', route: '/items/:id', status: '200' });
+    const res = await app.request('/items/42', { headers: { 'x-request-id': 'item-42' } });
+    expect(await res.json()).toEqual({ id: '42', requestId: 'item-42' });
+    expect(res.headers.get('x-request-id')).toBe('item-42');
+    expect(lines.find((l) => l.msg === 'item read')).toMatchObject({ requestId: 'item-42', item: '42' });
+    expect(await durations({ method: 'GET', route: '/items/:id', status: '200' })).toBe(before + 1);
+  });
+
+  it('labels unknown routes "unmatched" and a body past the limit under its route', async () => {
+    const unmatched = await durations({ method: 'POST', route: 'unmatched', status: '404' });
+    expect((await app.request('/nowhere', { method: 'POST', body: '{}' })).status).toBe(404);
+    expect(await durations({ method: 'POST', route: 'unmatched', status: '404' })).toBe(unmatched + 1);
+
+    const tooLarge = await durations({ method: 'POST', route: '/items', status: '413' });
+    const res = await app.request('/items', {
+      method: 'POST',
+      body: JSON.stringify({ pad: 'x'.repeat(100) }),
+    });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await durations({ method: 'POST', route: '/items', status: '413' })).toBe(tooLarge + 1);
+    expect((await app.request('/items', { method: 'POST', body: '{"a":1}' })).status).toBe(201);
+  });
+
+  it('gives HEAD the GET route and its label, and tags an answer whose headers are immutable', async () => {
+    const head = await durations({ method: 'HEAD', route: '/items/:id', status: '200' });
+    const res = await app.request('/items/7', { method: 'HEAD', headers: { 'x-request-id': 'head-7' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('head-7');
+    expect(await durations({ method: 'HEAD', route: '/items/:id', status: '200' })).toBe(head + 1);
+
+    const passed = await app.request('/passed-through', { headers: { 'x-request-id': 'frozen-1' } });
+    expect(passed.headers.get('x-request-id')).toBe('frozen-1');
   });
 });
 
