@@ -131,6 +131,9 @@ export function withRequestContext<E extends AppEnv>(app: Hono<E>, options: Requ
     const outgoing = runtime?.outgoing;
     const onNode = outgoing !== undefined && typeof outgoing.setHeader === 'function';
     if (onNode) outgoing.setHeader('X-Request-Id', requestId);
+    lastMatch = undefined;
+    const answer = dispatch(request, bindings, executionCtx as never);
+    const handlers = lastMatch?.[0] ?? [];
     const finish = (response: Response): Response => {
       const seconds = (performance.now() - started) / 1000;
       const route = routeLabel(handlers, response.status);
@@ -146,9 +149,6 @@ export function withRequestContext<E extends AppEnv>(app: Hono<E>, options: Requ
       }
       return onNode ? response : withRequestIdHeader(response, requestId);
     };
-    lastMatch = undefined;
-    const answer = dispatch(request, bindings, executionCtx as never);
-    const handlers = lastMatch?.[0] ?? [];
     return answer instanceof Promise ? answer.then(finish) : finish(answer);
   };
   return app;
