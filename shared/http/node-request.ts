@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 
 /**
@@ -11,8 +11,10 @@ import type { Context } from 'hono';
  * CPU. Reading the IncomingMessage directly gives the same bytes and headers without building it.
  */
 
-interface NodeBindings {
+/** What @hono/node-server passes as `c.env`: the request's IncomingMessage and its ServerResponse. */
+export interface NodeBindings {
   incoming?: IncomingMessage & { rawBody?: Buffer };
+  outgoing?: ServerResponse;
 }
 
 function nodeIncoming(c: Context): (IncomingMessage & { rawBody?: Buffer }) | undefined {

@@ -1,8 +1,8 @@
-import type { ServerResponse } from 'node:http';
 import type { Context, Hono } from 'hono';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import type { ServiceMetrics } from '../observability/metrics.ts';
 import type { AppEnv, RequestBindings, RequestContext } from './app-env.ts';
+import type { NodeBindings } from './node-request.ts';
 
 // A caller's id is echoed only when it looks like an id: it lands in logs and headers.
 const ACCEPTABLE_REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -46,11 +46,6 @@ export function requestLogger(c: Context): Logger {
 /** The request's id (the caller's `X-Request-Id` when it looks like one, else a fresh UUID). */
 export function requestIdOf(c: Context): string | undefined {
   return (c.env as RequestBindings | undefined)?.requestContext?.requestId;
-}
-
-interface NodeBindings {
-  incoming?: { headers: Record<string, string | string[] | undefined> };
-  outgoing?: ServerResponse;
 }
 
 function offeredRequestId(request: Request, env: NodeBindings | undefined): string | undefined {
